@@ -1,0 +1,97 @@
+"""Train the practical's CNN with LearnScope's engine and with a bare PyTorch loop; print images/s.
+
+Same data (Shapes-10, uint8 on the device), same model, batch size, optimiser and device, in
+one process, measured epoch by epoch after a warm-up epoch (the median is printed).
+
+    .venv/bin/python benchmarks/engine_vs_bare.py [--device cpu|cuda] [--n 2048] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from core import config as cfg  # noqa: E402
+from core import models, presets  # noqa: E402
+from core.data.shapes import make_shapes  # noqa: E402
+from core.train import Observer, Trainer, resolve_device  # noqa: E402
+
+
+def experiment(n: int, epochs: int, batch: int, device: str) -> cfg.Experiment:
+    return cfg.with_overrides(presets.load("shapes-cnn"), [
+        f"data.n_train={n}", "data.n_test=256", f"train.epochs={epochs}",
+        f"train.batch_size={batch}", f"train.device={device}", "optim.lr=0.05"])
+
+
+def engine_rates(exp: cfg.Experiment) -> list[float]:
+    class Rates(Observer):
+        def __init__(self):
+            self.rates = []
+
+        def on_epoch_end(self, record):
+            self.rates.append(record["images_per_s"])
+
+    rates = Rates()
+    result = Trainer(exp, [rates], record=False).fit()
+    assert result.status == "done", result.message
+    return rates.rates
+
+
+def bare_rates(exp: cfg.Experiment, device: torch.device) -> list[float]:
+    """The loop a student writes: float tensors in memory, randperm batches, .item() per step."""
+    torch.manual_seed(exp.train.seed)
+    x, y = make_shapes(exp.data.n_train, 2 * exp.train.seed, 32)
+    x = (x.float() / 255).to(device)
+    y = y.to(device)
+    model = models.build(exp.model, (3, 32, 32), 10).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=exp.optim.lr)
+    rates = []
+    for _ in range(exp.train.epochs):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        order = torch.randperm(len(y), device=device)
+        total_loss, correct = 0.0, 0
+        for i in range(0, len(y), exp.train.batch_size):
+            idx = order[i:i + exp.train.batch_size]
+            out = model(x[idx])
+            loss = F.cross_entropy(out, y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total_loss += loss.item() * len(idx)
+            correct += (out.argmax(1) == y[idx]).sum().item()
+        rates.append(len(y) / (time.perf_counter() - t0))
+    return rates
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--n", type=int, default=2048, help="training images per epoch")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per contender (the first is warm-up)")
+    p.add_argument("--batch", type=int, default=128)
+    args = p.parse_args()
+    device = resolve_device(args.device)
+    exp = experiment(args.n, args.epochs, args.batch, args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"practical CNN, Shapes-10, {args.n} images/epoch, batch {args.batch}, {name}")
+    bare = statistics.median(bare_rates(exp, device)[1:])
+    engine = statistics.median(engine_rates(exp)[1:])
+    bare2 = statistics.median(bare_rates(exp, device)[1:])  # again, in case the machine warmed up
+    bare = max(bare, bare2)
+    print(f"bare PyTorch loop : {bare:10,.0f} images/s")
+    print(f"LearnScope engine : {engine:10,.0f} images/s")
+    print(f"engine / bare     : {engine / bare:10.2f}")
+
+
+if __name__ == "__main__":
+    main()

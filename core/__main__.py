@@ -1,0 +1,161 @@
+"""Headless LearnScope: `python -m core train CONFIG.toml | --preset NAME`, `python -m core presets`.
+
+Exit codes: 0 done (or stopped with Ctrl+C), 1 other failure, 2 invalid config, 3 diverged.
+Works where Qt is not installed: nothing here imports PySide6 or app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+from core import config as cfg
+from core import presets
+from core.errors import ConfigError
+
+EXIT = {"done": 0, "stopped": 0, "diverged": 3}
+
+
+class Progress:
+    """A one-line progress bar with ETA and images/s on stderr (a line per epoch if not a tty)."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+        self.info = None
+        self.t0 = time.perf_counter()
+        self._last_draw = 0.0
+
+    def on_data_progress(self, done: int, total: int) -> None:
+        if self.tty:
+            self.stream.write(f"\rdecoding images {done}/{total}")
+            self.stream.flush()
+
+    def on_fit_start(self, info) -> None:
+        self.info, self.t0 = info, time.perf_counter()
+        self.stream.write(f"\rtraining on {info.device}: {info.n_train} train / {info.n_val} val / "
+                          f"{info.n_test} test examples, {info.params:,} parameters\n")
+
+    def on_batch_end(self, chunk) -> None:
+        now = time.perf_counter()
+        if not self.tty or now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        total = self.info.epochs * self.info.steps_per_epoch
+        done = int(chunk.steps[-1])
+        eta = (now - self.t0) / done * (total - done)
+        width = 28
+        fill = int(width * done / total)
+        self.stream.write(f"\repoch {chunk.epoch}/{self.info.epochs} [{'#' * fill}{'.' * (width - fill)}] "
+                          f"{100 * done / total:5.1f}%  loss {chunk.loss[-1]:.4f}  "
+                          f"{chunk.images_per_s:,.0f} img/s  ETA {_clock(eta)}  ")
+        self.stream.flush()
+
+    def on_epoch_end(self, record: dict) -> None:
+        if self.tty:
+            return
+        parts = [f"epoch {record['epoch']}/{self.info.epochs}"]
+        for split in ("train", "val", "test"):
+            if split in record:
+                parts.append(f"{split} {record[split]['loss']:.4f} / {record[split]['accuracy']:.2f}%")
+        parts.append(f"{record['images_per_s']:,.0f} img/s")
+        self.stream.write("  ".join(parts) + "\n")
+        self.stream.flush()
+
+    def on_fit_end(self, result) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+    def on_error(self, message: str) -> None: ...
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def final_table(record: dict) -> str:
+    """Return the train / val / test loss and accuracy as a small table."""
+    rows = [("split", "loss", "accuracy", "top-5")]
+    for split in ("train", "val", "test"):
+        if split in record:
+            m = record[split]
+            rows.append((split, f"{m['loss']:.4f}", f"{m['accuracy']:.2f} %",
+                         f"{m['top5']:.2f} %" if "top5" in m else ""))
+    return "\n".join(f"{a:<6} {b:>9} {c:>10} {d:>9}" for a, b, c, d in rows)
+
+
+def cmd_presets(_args) -> int:
+    for name in presets.names():
+        print(f"{name:<20} {presets.description(name)}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from core.train import Trainer  # torch is imported only when training
+    from core import models
+
+    try:
+        if bool(args.config) == bool(args.preset):
+            raise ConfigError("train: give either a CONFIG.toml file or --preset NAME "
+                              f"(presets: {', '.join(presets.names())})")
+        exp = presets.load(args.preset) if args.preset else cfg.load(args.config)
+        overrides = list(args.set)
+        if args.epochs is not None:
+            overrides.append(f"train.epochs={args.epochs}")
+        if args.device is not None:
+            overrides.append(f"train.device={args.device}")
+        exp = cfg.with_overrides(exp, overrides)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    progress = Progress()
+    trainer = Trainer(exp, [progress], run_root=args.out)
+
+    def interrupt(*_):  # Ctrl+C ends the run cleanly, keeping every finished epoch
+        trainer.stop()
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        result = trainer.fit()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    if result.status == "failed":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 2 if result.error_kind == "config" else 1
+    if trainer.model is not None and args.layers:
+        print(models.format_table(trainer.model.table))
+    if result.status == "diverged":
+        print(f"diverged: {result.message}", file=sys.stderr)
+    elif result.status == "stopped":
+        print(result.message, file=sys.stderr)
+    if result.last:
+        print(f"after epoch {result.last['epoch']}:")
+        print(final_table(result.last))
+    if result.run_folder:
+        print(f"run written to {result.run_folder}")
+    return EXIT.get(result.status, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core", description="LearnScope's headless engine.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("presets", help="list the lab's presets").set_defaults(func=cmd_presets)
+    t = sub.add_parser("train", help="train an experiment headless")
+    t.add_argument("config", nargs="?", help="experiment TOML file")
+    t.add_argument("--preset", help="train a preset instead of a file")
+    t.add_argument("--epochs", type=int, help="override train.epochs")
+    t.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    t.add_argument("--out", help="folder that receives the run folder (default: the shared runs folder)")
+    t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="override any config field, e.g. --set optim.lr=0.01 (repeatable)")
+    t.add_argument("--layers", action="store_true", help="print the layer table")
+    t.set_defaults(func=cmd_train)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""The Trainer: one training loop for the CLI and the GUI, reporting through observers.
+
+Observers receive plain floats, small CPU numpy arrays and dicts, never tensors. Metrics
+stay on the device and are read back once every `train.sync_every` steps (and at each
+epoch's end), so there is no `.item()` per step; the NaN check rides on that read.
+Stop and pause are threading.Events checked at every batch boundary.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core import config as cfg
+from core import models
+from core.data import loader
+from core.errors import ConfigError, DataError, LearnScopeError
+from core.runs import RunWriter
+
+
+@dataclass(frozen=True)
+class FitInfo:
+    epochs: int
+    steps_per_epoch: int
+    n_train: int
+    n_val: int
+    n_test: int
+    device: str
+    params: int
+    classes: tuple[str, ...]
+    input_shape: tuple[int, ...]
+    run_folder: str | None
+
+
+@dataclass(frozen=True)
+class BatchChunk:
+    """The training steps since the last read-back (global step numbers from 1)."""
+    epoch: int
+    steps: np.ndarray
+    loss: np.ndarray
+    accuracy: np.ndarray
+    lr: float
+    images_per_s: float
+
+
+@dataclass
+class FitResult:
+    status: str                     # done | stopped | diverged | failed
+    message: str = ""
+    epochs: int = 0
+    last: dict = field(default_factory=dict)   # the last finished epoch's record
+    error_kind: str = ""            # config | data | memory | internal (when failed)
+    run_folder: str | None = None
+
+
+class Observer:
+    """Hooks the Trainer calls; each does nothing unless overridden."""
+
+    def on_data_progress(self, done: int, total: int) -> None: ...
+    def on_fit_start(self, info: FitInfo) -> None: ...
+    def on_batch_end(self, chunk: BatchChunk) -> None: ...
+    def on_epoch_end(self, record: dict) -> None: ...
+    def on_fit_end(self, result: FitResult) -> None: ...
+    def on_error(self, message: str) -> None: ...
+
+
+def resolve_device(name: str) -> torch.device:
+    """Return the torch device for 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"train.device: must be auto, cpu, cuda, cuda:N or mps, got {name!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"train.device: {name!r} is not available on this machine (no CUDA "
+                              "GPU found); use 'auto' or 'cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(f"train.device: {name!r} does not exist; this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError(f"train.device: 'mps' is not available on this machine; use 'auto' or 'cpu'")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"train.device: must be auto, cpu, cuda, cuda:N or mps, got {name!r}")
+    return dev
+
+
+def loss_fn(name: str):
+    """Return loss(logits, labels): cross-entropy, or squared error of softmax vs one-hot."""
+    if name == "mse":
+        def mse(out, y):
+            return (out.softmax(1) - F.one_hot(y, out.shape[1]).to(out.dtype)).pow(2).sum(1).mean()
+        return mse
+    return F.cross_entropy
+
+
+class _Stopped(Exception):
+    """Raised at a batch boundary once stop() was called."""
+
+
+class _Diverged(Exception):
+    """Raised when a read-back finds a NaN or infinite loss."""
+
+
+class Trainer:
+    """Trains one Experiment; call fit() (blocking) from any thread, stop()/pause() from another."""
+
+    def __init__(self, exp: cfg.Experiment, observers=(), run_root: Path | str | None = None,
+                 record: bool = True):
+        self.exp = cfg.validate(exp)
+        self.observers = list(observers)
+        self.run_root, self.record = run_root, record
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self.model: torch.nn.Module | None = None
+        self.data: loader.Data | None = None
+        self.writer: RunWriter | None = None
+
+    # -- control, from any thread
+    def stop(self) -> None:
+        self._stop.set()
+        self._resume.set()  # wake a paused loop so it can see the stop
+
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    def _emit(self, hook: str, *args) -> None:
+        for o in self.observers:
+            getattr(o, hook)(*args)
+
+    # -- the run
+    def fit(self) -> FitResult:
+        """Train to the end, a stop, a divergence or an error; return how it ended."""
+        result = FitResult("failed")
+        try:
+            result = self._fit()
+        except ConfigError as e:
+            result = FitResult("failed", str(e), error_kind="config")
+        except DataError as e:
+            result = FitResult("failed", str(e), error_kind="data")
+        except torch.cuda.OutOfMemoryError:
+            result = FitResult("failed", "The GPU ran out of memory; lower train.batch_size or the "
+                               "model's size, or train on the CPU.", error_kind="memory")
+        except LearnScopeError as e:
+            result = FitResult("failed", str(e), error_kind="internal")
+        except Exception as e:  # the run must end with a sentence, never a traceback
+            result = FitResult("failed", f"Training failed unexpectedly: {type(e).__name__}: {e}",
+                               error_kind="internal")
+        finally:
+            if result.status == "failed":
+                self._emit("on_error", result.message)
+            if self.writer is not None:
+                result.run_folder = str(self.writer.folder)
+                self.writer.finish(result.status, result.message)
+            if self.model is not None and self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            self._emit("on_fit_end", result)
+        return result
+
+    def _fit(self) -> FitResult:
+        exp, tc, oc = self.exp, self.exp.train, self.exp.optim
+        self.device = resolve_device(tc.device)
+        torch.manual_seed(tc.seed)  # initial weights and dropout masks
+        self.data = data = loader.load(exp.data, tc.seed, self.device,
+                                       progress=lambda d, t: self._emit("on_data_progress", d, t))
+        model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device)
+        self.model = model
+        criterion = loss_fn(oc.loss)
+        if oc.optimizer == "adam":
+            opt = torch.optim.Adam(model.parameters(), lr=oc.lr, weight_decay=oc.weight_decay)
+        else:
+            opt = torch.optim.SGD(model.parameters(), lr=oc.lr, momentum=oc.momentum,
+                                  nesterov=oc.nesterov, weight_decay=oc.weight_decay)
+        schedulers = {
+            "exponential": lambda: torch.optim.lr_scheduler.ExponentialLR(opt, oc.gamma),
+            "step": lambda: torch.optim.lr_scheduler.StepLR(opt, oc.step_size, oc.gamma),
+            "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(opt, tc.epochs),
+        }
+        sched = schedulers[oc.scheduler]() if oc.scheduler in schedulers else None
+        g = torch.Generator(device=self.device).manual_seed(tc.seed)
+
+        n = len(data.train)
+        bs = min(tc.batch_size, n)
+        steps = math.ceil(n / bs)
+        top5 = len(data.classes) >= 10
+        summed = oc.reduction == "sum"
+        if self.record:
+            self.writer = RunWriter(exp, self.run_root)
+        info = FitInfo(tc.epochs, steps, n, len(data.val), len(data.test), _device_name(self.device),
+                       sum(p.numel() for p in model.parameters()), data.classes, data.input_shape,
+                       str(self.writer.folder) if self.writer else None)
+        self._emit("on_fit_start", info)
+
+        # per-step metrics stay on the device: loss, correct, top-5 correct, batch size
+        buf = torch.zeros(steps, 4, device=self.device)
+        self._last = {}
+        self._last_loss = float("nan")
+        epoch = 0
+        try:
+            for epoch in range(1, tc.epochs + 1):
+                model.train()
+                lr = opt.param_groups[0]["lr"]
+                sync = _Reader(self, buf, epoch, (epoch - 1) * steps, lr, bs, n)
+                for k, (xb, yb) in enumerate(data.batches(data.train, bs, True, g)):
+                    if self._stop.is_set() or not self._resume.is_set():
+                        sync.read(k)  # the GUI shows the latest values while paused
+                        self._resume.wait()
+                        if self._stop.is_set():
+                            raise _Stopped
+                    out = model(xb)
+                    loss = criterion(out, yb)  # the batch mean, which the metrics report
+                    opt.zero_grad(set_to_none=True)
+                    (loss * yb.shape[0] if summed else loss).backward()
+                    opt.step()
+                    with torch.no_grad():
+                        buf[k, 0] = loss.detach()
+                        buf[k, 1] = (out.argmax(1) == yb).sum()
+                        if top5:
+                            buf[k, 2] = (out.topk(5, 1).indices == yb[:, None]).any(1).sum()
+                        buf[k, 3] = yb.shape[0]
+                    if k + 1 - sync.done >= tc.sync_every:
+                        sync.read(k + 1)
+                sync.read(steps)
+                train_seconds = time.perf_counter() - sync.t0
+                tr = torch.cat([(buf[:, 0] * buf[:, 3]).sum()[None], buf[:, 1:].sum(0)]).tolist()
+                record = {"epoch": epoch, "lr": lr, "train": _metrics(*tr, top5)}
+                for name in ("val", "test"):
+                    split = getattr(data, name)
+                    if len(split):
+                        record[name] = self._evaluate(model, criterion, split, top5)
+                        if not math.isfinite(record[name]["loss"]):
+                            raise _Diverged(f"The {name} loss became {record[name]['loss']} after "
+                                            f"epoch {epoch} (learning rate {lr:g}); lower "
+                                            "optim.lr or standardise the inputs.")
+                record["seconds"] = time.perf_counter() - sync.t0
+                record["images_per_s"] = n / max(train_seconds, 1e-9)
+                if sched:
+                    sched.step()
+                self._last = record
+                if self.writer:
+                    self.writer.epoch(record, model)
+                self._emit("on_epoch_end", record)
+        except _Stopped:
+            done = epoch - 1
+            return FitResult("stopped", f"Stopped by the user during epoch {epoch}; "
+                             f"{done} finished epoch(s) kept.", done, self._last)
+        except _Diverged as e:
+            return FitResult("diverged", str(e), epoch - 1, self._last)
+        return FitResult("done", f"Trained {tc.epochs} epochs.", tc.epochs, self._last)
+
+    @torch.no_grad()
+    def _evaluate(self, model, criterion, split: loader.Split, top5: bool) -> dict:
+        """Return loss and accuracy on a split, model in eval mode, no optimiser (question 14)."""
+        model.eval()
+        sums = torch.zeros(4, device=self.device)
+        size = 1024 if self.data.is_images else 8192
+        for xb, yb in self.data.batches(split, size, train=False):
+            out = model(xb)
+            sums[0] += criterion(out, yb) * yb.shape[0]
+            sums[1] += (out.argmax(1) == yb).sum()
+            if top5:
+                sums[2] += (out.topk(5, 1).indices == yb[:, None]).any(1).sum()
+            sums[3] += yb.shape[0]
+        model.train()
+        return _metrics(*sums.tolist(), top5)
+
+
+class _Reader:
+    """Reads one epoch's step metrics back from the device in chunks and reports them."""
+
+    def __init__(self, trainer: Trainer, buf, epoch: int, first_step: int, lr: float, bs: int, n: int):
+        self.trainer, self.buf, self.epoch, self.first_step = trainer, buf, epoch, first_step
+        self.lr, self.bs, self.n = lr, bs, n
+        self.done = 0
+        self.t0 = time.perf_counter()
+
+    def read(self, upto: int) -> None:
+        a, t = self.done, self.trainer
+        if upto <= a:
+            return
+        rows = self.buf[a:upto].cpu().numpy()  # the one device→host copy of these steps
+        self.done = upto
+        bad = ~np.isfinite(rows[:, 0])
+        good = rows[: int(np.argmax(bad))] if bad.any() else rows
+        if len(good):
+            elapsed = max(time.perf_counter() - self.t0, 1e-9)
+            t._emit("on_batch_end", BatchChunk(
+                self.epoch, np.arange(self.first_step + a + 1, self.first_step + a + 1 + len(good)),
+                good[:, 0].copy(), good[:, 1] / np.maximum(good[:, 3], 1), self.lr,
+                min(upto * self.bs, self.n) / elapsed))
+            t._last_loss = float(good[-1, 0])
+        if bad.any():
+            i = a + len(good)
+            last = f"{t._last_loss:.4g}" if math.isfinite(t._last_loss) else "none"
+            raise _Diverged(
+                f"The loss became {rows[len(good), 0]} at step {self.first_step + i + 1} (epoch "
+                f"{self.epoch}, batch {i + 1}) with learning rate {self.lr:g}; the last finite "
+                f"loss was {last}. Training stopped there: try a smaller learning rate "
+                "(optim.lr), or add batch norm or a learning-rate schedule.")
+
+
+def _metrics(loss_sum: float, correct: float, correct5: float, count: float, top5: bool) -> dict:
+    """Return sample-averaged loss and accuracy (%) from sums over a split."""
+    count = max(count, 1.0)
+    m = {"loss": loss_sum / count, "accuracy": 100.0 * correct / count}
+    if top5:
+        m["top5"] = 100.0 * correct5 / count
+    return m
+
+
+def _device_name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return f"{dev} ({torch.cuda.get_device_name(dev)})"
+    return str(dev)

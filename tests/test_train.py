@@ -1,0 +1,250 @@
+import json
+import math
+import threading
+
+import pytest
+import torch
+
+from core import config as cfg
+from core import models, presets, runs
+from core.data import loader
+from core.train import Observer, Trainer, loss_fn
+
+
+def circles(*overrides, epochs=3):
+    return cfg.with_overrides(presets.load("circles-mlp"),
+                              [f"train.epochs={epochs}", "train.device=cpu", *overrides])
+
+
+class Recorder(Observer):
+    def __init__(self):
+        self.info, self.chunks, self.epochs, self.result, self.errors = None, [], [], None, []
+
+    def on_fit_start(self, info):
+        self.info = info
+
+    def on_batch_end(self, chunk):
+        self.chunks.append(chunk)
+
+    def on_epoch_end(self, record):
+        self.epochs.append(record)
+
+    def on_fit_end(self, result):
+        self.result = result
+
+    def on_error(self, message):
+        self.errors.append(message)
+
+    @property
+    def steps(self):
+        return [int(s) for c in self.chunks for s in c.steps]
+
+
+def test_circles_preset_reaches_the_students_accuracy():
+    rec = Recorder()
+    result = Trainer(circles(epochs=150), [rec]).fit()
+    assert result.status == "done" and result.epochs == 150
+    assert result.last["test"]["accuracy"] >= 93.0
+    assert rec.steps == list(range(1, 150 * 20 + 1))  # every step reported once, in order
+
+
+def test_observers_get_floats_and_small_numpy_arrays_never_tensors():
+    rec = Recorder()
+    Trainer(circles("train.sync_every=7"), [rec]).fit()
+    assert rec.info.steps_per_epoch == 20 and rec.info.params == 52
+    assert max(len(c.steps) for c in rec.chunks) == 7  # read back in chunks, not per step
+    for c in rec.chunks:
+        assert not any(isinstance(v, torch.Tensor) for v in vars(c).values())
+        assert c.loss.dtype.kind == "f" and c.images_per_s > 0
+    def plain(v):
+        return isinstance(v, (int, float, str)) or (isinstance(v, dict) and all(plain(x) for x in v.values()))
+    assert all(plain(r) for r in rec.epochs)
+    assert set(rec.epochs[0]) >= {"epoch", "lr", "train", "test", "seconds", "images_per_s"}
+
+
+def test_epoch_metrics_are_averaged_over_samples_not_batches():
+    # 95 examples in batches of 10: the last batch has 5, so a mean of batch means is wrong.
+    exp = circles("data.n_train=95", "train.batch_size=10", "optim.lr=1e-12", epochs=1)
+    trainer = Trainer(exp, record=False)
+    record = trainer.fit().last
+    model, data = trainer.model.eval(), trainer.data
+    with torch.no_grad():
+        out = model(data.prepare(data.train.x, False))
+        direct = torch.nn.functional.cross_entropy(out, data.train.y).item()
+        acc = 100 * (out.argmax(1) == data.train.y).float().mean().item()
+        test_out = model(data.prepare(data.test.x, False))
+        test_loss = torch.nn.functional.cross_entropy(test_out, data.test.y).item()
+    assert math.isclose(record["train"]["loss"], direct, rel_tol=1e-5)
+    assert math.isclose(record["train"]["accuracy"], acc, abs_tol=1e-4)
+    assert math.isclose(record["test"]["loss"], test_loss, rel_tol=1e-5)
+
+
+def test_same_config_and_seed_give_identical_metrics_on_the_cpu():
+    def run():
+        rec = Recorder()
+        Trainer(circles("data.val_fraction=0.2"), [rec], record=False).fit()
+        losses = [float(x) for c in rec.chunks for x in c.loss]
+        return losses, [{k: r[k] for k in ("train", "val", "test", "lr")} for r in rec.epochs]
+    assert run() == run()
+    other = Recorder()
+    Trainer(circles("train.seed=1"), [other], record=False).fit()
+    assert [float(x) for c in other.chunks for x in c.loss] != run()[0]
+
+
+def test_top5_and_validation_are_reported_for_ten_classes():
+    exp = cfg.with_overrides(presets.load("shapes-cnn"), [
+        "data.n_train=60", "data.n_test=30", "data.val_fraction=0.5", "train.epochs=1",
+        "train.batch_size=16", "model.fc=[16]", "train.device=cpu"])
+    exp.model.blocks = [cfg.ConvBlock(channels=4)]
+    result = Trainer(exp, record=False).fit()
+    assert result.status == "done"
+    for split in ("train", "val", "test"):
+        assert 0 <= result.last[split]["accuracy"] <= result.last[split]["top5"] <= 100
+
+
+def test_stop_takes_effect_within_one_batch_and_keeps_finished_epochs(tmp_path):
+    class StopAt(Recorder):
+        def on_batch_end(self, chunk):
+            super().on_batch_end(chunk)
+            if self.steps[-1] >= 45:
+                trainer.stop()
+    rec = StopAt()
+    trainer = Trainer(circles("train.sync_every=1", epochs=50), [rec], run_root=tmp_path)
+    result = trainer.fit()
+    assert result.status == "stopped" and result.epochs == 2
+    assert rec.steps[-1] == 45  # the batch after the stop request never ran
+    run = runs.open_run(result.run_folder)
+    assert run.summary["status"] == "stopped" and run.summary["epochs"] == 2
+    assert [m["epoch"] for m in run.metrics()] == [1, 2]
+
+
+def test_pause_holds_at_a_batch_boundary_and_resume_continues():
+    paused, moved = threading.Event(), threading.Event()
+
+    class PauseAt(Recorder):
+        def on_batch_end(self, chunk):
+            super().on_batch_end(chunk)
+            if self.steps[-1] == 10 and not paused.is_set():
+                trainer.pause()
+                paused.set()
+            elif paused.is_set():
+                moved.set()
+    rec = PauseAt()
+    trainer = Trainer(circles("train.sync_every=1", epochs=2), [rec], record=False)
+    thread = threading.Thread(target=trainer.fit)
+    thread.start()
+    assert paused.wait(30)
+    assert not moved.wait(0.5)  # no step runs while paused
+    assert trainer.paused and rec.steps[-1] == 10
+    trainer.resume()
+    thread.join(30)
+    assert rec.result.status == "done" and rec.steps == list(range(1, 41))
+
+
+def test_stop_while_paused_ends_the_run():
+    class PauseAt(Recorder):
+        def on_batch_end(self, chunk):
+            super().on_batch_end(chunk)
+            trainer.pause()
+            threading.Thread(target=trainer.stop).start()
+    rec = PauseAt()
+    trainer = Trainer(circles("train.sync_every=1"), [rec], record=False)
+    assert trainer.fit().status == "stopped"
+
+
+def test_a_nan_loss_stops_the_run_with_step_lr_and_last_finite_loss(tmp_path):
+    rec = Recorder()
+    exp = circles("optim.lr=1e20", "model.activation=relu", "model.init_std=1.0", epochs=5)
+    result = Trainer(exp, [rec], run_root=tmp_path).fit()
+    assert result.status == "diverged"
+    assert "at step 2 (epoch 1, batch 2)" in result.message
+    assert "learning rate 1e+20" in result.message and "last finite loss was" in result.message
+    assert all(math.isfinite(x) for c in rec.chunks for x in c.loss)  # nothing NaN is plotted
+    summary = json.loads((tmp_path / next(tmp_path.iterdir()).name / "summary.json").read_text())
+    assert summary["status"] == "diverged" and "nan" not in json.dumps(summary).lower().replace("became nan", "")
+
+
+def test_divergence_is_caught_within_sync_every_steps():
+    rec = Recorder()
+    exp = circles("optim.lr=1e6", "model.activation=relu", "model.init_std=1.0", "train.sync_every=4")
+    result = Trainer(exp, [rec], record=False).fit()
+    assert result.status == "diverged"
+    bad_step = int(result.message.split("at step ")[1].split()[0])
+    assert rec.steps == list(range(1, bad_step))
+
+
+def test_run_folder_holds_config_metrics_summary_and_safe_weights(tmp_path):
+    exp = circles(epochs=4)
+    trainer = Trainer(exp, run_root=tmp_path)
+    result = trainer.fit()
+    run = runs.open_run(result.run_folder)
+    assert run.experiment == exp
+    assert [m["epoch"] for m in run.metrics()] == [1, 2, 3, 4]
+    assert run.summary["status"] == "done" and run.summary["epochs"] == 4
+    assert run.summary["test"] == result.last["test"]
+    state = runs.load_weights(run.folder)
+    fresh = models.build(exp.model, (2,), 2)
+    fresh.load_state_dict(state)
+    data = loader.load(exp.data, exp.train.seed)
+    with torch.no_grad():
+        acc = (fresh(data.test.x).argmax(1) == data.test.y).float().mean().item() * 100
+    assert math.isclose(acc, result.last["test"]["accuracy"], abs_tol=1e-6)
+    assert not list(run.folder.glob(".*.tmp"))
+
+
+def test_missing_data_fails_with_a_sentence_and_no_traceback(tmp_path):
+    rec = Recorder()
+    exp = cfg.with_overrides(presets.load("cifar-cnn"), [f"data.root='{tmp_path}'"])
+    result = Trainer(exp, [rec]).fit()
+    assert result.status == "failed" and result.error_kind == "data"
+    assert str(tmp_path) in result.message and "download" in result.message
+    assert rec.errors == [result.message] and rec.result is result
+
+
+def test_unavailable_device_is_a_config_failure(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = Trainer(circles("train.device=cuda"), record=False).fit()
+    assert result.status == "failed" and result.error_kind == "config"
+    assert "train.device: 'cuda' is not available" in result.message
+
+
+def test_out_of_memory_becomes_a_sentence(monkeypatch):
+    def boom(*a, **k):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+    monkeypatch.setattr(loader, "load", boom)
+    result = Trainer(circles(), record=False).fit()
+    assert result.status == "failed" and result.error_kind == "memory"
+    assert "ran out of memory" in result.message and "batch_size" in result.message
+
+
+def test_mse_loss_compares_softmax_with_one_hot():
+    out = torch.tensor([[2.0, 0.0], [0.0, 0.0]])
+    y = torch.tensor([0, 1])
+    p = out.softmax(1)
+    expect = ((p[0] - torch.tensor([1.0, 0])) ** 2).sum() + ((p[1] - torch.tensor([0, 1.0])) ** 2).sum()
+    assert torch.isclose(loss_fn("mse")(out, y), expect / 2)
+    result = Trainer(circles("optim.loss=mse", epochs=2), record=False).fit()
+    assert result.status == "done" and result.last["train"]["loss"] < 1
+
+
+@pytest.mark.parametrize("sched, lrs", [
+    ("exponential", [1.0, 0.5, 0.25]),
+    ("step", [1.0, 1.0, 0.5]),
+])
+def test_learning_rate_schedules_step_once_per_epoch(sched, lrs):
+    exp = circles(f"optim.scheduler={sched}", "optim.lr=1.0", "optim.gamma=0.5", "optim.step_size=2",
+                  "optim.reduction=mean")
+    rec = Recorder()
+    Trainer(exp, [rec], record=False).fit()
+    assert [r["lr"] for r in rec.epochs] == lrs
+
+
+def test_sum_reduction_takes_batch_size_times_larger_steps():
+    def first_step(reduction):
+        t = Trainer(circles(f"optim.reduction={reduction}", "data.n_train=10", epochs=1), record=False)
+        torch.manual_seed(0)
+        t.fit()
+        return t.model.output.bias.detach().clone()
+    init = models.build(circles().model, (2,), 2).output.bias  # lab init: biases start at 0
+    assert torch.count_nonzero(init) == 0
+    assert torch.allclose(first_step("sum"), 10 * first_step("mean"), rtol=1e-4, atol=1e-7)
