@@ -1,34 +1,72 @@
-"""Entry point `learnscope`: open the main window (or save a screenshot of it, offscreen)."""
+"""Entry point `learnscope`: open the main window, or render it offscreen into a PNG."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+TABS = {"data": 0, "model": 1, "optim": 2, "optimisation": 2}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="learnscope", description="LearnScope, a lab for deep learning for vision.")
+    p.add_argument("--preset", help="experiment to open (default: the last one, or circles-mlp; "
+                   "see python -m core presets)")
+    p.add_argument("--screenshot", metavar="FILE.png", help="render the window offscreen and save it")
+    p.add_argument("--train-seconds", type=float, default=0.0, metavar="S",
+                   help="with --screenshot: train S seconds before saving it")
+    p.add_argument("--tab", choices=sorted(TABS), default="data",
+                   help="with --screenshot: which experiment panel to show")
+    p.add_argument("--size", default="1600x1000", metavar="WxH", help="with --screenshot: window size")
+    return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="learnscope", description="LearnScope, a lab for deep learning for vision.")
-    parser.add_argument("--preset", default="circles-mlp", help="experiment to open (see python -m core presets)")
-    parser.add_argument("--screenshot", metavar="FILE.png", help="render the window offscreen and save it")
-    args = parser.parse_args(argv)
+    args = parse(argv)
     if args.screenshot:
-        import os
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.window import MainWindow
     from core import presets
+    from core.errors import ConfigError
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LearnScope")
-    window = MainWindow(presets.load(args.preset))
-    window.resize(1000, 640)
+    app.setOrganizationName("LearnScope")
+    from app.window import MainWindow  # after QApplication: pyqtgraph reads its settings
+
+    try:
+        exp = presets.load(args.preset) if args.preset else None
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    window = MainWindow(exp, persist=not args.screenshot)
+    if not args.screenshot:
+        window.show()
+        return app.exec()
+
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    window.resize(w, h)
+    window.tabs.setCurrentIndex(TABS[args.tab])
     window.show()
-    if args.screenshot:
+    saved = []
+
+    def shoot():
+        window.tick()
         app.processEvents()
-        return 0 if window.grab().save(args.screenshot) else 1
-    return app.exec()
+        saved.append(window.grab().save(args.screenshot))
+        window.shutdown()
+        window.close()
+        app.quit()
+
+    if args.train_seconds > 0:
+        window.start_training()
+    QTimer.singleShot(int(args.train_seconds * 1000) + 200, shoot)
+    app.exec()
+    return 0 if saved and saved[0] else 1
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from core.train import Observer, Trainer, resolve_device  # noqa: E402
 def experiment(n: int, epochs: int, batch: int, device: str) -> cfg.Experiment:
     return cfg.with_overrides(presets.load("shapes-cnn"), [
         f"data.n_train={n}", "data.n_test=256", f"train.epochs={epochs}",
-        f"train.batch_size={batch}", f"train.device={device}", "optim.lr=0.05"])
+        f"train.batch_size={batch}", f"train.device={device}", "optim.lr=0.05",
+        "optim.momentum=0.0", "data.standardize=none"])  # the same plain SGD as the bare loop
 
 
 def engine_rates(exp: cfg.Experiment) -> list[float]:

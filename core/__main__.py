@@ -21,8 +21,9 @@ EXIT = {"done": 0, "stopped": 0, "diverged": 3}
 class Progress:
     """A one-line progress bar with ETA and images/s on stderr (a line per epoch if not a tty)."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.tty = stream, stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.info = None
         self.t0 = time.perf_counter()
         self._last_draw = 0.0

@@ -1,0 +1,125 @@
+"""The Training panel: epochs, seed, device, Start / Pause / Stop and the progress bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSizePolicy)
+
+from app.experiment import devices
+from app.form import FormPanel, tooltip
+from core import config as cfg
+
+
+def clock(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+class TrainingPanel(FormPanel):
+    """Run controls; emits start/pause/resume/stop requests, shows progress it is given."""
+
+    start_requested = Signal()
+    pause_requested = Signal()
+    resume_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.epochs = self.editor("train", "epochs")
+        self.seed = self.editor("train", "seed")
+        self.device = QComboBox(self)
+        self.device.setObjectName("train.device")
+        self.device.setToolTip(tooltip("train", "device"))
+        for label, value in devices():
+            self.device.addItem(label, value)
+        self.device.currentIndexChanged.connect(self._edited)
+
+        self.start = QPushButton("▶  Train", self)
+        self.start.setObjectName("start")
+        self.start.setToolTip("Start training with these settings (Ctrl+Return).")
+        self.pause = QPushButton("❚❚  Pause", self)
+        self.pause.setToolTip("Pause at the next batch; the curves keep the latest values (Space).")
+        self.stop = QPushButton("■  Stop", self)
+        self.stop.setToolTip("Stop at the next batch; the finished epochs stay on disk (Esc).")
+        self.start.clicked.connect(self.start_requested)
+        self.pause.clicked.connect(self._pause_clicked)
+        self.stop.clicked.connect(self.stop_requested)
+        self.progress = QProgressBar(self)
+        self.progress.setTextVisible(True)
+        self.progress.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.status = QLabel("Ready.", self)
+        self.status.setObjectName("status")
+        self.problem = QLabel(self)
+        self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(8, 6, 8, 6)
+        settings = QHBoxLayout()
+        for label, w in (("Epochs", self.epochs), ("Seed", self.seed), ("Device", self.device)):
+            lab = QLabel(label, self)
+            lab.setBuddy(w)
+            settings.addWidget(lab)
+            settings.addWidget(w)
+            settings.addSpacing(10)
+        for b in (self.start, self.pause, self.stop):
+            b.setMinimumWidth(110)
+            settings.addWidget(b)
+        settings.addStretch(1)
+        grid.addLayout(settings, 0, 0)
+        grid.addWidget(self.progress, 1, 0)
+        grid.addWidget(self.status, 2, 0)
+        grid.addWidget(self.problem, 3, 0)
+        self.set_running(False)
+
+    def loaded(self, exp: cfg.Experiment) -> None:
+        i = self.device.findData(exp.train.device)
+        if i < 0:  # a device this machine lacks stays selectable, the engine will say why
+            self.device.addItem(exp.train.device, exp.train.device)
+            i = self.device.count() - 1
+        self.device.setCurrentIndex(i)
+
+    def store(self, exp: cfg.Experiment) -> None:
+        super().store(exp)
+        exp.train.device = self.device.currentData()
+
+    def _pause_clicked(self) -> None:
+        (self.resume_requested if self._paused else self.pause_requested).emit()
+
+    # -- state shown
+    def set_ready(self, problem: str | None) -> None:
+        """Enable Train when the config is valid, else show why not next to it."""
+        self._problem = problem
+        self.problem.setText(f"⚠ {problem}" if problem else "")
+        self.problem.setVisible(bool(problem))
+        self.start.setEnabled(not self._running and not problem)
+        self.start.setToolTip(problem or "Start training with these settings (Ctrl+Return).")
+
+    def set_running(self, running: bool) -> None:
+        self._running = running
+        self._paused = False
+        self.start.setEnabled(not running and not getattr(self, "_problem", None))
+        self.pause.setEnabled(running)
+        self.stop.setEnabled(running)
+        self.pause.setText("❚❚  Pause")
+        for w in (self.epochs, self.seed, self.device):
+            w.setEnabled(not running)
+
+    def set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        self.pause.setText("▶  Resume" if paused else "❚❚  Pause")
+
+    def show_progress(self, epoch: int, epochs: int, done: int, total: int, elapsed: float,
+                      images_per_s: float) -> None:
+        self.progress.setMaximum(max(1, total))
+        self.progress.setValue(done)
+        eta = elapsed / done * (total - done) if done else 0.0
+        self.progress.setFormat(f"epoch {epoch}/{epochs} · %p%")
+        self.status.setText(f"Epoch {epoch}/{epochs}   ·   step {done:,}/{total:,}   ·   "
+                            f"{images_per_s:,.0f} images/s   ·   elapsed {clock(elapsed)}   ·   "
+                            f"ETA {clock(eta)}")
+
+    def show_message(self, text: str) -> None:
+        self.status.setText(text)

@@ -1,0 +1,249 @@
+"""Live training curves (pyqtgraph): loss per batch, loss and accuracy per epoch, learning rate.
+
+One PlotDataItem per series, updated with setData once per GUI tick (redraw), never per
+event. The x axis of every plot is in epochs, so one crosshair lines them all up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+SPLIT_COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
+RUN_COLOURS = ["#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
+               "#1f77b4", "#ff7f0e", "#2ca02c"]
+
+pg.setConfigOptions(background="w", foreground="#333333", antialias=False)
+
+
+class _Growing:
+    """A float array that grows by doubling (appending a chunk is amortised O(chunk))."""
+
+    def __init__(self) -> None:
+        self.data = np.empty(1024)
+        self.n = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.n + len(values)
+        if need > len(self.data):
+            self.data = np.resize(self.data, max(need, 2 * len(self.data)))
+        self.data[self.n:need] = values
+        self.n = need
+
+    def view(self) -> np.ndarray:
+        return self.data[:self.n]
+
+
+def _curve(plot: pg.PlotItem, colour: str, name: str | None = None, dashed: bool = False,
+           width: float = 2, symbol: bool = False) -> pg.PlotDataItem:
+    pen = pg.mkPen(colour, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+    item = pg.PlotDataItem(pen=pen, symbol="o" if symbol else None, symbolSize=5,
+                           symbolBrush=colour, symbolPen=None)
+    item.setDownsampling(auto=True, method="peak")
+    item.setClipToView(True)
+    item.legend_name = name  # listed in the legend once it has points
+    plot.addItem(item)
+    return item
+
+
+def _sync_legend(plot: pg.PlotItem, items) -> None:
+    """Show a legend entry exactly for the named curves that have points."""
+    legend = plot.legend
+    shown = {id(sample.item) for sample, _label in legend.items}
+    for item in items:
+        name = getattr(item, "legend_name", None)
+        has = item.xData is not None and len(item.xData) > 0
+        if name and has and id(item) not in shown:
+            legend.addItem(item, name)
+        elif id(item) in shown and not has:
+            legend.removeItem(item)
+
+
+class PlotsView(QWidget):
+    """The four live plots, their crosshair read-out, log-scale switch and overlays of past runs."""
+
+    log_scale_changed = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.canvas = pg.GraphicsLayoutWidget(self)
+        self.canvas.ci.setSpacing(12)
+        c = self.canvas
+        self.batch_plot = c.addPlot(0, 0, title="Loss per batch (train)")
+        self.loss_plot = c.addPlot(0, 1, title="Loss per epoch")
+        self.acc_plot = c.addPlot(1, 0, title="Accuracy per epoch (%)")
+        self.lr_plot = c.addPlot(1, 1, title="Learning rate")
+        self.plots = [self.batch_plot, self.loss_plot, self.acc_plot, self.lr_plot]
+        for p in self.plots:
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setLabel("bottom", "epoch")
+            p.getAxis("left").setWidth(56)
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.acc_plot.addLegend(offset=(-10, -10))
+        self.acc_plot.setYRange(0, 100, padding=0.02)
+
+        self.batch_curve = _curve(self.batch_plot, SPLIT_COLOURS["train"], width=1)
+        self.loss_curves = {s: _curve(self.loss_plot, c, s, symbol=True) for s, c in SPLIT_COLOURS.items()}
+        self.acc_curves = {s: _curve(self.acc_plot, c, s, symbol=True) for s, c in SPLIT_COLOURS.items()}
+        self.top5_curves = {s: _curve(self.acc_plot, c, f"{s} top-5", dashed=True)
+                            for s, c in SPLIT_COLOURS.items() if s != "train"}
+        self.lr_curve = _curve(self.lr_plot, "#444444", symbol=True)
+        self.overlay_items: list[tuple[pg.PlotItem, pg.PlotDataItem]] = []
+
+        self.vlines = []
+        for p in self.plots:
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888888", width=1))
+            line.hide()
+            p.addItem(line, ignoreBounds=True)
+            self.vlines.append(line)
+        self._mouse = pg.SignalProxy(self.canvas.scene().sigMouseMoved, rateLimit=30,
+                                     slot=self._moved)
+
+        self.readout = QLabel("Hover over a plot for exact values.", self)
+        self.readout.setObjectName("readout")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.log = QCheckBox("log-scale loss", self)
+        self.log.setToolTip("Show both loss plots on a logarithmic scale: slow late progress "
+                            "and divergence are easier to see.")
+        self.log.toggled.connect(self.set_log_scale)
+        bar = QHBoxLayout()
+        bar.addWidget(self.readout, 1)
+        bar.addWidget(self.log)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.canvas, 1)
+        col.addLayout(bar)
+        self.clear()
+
+    # -- data in
+    def clear(self) -> None:
+        """Forget the live run's points (overlays stay)."""
+        self.steps, self.losses = _Growing(), _Growing()
+        self.steps_per_epoch = 1
+        self.records: list[dict] = []
+        self.lr_by_epoch: dict[int, float] = {}
+        self._dirty = True
+        self.redraw()
+
+    def set_steps_per_epoch(self, steps: int) -> None:
+        self.steps_per_epoch = max(1, steps)
+
+    def add_chunks(self, chunks) -> None:
+        """Append batch chunks (core.train.BatchChunk) drained from the worker's buffer."""
+        for ch in chunks:
+            self.steps.extend(ch.steps / self.steps_per_epoch)
+            self.losses.extend(ch.loss)
+            self.lr_by_epoch[ch.epoch] = ch.lr
+            self._dirty = True
+
+    def add_record(self, record: dict) -> None:
+        self.records.append(record)
+        self.lr_by_epoch[record["epoch"]] = record["lr"]
+        self._dirty = True
+
+    def redraw(self) -> None:
+        """Push the buffered values to the curves: one setData per curve, only when new."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.batch_curve.setData(self.steps.view(), self.losses.view())
+        epochs = np.array([r["epoch"] for r in self.records], dtype=float)
+        for split in SPLIT_COLOURS:
+            rows = [r for r in self.records if split in r]
+            x = np.array([r["epoch"] for r in rows], dtype=float)
+            self.loss_curves[split].setData(x, [r[split]["loss"] for r in rows])
+            self.acc_curves[split].setData(x, [r[split]["accuracy"] for r in rows])
+            if split in self.top5_curves:
+                top = [r for r in rows if "top5" in r[split]]
+                self.top5_curves[split].setData([float(r["epoch"]) for r in top],
+                                                [r[split]["top5"] for r in top])
+        del epochs
+        _sync_legend(self.loss_plot, self.loss_plot.listDataItems())
+        _sync_legend(self.acc_plot, self.acc_plot.listDataItems())
+        e = sorted(self.lr_by_epoch)
+        # lr holds during an epoch: draw it at the epoch's start and end
+        xs = np.repeat(np.array(e, dtype=float), 2) - np.tile([1.0, 0.0], len(e))
+        self.lr_curve.setData(xs, np.repeat([self.lr_by_epoch[k] for k in e], 2))
+
+    def point_counts(self) -> dict[str, int]:
+        """Return how many points each live curve shows (tests and the status bar use it)."""
+        out = {"batch loss": len(self.batch_curve.xData if self.batch_curve.xData is not None else [])}
+        for name, group in (("loss", self.loss_curves), ("accuracy", self.acc_curves),
+                            ("top-5", self.top5_curves)):
+            for split, c in group.items():
+                out[f"{split} {name}"] = 0 if c.xData is None else len(c.xData)
+        out["lr"] = 0 if self.lr_curve.xData is None else len(self.lr_curve.xData)
+        return out
+
+    # -- overlays of stored runs
+    def set_overlays(self, runs: list[tuple[str, list[dict]]]) -> None:
+        """Draw each (label, epoch records) in its own colour: test (or val) solid, train dashed."""
+        for plot, item in self.overlay_items:
+            plot.removeItem(item)
+            if plot.legend is not None:
+                plot.legend.removeItem(item)
+        self.overlay_items = []
+        for i, (label, records) in enumerate(runs):
+            colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+            x = np.array([r["epoch"] for r in records], dtype=float)
+            held = "test" if any("test" in r for r in records) else "val"
+            for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
+                for split, dashed, name in ((held, False, f"{label} ({held})"), ("train", True, None)):
+                    y = [(r.get(split) or {}).get(key) for r in records]
+                    y = np.array([np.nan if v is None else v for v in y], dtype=float)
+                    item = _curve(plot, colour, name, dashed=dashed, width=2)
+                    item.setData(x, y, connect="finite")
+                    self.overlay_items.append((plot, item))
+            lr = _curve(self.lr_plot, colour, width=1)
+            lr.setData(x, [r.get("lr", np.nan) for r in records])
+            self.overlay_items.append((self.lr_plot, lr))
+        _sync_legend(self.loss_plot, self.loss_plot.listDataItems())
+        _sync_legend(self.acc_plot, self.acc_plot.listDataItems())
+
+    # -- interaction
+    def set_log_scale(self, on: bool) -> None:
+        for p in (self.batch_plot, self.loss_plot):
+            p.setLogMode(False, on)
+        if self.log.isChecked() != on:
+            self.log.setChecked(on)
+        self.log_scale_changed.emit(on)
+
+    def _moved(self, event) -> None:
+        pos = event[0]
+        for p, line in zip(self.plots, self.vlines):
+            line.hide()
+        for p in self.plots:
+            if p.sceneBoundingRect().contains(pos):
+                x = p.vb.mapSceneToView(pos).x()
+                for line in self.vlines:
+                    line.setPos(x)
+                    line.show()
+                self.readout.setText(self.values_at(x))
+                return
+
+    def values_at(self, x: float) -> str:
+        """Return the rich-text read-out of every live series at epoch position x."""
+        parts = []
+        steps = self.steps.view()
+        if len(steps):
+            i = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
+            parts.append(f"step {round(steps[i] * self.steps_per_epoch)}: batch loss "
+                         f"<b>{self.losses.view()[i]:.4g}</b>")
+        if self.records:
+            r = min(self.records, key=lambda r: abs(r["epoch"] - x))
+            seg = [f"epoch {r['epoch']}:"]
+            for split, colour in SPLIT_COLOURS.items():
+                if split in r:
+                    m = r[split]
+                    top = f", top-5 {m['top5']:.2f}%" if "top5" in m else ""
+                    seg.append(f"<span style='color:{colour}'>{split}</span> loss <b>{m['loss']:.4g}</b> "
+                               f"acc <b>{m['accuracy']:.2f}%</b>{top}")
+            seg.append(f"lr {r['lr']:.4g}")
+            parts.append("  ".join(seg))
+        return "  ·  ".join(parts) or f"epoch {x:.2f}"
+
+    def export_png(self, path: str) -> bool:
+        """Save the four plots as one PNG; return whether it was written."""
+        return self.canvas.grab().save(path, "PNG")

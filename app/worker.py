@@ -1,0 +1,153 @@
+"""The training worker: runs core.train.Trainer in a QThread and turns its events into signals.
+
+The only place where threads and Qt meet. The worker never touches a widget: batch chunks
+(plain numpy arrays) go into a lock-protected LiveBuffer that the GUI drains on its own
+timer; the rare events (fit start, epoch end, fit end) cross as queued signals carrying
+frozen records and dicts of floats.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from core import config as cfg
+from core.train import BatchChunk, FitResult, Observer, Trainer, resolve_device
+
+
+class LiveBuffer:
+    """Batch chunks written by the worker thread, drained by the GUI timer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._chunks: list[BatchChunk] = []
+
+    def push(self, chunk: BatchChunk) -> None:
+        with self._lock:
+            self._chunks.append(chunk)
+
+    def drain(self) -> list[BatchChunk]:
+        """Return the chunks that arrived since the last drain, oldest first."""
+        with self._lock:
+            out, self._chunks = self._chunks, []
+        return out
+
+
+class _Relay(Observer):
+    """Observer running in the worker thread: buffers chunks, emits the rare events."""
+
+    def __init__(self, worker: "TrainingWorker", buffer: LiveBuffer):
+        self.worker, self.buffer = worker, buffer
+
+    def on_data_progress(self, done: int, total: int) -> None:
+        self.worker.data_progressed.emit(int(done), int(total))
+
+    def on_fit_start(self, info) -> None:
+        self.worker.fit_started.emit(info)
+
+    def on_batch_end(self, chunk: BatchChunk) -> None:
+        self.buffer.push(chunk)
+
+    def on_epoch_end(self, record: dict) -> None:
+        self.worker.epoch_finished.emit(record)
+
+    def on_error(self, message: str) -> None:
+        self.worker.failed.emit(message)
+
+
+def cpu_threads() -> int:
+    """Return torch's thread count for CPU training from the GUI: one core is left to the GUI."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class TrainingWorker(QObject):
+    """Lives in the worker thread; run() trains once and then ends the thread's event loop."""
+
+    data_progressed = Signal(int, int)
+    fit_started = Signal(object)       # core.train.FitInfo
+    epoch_finished = Signal(object)    # the epoch record (dict of floats)
+    failed = Signal(str)
+    fit_finished = Signal(object)      # core.train.FitResult
+
+    def __init__(self, trainer: Trainer, buffer: LiveBuffer, threads: int | None = None):
+        super().__init__()
+        self.trainer, self.buffer, self.threads = trainer, buffer, threads
+        trainer.observers.append(_Relay(self, buffer))
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            try:
+                on_cpu = resolve_device(self.trainer.exp.train.device).type == "cpu"
+            except Exception:  # fit() reports a bad device with a sentence
+                on_cpu = False
+            if on_cpu:
+                import torch
+                torch.set_num_threads(self.threads or cpu_threads())
+            result = self.trainer.fit()
+        except BaseException as e:  # fit() already turns errors into results; belt and braces
+            result = FitResult("failed", f"Training failed unexpectedly: {type(e).__name__}: {e}",
+                               error_kind="internal")
+        self.fit_finished.emit(result)
+        QThread.currentThread().quit()  # so that QThread.wait() returns without the GUI loop
+
+
+class TrainingSession(QObject):
+    """One training run in its own QThread, owned by the GUI thread.
+
+    Signals are re-emitted in the GUI thread; `finished` comes once with the FitResult.
+    """
+
+    data_progressed = Signal(int, int)
+    fit_started = Signal(object)
+    epoch_finished = Signal(object)
+    failed = Signal(str)
+    finished = Signal(object)
+
+    def __init__(self, exp: cfg.Experiment, run_root=None, record: bool = True,
+                 threads: int | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.buffer = LiveBuffer()
+        self.trainer = Trainer(exp, [], run_root=run_root, record=record)  # raises ConfigError
+        self.worker = TrainingWorker(self.trainer, self.buffer, threads)
+        self.thread = QThread()
+        self.thread.setObjectName("learnscope-training")
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.data_progressed.connect(self.data_progressed)
+        self.worker.fit_started.connect(self.fit_started)
+        self.worker.epoch_finished.connect(self.epoch_finished)
+        self.worker.failed.connect(self.failed)
+        self.worker.fit_finished.connect(self._on_fit_finished)
+        self.result: FitResult | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.trainer.stop()
+
+    def pause(self) -> None:
+        self.trainer.pause()
+
+    def resume(self) -> None:
+        self.trainer.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self.trainer.paused
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def wait(self, ms: int) -> bool:
+        """Block up to ms milliseconds for the thread to end; return whether it did."""
+        return self.thread.wait(ms)
+
+    @Slot(object)
+    def _on_fit_finished(self, result: FitResult) -> None:
+        self.result = result
+        self.thread.wait(2000)  # the worker has quit its loop; this returns at once
+        self.finished.emit(result)

@@ -1,0 +1,261 @@
+"""The main window driven through its real widgets (offscreen): train, pause, stop, flag, overlay, close."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+from core import config as cfg
+from core import presets
+from core import runs as store
+
+
+def circles(epochs: int = 3, **sets) -> cfg.Experiment:
+    overrides = [f"train.epochs={epochs}", "train.device=cpu"] + [f"{k}={v}" for k, v in sets.items()]
+    return cfg.with_overrides(presets.load("circles-mlp"), overrides)
+
+
+def tiny_shapes() -> cfg.Experiment:
+    exp = cfg.with_overrides(presets.load("shapes-cnn"), [
+        "data.n_train=64", "data.n_test=64", "train.epochs=2", "train.batch_size=32",
+        "train.device=cpu", "model.fc=[16]"])
+    exp.model.blocks = [cfg.ConvBlock(channels=4, kernel=3, padding=1), cfg.ConvBlock(channels=8, kernel=3, padding=1)]
+    return cfg.validate(exp)
+
+
+@pytest.fixture
+def window(qtbot):
+    from app.window import MainWindow
+    made = []
+
+    def make(exp=None):
+        w = MainWindow(exp)
+        qtbot.addWidget(w)
+        w.show()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.shutdown(5000)
+
+
+def train(qtbot, w, timeout=30_000):
+    with qtbot.waitSignal(w.run_finished, timeout=timeout) as blocker:
+        qtbot.mouseClick(w.training_panel.start, Qt.MouseButton.LeftButton)
+    return blocker.args[0]
+
+
+def test_a_tiny_run_finishes_with_points_on_every_curve(qtbot, window):
+    w = window(circles(epochs=3, **{"data.val_fraction": 0.25}))
+    assert w.training_panel.start.isEnabled()
+    result = train(qtbot, w)
+    assert result.status == "done", result.message
+    counts = w.plots.point_counts()
+    assert counts["batch loss"] == 3 * 15  # 150 train points, batch 10
+    for split in ("train", "val", "test"):
+        assert counts[f"{split} loss"] == 3 and counts[f"{split} accuracy"] == 3
+    assert counts["lr"] > 0
+    assert "Trained 3 epochs" in w.training_panel.status.text()
+    assert len(store.list_runs()) == 1 and w.runs_panel.table.rowCount() == 1
+
+
+def test_a_cnn_run_on_shapes_draws_top5(qtbot, window):
+    w = window(tiny_shapes())
+    result = train(qtbot, w)
+    assert result.status == "done", result.message
+    counts = w.plots.point_counts()
+    assert counts["test top-5"] == 2 and counts["batch loss"] == 4
+
+
+def test_pause_resume_and_stop(qtbot, window):
+    w = window(circles(epochs=150))
+    panel = w.training_panel
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(w.plots.records) >= 1, timeout=20_000)
+    qtbot.mouseClick(panel.pause, Qt.MouseButton.LeftButton)
+    assert w.session.paused and panel.pause.text().endswith("Resume")
+    # the loop parks at the next batch boundary (flushing its last steps): nothing moves after
+    qtbot.wait(500)
+    w.tick()
+    frozen = w.plots.steps.n
+    qtbot.wait(400)
+    w.tick()
+    assert w.plots.steps.n == frozen and "paused" in panel.status.text()
+    qtbot.mouseClick(panel.pause, Qt.MouseButton.LeftButton)  # resume
+    assert not w.session.paused
+    qtbot.waitUntil(lambda: w.plots.steps.n > frozen, timeout=10_000)
+    with qtbot.waitSignal(w.run_finished, timeout=10_000) as blocker:
+        qtbot.mouseClick(panel.stop, Qt.MouseButton.LeftButton)
+    result = blocker.args[0]
+    assert result.status == "stopped"
+    assert panel.start.isEnabled() and not panel.stop.isEnabled()
+    run = store.open_run(Path(result.run_folder))
+    assert run.summary["status"] == "stopped" and len(run.metrics()) == result.epochs >= 1
+
+
+def test_keyboard_actions_start_pause_and_stop(qtbot, window):
+    w = window(circles(epochs=150))
+    w.start_action.trigger()
+    assert w.is_training()
+    qtbot.waitUntil(lambda: len(w.plots.records) >= 1, timeout=20_000)
+    w.pause_action.trigger()
+    assert w.session.paused
+    w.pause_action.trigger()
+    assert not w.session.paused
+    with qtbot.waitSignal(w.run_finished, timeout=10_000):
+        w.stop_action.trigger()
+    assert [a.shortcut().toString() for a in (w.start_action, w.pause_action, w.stop_action)] == \
+        ["Ctrl+Return", "Space", "Esc"]
+
+
+def test_an_impossible_layer_disables_train_and_says_why(qtbot, window):
+    w = window(tiny_shapes())
+    model = w.model_panel
+    kernel = model.builder.cellWidget(0, 2)
+    kernel.setValue(40)
+    panel = w.training_panel
+    assert not panel.start.isEnabled()
+    assert "kernel 40 is larger than its padded input" in model.problem.text()
+    assert "kernel 40" in panel.problem.text()
+    assert kernel.property("invalid") is True
+    assert model.table.item(0, 0).text() == "conv1"
+    kernel.setValue(3)
+    assert panel.start.isEnabled() and not model.problem.isVisible()
+    assert model.table.item(model.table.rowCount() - 1, 0).text() == "total"
+    # a convolution moved below a dense layer is flagged in its own row
+    model.builder.selectRow(1)
+    qtbot.mouseClick(model.down, Qt.MouseButton.LeftButton)
+    assert not panel.start.isEnabled() and "cannot follow a fully-connected" in model.problem.text()
+
+
+def test_the_builder_adds_removes_and_the_table_follows(qtbot, window):
+    w = window(circles())
+    model = w.model_panel
+    params = model.table.total
+    qtbot.mouseClick(model.add_dense, Qt.MouseButton.LeftButton)
+    assert [r["type"] for r in model.rows] == ["dense", "dense"]
+    assert w.current_experiment().model.hidden == [10, 100]
+    assert model.table.total > params
+    model.builder.selectRow(1)
+    qtbot.mouseClick(model.remove, Qt.MouseButton.LeftButton)
+    assert model.table.total == params and not model.add_conv.isEnabled()
+
+
+def test_an_invalid_field_is_flagged_next_to_its_editor(qtbot, window):
+    w = window(circles())
+    w.optim_panel.editors[("optim", "nesterov")].setChecked(True)  # needs momentum > 0
+    nesterov = w.optim_panel.editors[("optim", "nesterov")]
+    assert not w.training_panel.start.isEnabled()
+    assert nesterov.property("invalid") is True and "momentum" in w.training_panel.problem.text()
+
+
+def test_a_diverging_run_shows_the_banner_and_the_app_stays_usable(qtbot, window):
+    w = window(circles(**{"optim.lr": 1e10, "model.activation": "relu"}))
+    result = train(qtbot, w)
+    assert result.status == "diverged"
+    assert w.banner.isVisible() and "diverged" in w.banner.text.text()
+    assert "The loss became inf" in w.banner.text.text()  # the engine's own sentence
+    w.optim_panel.lr.setValue(0.03)
+    assert train(qtbot, w).status == "done" and not w.banner.isVisible()
+
+
+def test_data_that_cannot_load_shows_the_engines_message(qtbot, window, tmp_path):
+    w = window(circles(**{"data.dataset": "mnist", "data.root": str(tmp_path / "nothing")}))
+    result = train(qtbot, w)
+    assert result.status == "failed" and result.error_kind == "data"
+    assert w.banner.isVisible() and "Could not load the data" in w.banner.text.text()
+    assert w.training_panel.start.isEnabled()
+
+
+def test_two_runs_overlay_in_distinct_colours_with_a_legend(qtbot, window):
+    w = window(circles(epochs=2))
+    assert train(qtbot, w).status == "done"
+    w.optim_panel.lr.setValue(0.1)
+    assert train(qtbot, w).status == "done"
+    runs = w.runs_panel
+    assert runs.table.rowCount() == 2
+    runs.set_checked(0, True)
+    runs.set_checked(1, True)
+    overlays = [item for plot, item in w.plots.overlay_items if plot is w.plots.acc_plot]
+    colours = {item.opts["pen"].color().name() for item in overlays}
+    assert len(overlays) == 4 and len(colours) == 2
+    legend = [label.text for _sample, label in w.plots.acc_plot.legend.items]
+    assert sum("circles-mlp (test)" in t for t in legend) == 2
+    runs.untick_all()
+    assert w.plots.overlay_items == []
+
+
+def test_a_cli_run_appears_in_the_runs_list(qtbot, window):
+    from core.train import Trainer
+    w = window(circles())
+    assert w.runs_panel.table.rowCount() == 0
+    Trainer(circles(epochs=1)).fit()
+    w.runs_panel.refresh()
+    assert w.runs_panel.table.rowCount() == 1
+    assert w.runs_panel.table.item(0, 4).text() == "done"
+
+
+def test_closing_mid_run_stops_within_2_s_and_keeps_finished_epochs(qtbot, window):
+    w = window(circles(epochs=150))
+    qtbot.mouseClick(w.training_panel.start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(w.plots.records) >= 2, timeout=20_000)
+    thread = w.session.thread
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 2.0
+    assert not thread.isRunning()
+    (run,) = store.list_runs()
+    assert len(run.metrics()) >= 2
+
+
+def test_layout_experiment_and_preferences_persist(qtbot, window):
+    w = window(circles())
+    w.optim_panel.lr.setValue(0.125)
+    w.plots.log.setChecked(True)
+    w.tabs.setCurrentIndex(2)
+    w.close()
+    again = window()
+    assert again.current_experiment().optim.lr == 0.125
+    assert again.plots.log.isChecked() and again.tabs.currentIndex() == 2
+
+
+def test_first_launch_opens_a_ready_preset_on_embedded_data(qtbot, window):
+    w = window()
+    exp = w.current_experiment()
+    assert exp.name == "circles-mlp" and w.training_panel.start.isEnabled()
+
+
+def test_presets_menu_loads_a_preset(qtbot, window):
+    w = window(circles())
+    menu = [m for m in w.menuBar().actions() if m.text() == "&Presets"][0].menu()
+    next(a for a in menu.actions() if a.text() == "shapes-cnn").trigger()
+    exp = w.current_experiment()
+    assert exp.model.kind == "cnn" and len(exp.model.blocks) == 3
+    assert w.model_panel.table.total == 1_191_170 - 0 or w.model_panel.table.total > 0
+
+
+def test_tooltips_come_from_the_config_help(qtbot, window):
+    w = window(circles())
+    lr = w.optim_panel.lr
+    assert cfg.field_help("optim", "lr")[:30] in lr.toolTip()
+    assert "Question 2" in w.data_panel.editors[("data", "n_train")].toolTip()
+
+
+def test_plots_export_to_png(qtbot, window, tmp_path):
+    w = window(circles())
+    path = tmp_path / "plots.png"
+    assert w.plots.export_png(str(path)) and path.stat().st_size > 1000
+
+
+def test_screenshot_flag_renders_the_window_after_training(qtbot, tmp_path):
+    from app.main import main
+    path = tmp_path / "shot.png"
+    assert main(["--screenshot", str(path), "--preset", "circles-mlp", "--train-seconds", "1"]) == 0
+    assert path.stat().st_size > 10_000
+    (run,) = store.list_runs()
+    assert run.summary["status"] == "stopped"
