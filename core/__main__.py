@@ -7,6 +7,7 @@ Works where Qt is not installed: nothing here imports PySide6 or app.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
@@ -16,6 +17,7 @@ from core import presets
 from core.errors import ConfigError
 
 EXIT = {"done": 0, "stopped": 0, "diverged": 3}
+GRADCHECK_TOLERANCE = 1e-6
 
 
 class Progress:
@@ -140,6 +142,78 @@ def cmd_train(args) -> int:
     return EXIT.get(result.status, 1)
 
 
+def _experiment(args) -> cfg.Experiment:
+    """Return the experiment named by a CONFIG file or --preset, with --set overrides."""
+    if bool(args.config) == bool(args.preset):
+        raise ConfigError(f"{args.command}: give either a CONFIG.toml file or --preset NAME "
+                          f"(presets: {', '.join(presets.names())})")
+    exp = presets.load(args.preset) if args.preset else cfg.load(args.config)
+    return cfg.with_overrides(exp, list(args.set))
+
+
+def cmd_gradcheck(args) -> int:
+    import torch
+
+    from core import manual, models
+    from core.data import loader
+    try:
+        exp = _experiment(args)
+        if exp.model.kind != "mlp" or exp.model.batch_norm or exp.model.dropout:
+            raise ConfigError(f"gradcheck: the hand-written backward covers plain MLPs; "
+                              f"{exp.name or 'this experiment'} is a {exp.model.kind.upper()}"
+                              f"{' with batch norm or dropout' if exp.model.kind == 'mlp' else ''}")
+        data = loader.load(exp.data, exp.train.seed, dtype=torch.float64)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # missing data and the like: a sentence, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    torch.manual_seed(exp.train.seed)
+    model = models.build(exp.model, data.input_shape, len(data.classes)).double()
+    xb, yb = next(data.batches(data.train, exp.train.batch_size, train=True,
+                               g=torch.Generator().manual_seed(exp.train.seed)))
+    rows = manual.gradcheck(model, xb, yb, exp.optim.loss, exp.optim.reduction)
+    print(f"gradient check on one batch of {len(yb)} ({exp.optim.loss}, {exp.optim.reduction} "
+          "over the batch, float64); largest difference relative to the gradient's scale:")
+    print(f"{'tensor':<16} {'shape':>9} {'manual-autograd':>16} {'manual-numeric':>15} "
+          f"{'autograd-numeric':>17}")
+    worst = 0.0
+    for r in rows:
+        shape = "×".join(map(str, r["shape"]))
+        diffs = [r["manual_vs_autograd"], r["manual_vs_numeric"], r["autograd_vs_numeric"]]
+        worst = max(worst, *diffs)
+        sampled = "" if r["checked"] == math.prod(r["shape"]) else f"  ({r['checked']} entries sampled)"
+        print(f"{r['name']:<16} {shape:>9} {diffs[0]:>16.2e} {diffs[1]:>15.2e} {diffs[2]:>17.2e}{sampled}")
+    ok = worst < GRADCHECK_TOLERANCE
+    print(f"{'PASS' if ok else 'FAIL'}: largest difference {worst:.2e} "
+          f"({'<' if ok else '>='} {GRADCHECK_TOLERANCE:g})")
+    return 0 if ok else 1
+
+
+def cmd_sweep(args) -> int:
+    from core import sweeps
+    from core.train import Trainer
+    try:
+        runs = sweeps.sweep(args.kind, _experiment(args))
+        if args.epochs is not None:
+            runs = [cfg.with_overrides(e, [f"train.epochs={args.epochs}"]) for e in runs]
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{'run':<40} {'status':<9} {'train acc':>10} {'test acc':>9}")
+    code = 0
+    for exp in runs:
+        result = Trainer(exp, run_root=args.out).fit()
+        last = result.last or {}
+        acc = lambda s: f"{last[s]['accuracy']:.2f} %" if s in last else "-"  # noqa: E731
+        print(f"{exp.name:<40} {result.status:<9} {acc('train'):>10} {acc('test'):>9}")
+        if result.status == "failed":
+            print(f"  {result.message}", file=sys.stderr)
+            code = 1
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core", description="LearnScope's headless engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +228,21 @@ def main(argv: list[str] | None = None) -> int:
                    help="override any config field, e.g. --set optim.lr=0.01 (repeatable)")
     t.add_argument("--layers", action="store_true", help="print the layer table")
     t.set_defaults(func=cmd_train)
+    g = sub.add_parser("gradcheck", help="compare hand-written, autograd and numeric gradients")
+    g.add_argument("config", nargs="?", help="experiment TOML file")
+    g.add_argument("--preset", help="a preset instead of a file (e.g. circles-mlp)")
+    g.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    g.set_defaults(func=cmd_gradcheck)
+    w = sub.add_parser("sweep", help="Part 1's shortcuts: several runs differing in one setting")
+    w.add_argument("kind", choices=("batch", "lr", "loss", "n"),
+                   help="batch: full/mini/online (Q10); lr: learning rates (Q11); "
+                        "loss: cross-entropy vs MSE (Q8-9); n: training-set sizes (Q2)")
+    w.add_argument("config", nargs="?", help="experiment TOML file")
+    w.add_argument("--preset", help="a preset instead of a file")
+    w.add_argument("--epochs", type=int, help="override train.epochs")
+    w.add_argument("--out", help="folder that receives the run folders")
+    w.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    w.set_defaults(func=cmd_sweep)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -98,6 +98,12 @@ class ModelConfig:
                           "linear layer), before its activation (question 34).")
     dropout: float = _f(0.0, "Dropout probability p (0 = off); questions 29-33.", min=0.0,
                         max=0.95)
+    implementation: str = _f("optim", "How an MLP takes its SGD step (Part 1): 'manual' writes the "
+                             "forward and backward passes out by hand (questions 7, 14-17), "
+                             "'autograd' keeps the hand forward but lets loss.backward() find the "
+                             "gradients, 'nn' uses torch.nn layers, 'optim' adds torch.optim.SGD. "
+                             "All four give the same numbers.",
+                             choices=("optim", "nn", "autograd", "manual"))
     dropout_place: str = _f("fc", "Where dropout goes: between the fully-connected layers ('fc', "
                             "as in the lab), after each conv block ('conv'), or both ('all').",
                             choices=("fc", "conv", "all"))
@@ -137,6 +143,8 @@ class TrainConfig:
                    "the same seed gives the same run.", min=0)
     device: str = _f("auto", "Where to train: auto (a GPU when there is one), cpu, cuda, cuda:N "
                      "or mps.")
+    dtype: str = _f("float32", "Number precision of the weights and inputs; float64 makes the "
+                    "hand-written and autograd runs agree to 1e-10.", choices=("float32", "float64"))
     sync_every: int = _f(25, "Read the metrics back from the device every this many steps "
                          "(a NaN loss is caught at the next read).", min=1)
 
@@ -241,6 +249,16 @@ def validate(exp: Experiment) -> Experiment:
     if exp.optim.nesterov and exp.optim.momentum <= 0:
         raise ConfigError("optim.nesterov: needs optim.momentum > 0, got momentum "
                           f"{exp.optim.momentum}")
+    m, o = exp.model, exp.optim
+    if m.implementation != "optim":
+        needs = [("model.kind", m.kind, "mlp"), ("optim.optimizer", o.optimizer, "sgd"),
+                 ("optim.momentum", o.momentum, 0.0), ("optim.nesterov", o.nesterov, False),
+                 ("optim.weight_decay", o.weight_decay, 0.0), ("model.batch_norm", m.batch_norm, False),
+                 ("model.dropout", m.dropout, 0.0)]
+        for name, value, want in needs:
+            if value != want:
+                raise ConfigError(f"model.implementation: {m.implementation!r} is plain SGD on an "
+                                  f"MLP and needs {name} = {want!r}, got {value!r} (use 'optim')")
     if exp.model.kind == "cnn" and exp.is_points:
         raise ConfigError(f"model.kind: 'cnn' needs an image data set, got data.dataset "
                           f"{exp.data.dataset!r} (use 'mlp' for 2D points)")

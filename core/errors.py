@@ -11,7 +11,3 @@ class ConfigError(LearnScopeError, ValueError):
 
 class DataError(LearnScopeError):
     """A data set could not be found, downloaded or decoded."""
-
-
-class DivergedError(LearnScopeError):
-    """The loss became NaN or infinite (CLI exit code 3)."""

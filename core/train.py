@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from core import config as cfg
-from core import models
+from core import manual, models
 from core.data import loader
 from core.errors import ConfigError, DataError, LearnScopeError
 from core.runs import RunWriter
@@ -56,7 +56,7 @@ class FitResult:
     message: str = ""
     epochs: int = 0
     last: dict = field(default_factory=dict)   # the last finished epoch's record
-    error_kind: str = ""            # config | data | memory | internal (when failed)
+    error_kind: str = ""            # config | data | memory | io | internal (when failed)
     run_folder: str | None = None
 
 
@@ -163,6 +163,9 @@ class Trainer:
                                "model's size, or train on the CPU.", error_kind="memory")
         except LearnScopeError as e:
             result = FitResult("failed", str(e), error_kind="internal")
+        except OSError as e:  # the run folder could not be written (disk full, permissions)
+            result = FitResult("failed", f"Could not write the run's files ({e}); free some disk "
+                               "space or choose another runs folder.", error_kind="io")
         except Exception as e:  # the run must end with a sentence, never a traceback
             result = FitResult("failed", f"Training failed unexpectedly: {type(e).__name__}: {e}",
                                error_kind="internal")
@@ -171,7 +174,10 @@ class Trainer:
                 self._emit("on_error", result.message)
             if self.writer is not None:
                 result.run_folder = str(self.writer.folder)
-                self.writer.finish(result.status, result.message)
+                try:
+                    self.writer.finish(result.status, result.message)
+                except OSError as e:
+                    result.message += f" (The run's summary could not be written: {e}.)"
             if self.model is not None and self.device.type == "cuda":
                 torch.cuda.empty_cache()
             self._emit("on_fit_end", result)
@@ -181,9 +187,11 @@ class Trainer:
         exp, tc, oc = self.exp, self.exp.train, self.exp.optim
         self.device = resolve_device(tc.device)
         torch.manual_seed(tc.seed)  # initial weights and dropout masks
+        dtype = torch.float64 if tc.dtype == "float64" else torch.float32
         self.data = data = loader.load(exp.data, tc.seed, self.device,
-                                       progress=lambda d, t: self._emit("on_data_progress", d, t))
-        model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device)
+                                       progress=lambda d, t: self._emit("on_data_progress", d, t),
+                                       dtype=dtype)
+        model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device, dtype)
         self.model = model
         criterion = loss_fn(oc.loss)
         if oc.optimizer == "adam":
@@ -197,13 +205,23 @@ class Trainer:
             "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(opt, tc.epochs),
         }
         sched = schedulers[oc.scheduler]() if oc.scheduler in schedulers else None
+        if exp.model.implementation == "optim":
+            def step(xb, yb):
+                out = model(xb)
+                loss = criterion(out, yb)  # the batch mean, which the metrics report
+                opt.zero_grad(set_to_none=True)
+                (loss * yb.shape[0] if oc.reduction == "sum" else loss).backward()
+                opt.step()
+                return loss, out
+        else:  # Part 1's hand-written variants; the schedule still drives opt's learning rate
+            step = manual.make_step(exp.model.implementation, model, oc.loss, oc.reduction,
+                                    lambda: opt.param_groups[0]["lr"])
         g = torch.Generator(device=self.device).manual_seed(tc.seed)
 
         n = len(data.train)
         bs = min(tc.batch_size, n)
         steps = math.ceil(n / bs)
         top5 = len(data.classes) >= 10
-        summed = oc.reduction == "sum"
         if self.record:
             self.writer = RunWriter(exp, self.run_root)
         info = FitInfo(tc.epochs, steps, n, len(data.val), len(data.test), _device_name(self.device),
@@ -212,7 +230,7 @@ class Trainer:
         self._emit("on_fit_start", info)
 
         # per-step metrics stay on the device: loss, correct, top-5 correct, batch size
-        buf = torch.zeros(steps, 4, device=self.device)
+        buf = torch.zeros(steps, 4, device=self.device, dtype=dtype)
         self._last = {}
         self._last_loss = float("nan")
         epoch = 0
@@ -227,11 +245,7 @@ class Trainer:
                         self._resume.wait()
                         if self._stop.is_set():
                             raise _Stopped
-                    out = model(xb)
-                    loss = criterion(out, yb)  # the batch mean, which the metrics report
-                    opt.zero_grad(set_to_none=True)
-                    (loss * yb.shape[0] if summed else loss).backward()
-                    opt.step()
+                    loss, out = step(xb, yb)
                     with torch.no_grad():
                         buf[k, 0] = loss.detach()
                         buf[k, 1] = (out.argmax(1) == yb).sum()
@@ -272,7 +286,7 @@ class Trainer:
     def _evaluate(self, model, criterion, split: loader.Split, top5: bool) -> dict:
         """Return loss and accuracy on a split, model in eval mode, no optimiser (question 14)."""
         model.eval()
-        sums = torch.zeros(4, device=self.device)
+        sums = torch.zeros(4, device=self.device, dtype=self.data.dtype)
         size = 1024 if self.data.is_images else 8192
         for xb, yb in self.data.batches(split, size, train=False):
             out = model(xb)

@@ -248,3 +248,11 @@ def test_sum_reduction_takes_batch_size_times_larger_steps():
     init = models.build(circles().model, (2,), 2).output.bias  # lab init: biases start at 0
     assert torch.count_nonzero(init) == 0
     assert torch.allclose(first_step("sum"), 10 * first_step("mean"), rtol=1e-4, atol=1e-7)
+
+
+def test_an_unwritable_runs_folder_fails_with_a_sentence(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = Trainer(circles(), run_root=blocker / "runs").fit()
+    assert result.status == "failed" and result.error_kind == "io"
+    assert "Could not write the run's files" in result.message

@@ -34,8 +34,9 @@ class Data:
     """The train / val / test splits of an experiment, and the batches the network sees."""
 
     def __init__(self, dc: DataConfig, train: Split, val: Split, test: Split,
-                 classes: tuple[str, ...], skipped: int = 0):
+                 classes: tuple[str, ...], skipped: int = 0, dtype: torch.dtype = torch.float32):
         self.config, self.train, self.val, self.test = dc, train, val, test
+        self.dtype = dtype  # of the batches the network sees
         self.classes, self.skipped = classes, skipped
         self.is_images = train.x.dim() == 4
         self.device = train.x.device
@@ -81,7 +82,7 @@ class Data:
         return w.float().to(self.device)
 
     def _standardise(self, xb: torch.Tensor) -> torch.Tensor:
-        return xb.float().mul_(self._scale).add_(self._shift)
+        return xb.to(self.dtype).mul_(self._scale.to(self.dtype)).add_(self._shift.to(self.dtype))
 
     # -- what the network sees
     @property
@@ -96,7 +97,7 @@ class Data:
         randomly cropped and flipped (test and validation: the centre crop)."""
         v = self._standardise(xb)
         if self.zca is not None:
-            v = (v.flatten(1) @ self.zca).view_as(v)
+            v = (v.flatten(1) @ self.zca.to(v.dtype)).view_as(v)
         if not self.is_images:
             return v
         dc = self.config
@@ -154,7 +155,7 @@ def _take(x: torch.Tensor, y: torch.Tensor, n: int, g: torch.Generator) -> tuple
 
 
 def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
-         progress: Callable[[int, int], None] | None = None) -> Data:
+         progress: Callable[[int, int], None] | None = None, dtype: torch.dtype = torch.float32) -> Data:
     """Return the experiment's splits, decoded once and moved to the training device."""
     g = torch.Generator().manual_seed(seed)
     skipped = 0
@@ -212,4 +213,5 @@ def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
     # every train set above is in random order, so its last examples are a fair validation split
     to = lambda a, b: Split(a.to(dev), b.to(dev))  # noqa: E731
     cut = len(y) - n_val
-    return Data(dc, to(x[:cut], y[:cut]), to(x[cut:], y[cut:]), to(xt, yt), tuple(classes), skipped)
+    return Data(dc, to(x[:cut], y[:cut]), to(x[cut:], y[cut:]), to(xt, yt), tuple(classes), skipped,
+                dtype)

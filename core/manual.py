@@ -1,0 +1,188 @@
+"""Part 1 of the practical: the MLP's forward and backward passes written by hand.
+
+Four ways to take one SGD step on the same network, from the most explicit to torch's:
+  manual    forward and backward as plain tensor operations (questions 7, 14–17), no autograd;
+  autograd  the same hand-written forward, gradients from loss.backward();
+  nn        torch.nn layers and loss.backward(), the update W ← W − η∇W written out;
+  optim     torch.nn layers and torch.optim.SGD (the engine's usual step, in core/train.py).
+All four read and update the parameters of one core.models network, so the same seed gives the
+same run, and evaluation, run files and inspection views work the same for each.
+
+    h̃ = xW_hᵀ + b_h,  h = tanh h̃,  ỹ = hW_yᵀ + b_y,  ŷ = softmax ỹ
+    ∇ỹ = ŷ − y,  ∇W_y = ∇ỹᵀh,  ∇b_y = Σ∇ỹ,  ∇h̃ = (1 − h²) ⊙ (∇ỹ W_y),  ∇W_h = ∇h̃ᵀx,  ∇b_h = Σ∇h̃
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IMPLEMENTATIONS = ("optim", "nn", "autograd", "manual")
+
+
+def layers(model: nn.Module) -> list[tuple[nn.Linear, str | None]]:
+    """Return the MLP's linear layers, each with the activation that follows it (None for the output)."""
+    out: list[tuple[nn.Linear, str | None]] = []
+    for name, m in model.named_children():
+        if isinstance(m, nn.Linear):
+            out.append((m, None))
+        elif isinstance(m, (nn.Tanh, nn.ReLU, nn.Sigmoid)) and out:
+            out[-1] = (out[-1][0], type(m).__name__.lower())
+        elif not isinstance(m, nn.Flatten):
+            raise ValueError(f"the hand-written MLP has no rule for layer {name} ({type(m).__name__})")
+    return out
+
+
+def _act(kind: str, v: torch.Tensor) -> torch.Tensor:
+    return {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[kind](v)
+
+
+def _act_grad(kind: str, h: torch.Tensor) -> torch.Tensor:
+    """Return the activation's derivative written from its output h (tanh: 1 − h²)."""
+    if kind == "tanh":
+        return 1 - h * h
+    if kind == "sigmoid":
+        return h * (1 - h)
+    return (h > 0).to(h.dtype)
+
+
+def forward(params: list[tuple[torch.Tensor, torch.Tensor, str | None]], x: torch.Tensor):
+    """Return (inputs of each layer, logits ỹ): h̃ = xWᵀ + b, h = σ(h̃), layer after layer."""
+    seen, v = [], x.flatten(1)
+    for w, b, act in params:
+        seen.append(v)
+        v = v @ w.T + b
+        if act:
+            v = _act(act, v)
+    return seen, v
+
+
+def loss_from_logits(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Return the batch-mean loss: cross-entropy −Σ y log ŷ, or Σ (ŷ − y)² on the softmax."""
+    yhat = logits.softmax(1)
+    onehot = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+    if loss == "mse":
+        return (yhat - onehot).pow(2).sum(1).mean()
+    return -(onehot * logits.log_softmax(1)).sum(1).mean()
+
+
+def backward(params, seen: list[torch.Tensor], logits: torch.Tensor, y: torch.Tensor,
+             loss: str = "cross_entropy", reduction: str = "sum") -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Return [(∇W, ∇b)] for every layer, by backpropagation written out (no autograd)."""
+    yhat = logits.softmax(1)
+    onehot = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+    if loss == "mse":  # ∂/∂ỹ of Σ(ŷ − y)² through the softmax's Jacobian
+        g = 2 * (yhat - onehot)
+        delta = yhat * (g - (g * yhat).sum(1, keepdim=True))
+    else:
+        delta = yhat - onehot  # ∇ỹ = ŷ − y (question 15)
+    if reduction == "mean":
+        delta = delta / y.shape[0]
+    grads = []
+    for i in range(len(params) - 1, -1, -1):
+        w, _, _ = params[i]
+        grads.append((delta.T @ seen[i], delta.sum(0)))  # ∇W = ∇ᵀ·input, ∇b = Σ∇ (question 16)
+        if i:
+            delta = (delta @ w) * _act_grad(params[i - 1][2], seen[i])  # ∇h̃ (question 17)
+    return grads[::-1]
+
+
+def _params(model: nn.Module):
+    return [(lin.weight, lin.bias, act) for lin, act in layers(model)]
+
+
+def make_step(kind: str, model: nn.Module, loss: str, reduction: str,
+              lr: Callable[[], float]) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Return step(x, y) -> (batch-mean loss, logits) that updates the model by plain SGD.
+
+    lr() gives the current learning rate (a schedule may change it between epochs)."""
+    params = _params(model)
+    scale = (lambda n: n) if reduction == "sum" else (lambda n: 1)
+
+    def sgd_update(grads):
+        with torch.no_grad():
+            eta = lr()
+            for (w, b, _), (gw, gb) in zip(params, grads):
+                w.sub_(eta * gw)
+                b.sub_(eta * gb)
+
+    if kind == "manual":
+        def step(x, y):
+            with torch.no_grad():
+                data = [(w.detach(), b.detach(), a) for w, b, a in params]
+                seen, logits = forward(data, x)
+                sgd_update(backward(data, seen, logits, y, loss, reduction))
+                return loss_from_logits(logits, y, loss), logits
+        return step
+
+    def autograd_step(x, y, logits):
+        batch_loss = loss_from_logits(logits, y, loss)
+        for w, b, _ in params:
+            w.grad = b.grad = None
+        (batch_loss * scale(y.shape[0])).backward()
+        sgd_update([(w.grad, b.grad) for w, b, _ in params])
+        return batch_loss.detach(), logits.detach()
+
+    if kind == "autograd":
+        return lambda x, y: autograd_step(x, y, forward(params, x)[1])
+    if kind == "nn":
+        return lambda x, y: autograd_step(x, y, model(x))
+    raise ValueError(f"unknown implementation {kind!r} (known: {', '.join(IMPLEMENTATIONS)})")
+
+
+def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Return max|a − b| / max(max|a|, max|b|): the largest difference relative to the tensor's scale."""
+    scale = max(a.abs().max().item(), b.abs().max().item(), 1e-300)
+    return (a - b).abs().max().item() / scale
+
+
+def gradcheck(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy",
+              reduction: str = "sum", eps: float = 1e-6, max_entries: int = 400) -> list[dict]:
+    """Return, per parameter tensor, the relative differences between the hand-written,
+    autograd and central finite-difference gradients of the loss on one batch (float64).
+
+    Finite differences cost two forward passes per entry, so a tensor with more than
+    max_entries entries is checked on a seeded random sample of them."""
+    model = copy.deepcopy(model).double()  # the caller's network stays as it was
+    x = x.double()
+    params = _params(model)
+    names = {id(p): n for n, p in model.named_parameters()}
+    plain = [(w.detach(), b.detach(), a) for w, b, a in params]
+    seen, logits = forward(plain, x)
+    manual = backward(plain, seen, logits, y, loss, reduction)
+
+    def total_loss(p):
+        value = loss_from_logits(forward(p, x)[1], y, loss)
+        return value * y.shape[0] if reduction == "sum" else value
+
+    for w, b, _ in params:
+        w.grad = b.grad = None
+    total_loss(params).backward()
+    rows = []
+    for (w, b, _), (gw, gb) in zip(params, manual):
+        for tensor, hand in ((w, gw), (b, gb)):
+            flat = tensor.detach().view(-1)
+            picks = torch.arange(flat.numel())
+            if flat.numel() > max_entries:
+                picks = torch.randperm(flat.numel(), generator=torch.Generator().manual_seed(0))[:max_entries]
+            out = torch.zeros(len(picks), dtype=flat.dtype)
+            with torch.no_grad():
+                for j, k in enumerate(picks.tolist()):  # central differences, one entry at a time
+                    keep = flat[k].item()
+                    flat[k] = keep + eps
+                    up = total_loss(plain).item()
+                    flat[k] = keep - eps
+                    down = total_loss(plain).item()
+                    flat[k] = keep
+                    out[j] = (up - down) / (2 * eps)
+            hand_s, auto_s = hand.reshape(-1)[picks], tensor.grad.reshape(-1)[picks]
+            rows.append({"name": names[id(tensor)], "shape": tuple(tensor.shape),
+                         "checked": len(picks),
+                         "manual_vs_autograd": relative_difference(hand, tensor.grad),
+                         "manual_vs_numeric": relative_difference(hand_s, out),
+                         "autograd_vs_numeric": relative_difference(auto_s, out)})
+    return rows
