@@ -1,13 +1,48 @@
-"""What a trained network has learned, computed without Qt (the GUI's views only draw it)."""
+"""What a network sees and has learned, computed without Qt (the GUI's views only draw it).
+
+Everything returned is plain numpy (float32 or uint8, on the CPU) or small dataclasses of it;
+no function leaves the model in another mode, or with other buffers, than it found it.
+The receptive-field functions live in core.receptive and are re-exported here.
+"""
 
 from __future__ import annotations
 
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+from torch import nn
 
 from core.data.loader import Data, Split
+from core.receptive import effective_rf, rf_coverage, theoretical_rf  # noqa: F401  (re-exported)
+
+ACTIVATION_TYPES = (nn.ReLU, nn.Tanh, nn.Sigmoid)
 
 
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@contextmanager
+def _mode(model: nn.Module, train: bool = False):
+    """Run the block with the model in train or eval mode, then restore its mode and, after
+    train mode, its buffers (batch norm's running statistics would otherwise move)."""
+    was_training = model.training
+    saved = {k: b.detach().clone() for k, b in model.named_buffers()} if train else {}
+    model.train(train)
+    try:
+        yield
+    finally:
+        model.train(was_training)
+        with torch.no_grad():
+            for k, b in model.named_buffers():
+                if k in saved:
+                    b.copy_(saved[k])
+
+
+# ---------------------------------------------------------------- predictions and confusion
 @torch.no_grad()
 def predict(model: torch.nn.Module, data: Data, split: Split, batch: int = 1024) -> torch.Tensor:
     """Return the predicted class of every example of a split (model in eval mode)."""
@@ -29,3 +64,236 @@ def confusion_matrix(model: torch.nn.Module, data: Data, split: Split) -> np.nda
 def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
     """Return each class's accuracy in % (the diagonal over the row sums)."""
     return 100.0 * np.diag(confusion) / np.maximum(confusion.sum(1), 1)
+
+
+@torch.no_grad()
+def misclassified(model: nn.Module, data: Data, split: Split, true_class: int,
+                  predicted_class: int, limit: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (indices, examples, probabilities) of up to `limit` examples of confusion cell
+    [true_class, predicted_class]: raw images uint8 N×H×W×C (or points float32 N×D), and the
+    softmax float32 N×classes."""
+    pred = predict(model, data, split)  # the same predictions as confusion_matrix
+    idx = torch.nonzero((split.y == true_class) & (pred == predicted_class)).flatten()[:limit]
+    raw = split.x[idx]
+    with _mode(model):
+        probs = torch.softmax(model(data.prepare(raw, train=False)), 1) if len(idx) else \
+            torch.zeros(0, len(data.classes))
+    examples = raw.permute(0, 2, 3, 1) if data.is_images else raw
+    return (idx.cpu().numpy(), examples.cpu().numpy(),
+            probs.float().cpu().numpy())
+
+
+# ---------------------------------------------------------------- filters
+def conv_layers(model: nn.Module) -> list[str]:
+    """Return the names of the model's convolution layers, input side first."""
+    return [n for n, m in model.named_children() if isinstance(m, nn.Conv2d)]
+
+
+def _scaled(tiles: np.ndarray, scale: str) -> np.ndarray:
+    """Min-max scale to [0, 1] each tile (scale="each": shapes show) or all together
+    (scale="all": magnitudes compare); a constant tile becomes 0.5."""
+    if scale not in ("each", "all"):
+        raise ValueError(f"scale must be 'each' or 'all', not {scale!r}")
+    axes = tuple(range(1, tiles.ndim)) if scale == "each" else None
+    lo, hi = tiles.min(axis=axes, keepdims=True), tiles.max(axis=axes, keepdims=True)
+    span = hi - lo
+    out = np.where(span > 0, (tiles - lo) / np.where(span > 0, span, 1), 0.5)
+    return out.astype(np.float32)
+
+
+def _tile(tiles: np.ndarray, rows: int, cols: int, pad: int, fill: float) -> np.ndarray:
+    """Return tiles n×h×w(×3) laid out row by row on a rows×cols grid, `pad` pixels apart."""
+    n, h, w = tiles.shape[:3]
+    out = np.full((rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad) + tiles.shape[3:],
+                  fill, dtype=np.float32)
+    for k in range(n):
+        r, c = divmod(k, cols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = tiles[k]
+    return out
+
+
+def _square(n: int) -> tuple[int, int]:
+    cols = math.ceil(math.sqrt(n))
+    return math.ceil(n / cols), cols
+
+
+def filter_mosaic(weight: torch.Tensor, rgb: bool, pad: int = 1, scale: str = "each",
+                  fill: float = 1.0) -> np.ndarray:
+    """Return a conv layer's kernels as one image: rgb=True (3 input channels) an H×W×3 mosaic
+    of the out kernels on a near-square grid; otherwise an H×W grey mosaic with one row per
+    output channel and one column per input channel. Float32 in [0, 1], separators = fill."""
+    w = weight.detach().float().cpu().numpy()
+    n_out, n_in = w.shape[:2]
+    if rgb:
+        if n_in != 3:
+            raise ValueError(f"an RGB mosaic needs 3 input channels, this layer has {n_in}")
+        tiles = _scaled(w.transpose(0, 2, 3, 1), scale)  # out×k×k×3: the colour a filter likes
+        return _tile(tiles, *_square(n_out), pad, fill)
+    tiles = _scaled(w.reshape(n_out * n_in, *w.shape[2:]), scale)
+    return _tile(tiles, n_out, n_in, pad, fill)
+
+
+def mlp_weight_tiles(weight: torch.Tensor, image_shape: tuple[int, int, int], pad: int = 1,
+                     scale: str = "each", fill: float = 1.0) -> np.ndarray:
+    """Return an MLP's first-layer weights, one input-shaped tile per hidden unit, as a
+    near-square mosaic: H×W grey for 1-channel images, H×W×3 for RGB (float32 in [0, 1])."""
+    c, h, w = image_shape
+    if c not in (1, 3):
+        raise ValueError(f"images of {c} channels cannot be shown as grey or RGB tiles")
+    v = weight.detach().float().cpu().numpy().reshape(-1, c, h, w)
+    tiles = v[:, 0] if c == 1 else v.transpose(0, 2, 3, 1)
+    return _tile(_scaled(tiles, scale), *_square(len(v)), pad, fill)
+
+
+# ---------------------------------------------------------------- feature maps
+@torch.no_grad()
+def feature_maps(model: nn.Sequential, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """Return {layer name: float32 channels×h×w} for every layer with a spatial output (conv,
+    batch norm, activation, pool), for one prepared image (1×C×H×W or C×H×W), in eval mode."""
+    x = x.to(_device(model), torch.float32)
+    out = x[None] if x.dim() == 3 else x[:1]
+    maps = {}
+    with _mode(model):
+        for name, m in model.named_children():
+            if out.dim() != 4:  # after flatten nothing is spatial any more
+                break
+            out = m(out)
+            if out.dim() == 4:
+                maps[name] = out[0].float().cpu().numpy()
+    return maps
+
+
+def map_mosaic(maps: np.ndarray, pad: int = 1, scale: str = "each", fill: float = 1.0) -> np.ndarray:
+    """Return the channels×h×w maps of one layer as a near-square H×W grey mosaic in [0, 1]."""
+    return _tile(_scaled(np.asarray(maps, np.float32), scale), *_square(len(maps)), pad, fill)
+
+
+# ---------------------------------------------------------------- 2D decision boundary
+@dataclass
+class Grid:
+    xs: np.ndarray        # float32 steps: the grid's x coordinates (raw data units)
+    ys: np.ndarray        # float32 steps: its y coordinates
+    probs: np.ndarray     # float32 steps×steps×classes: probs[r, c] = P(class | (xs[c], ys[r]))
+    inputs: np.ndarray    # float32 steps²×2: the grid points as the network sees them
+
+
+def _grid_inputs(model, data, bounds, steps, margin):
+    if bounds is None:
+        if data is None:
+            raise ValueError("give the data or explicit bounds (x0, x1, y0, y1)")
+        pts = torch.cat([data.train.x, data.test.x]).float()
+        lo, hi = pts.amin(0).tolist(), pts.amax(0).tolist()
+        mx, my = margin * (hi[0] - lo[0]), margin * (hi[1] - lo[1])
+        bounds = (lo[0] - mx, hi[0] + mx, lo[1] - my, hi[1] + my)
+    dev = _device(model)
+    xs = torch.linspace(bounds[0], bounds[1], steps, device=dev)
+    ys = torch.linspace(bounds[2], bounds[3], steps, device=dev)
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")  # row r ↔ ys[r], column c ↔ xs[c]
+    pts = torch.stack([xx.flatten(), yy.flatten()], 1)
+    inputs = data.prepare(pts, train=False) if data is not None else pts
+    return xs, ys, inputs
+
+
+@torch.no_grad()
+def decision_grid(model: nn.Module, data: Data | None = None, steps: int = 40,
+                  margin: float = 0.1, bounds: tuple[float, float, float, float] | None = None,
+                  train_mode: bool = False) -> Grid:
+    """Return the Grid of P(class) over the 2D data's range widened by `margin` (a fraction of
+    it) or over bounds (x0, x1, y0, y1) — the lab: steps=40, bounds=(-2, 2, -2, 2).
+
+    The points go through data.prepare like the training points (standardisation); all
+    steps² points are one batch. train_mode=True shows dropout / batch-norm training behaviour
+    (question 33) and then restores the model's mode and running statistics."""
+    xs, ys, inputs = _grid_inputs(model, data, bounds, steps, margin)
+    with _mode(model, train_mode):
+        probs = torch.softmax(model(inputs).float(), 1)
+    return Grid(xs.cpu().numpy(), ys.cpu().numpy(),
+                probs.view(steps, steps, -1).cpu().numpy(), inputs.float().cpu().numpy())
+
+
+@torch.no_grad()
+def hidden_maps(model: nn.Sequential, grid: Grid, layer: str | None = None,
+                train_mode: bool = False) -> np.ndarray:
+    """Return float32 n_hidden×steps×steps: each hidden neuron's output after its activation
+    (default: the first activation layer) over a decision_grid's points."""
+    names = [n for n, m in model.named_children() if isinstance(m, ACTIVATION_TYPES)]
+    layer = layer or (names[0] if names else None)
+    if layer not in dict(model.named_children()):
+        raise ValueError(f"no layer named {layer!r} (activations: {names})")
+    out = torch.from_numpy(grid.inputs).to(_device(model))
+    with _mode(model, train_mode):
+        for name, m in model.named_children():
+            out = m(out)
+            if name == layer:
+                break
+    steps = len(grid.xs)
+    return out.float().T.reshape(-1, len(grid.ys), steps).cpu().numpy()
+
+
+# ---------------------------------------------------------------- what the network sees
+@torch.no_grad()
+def seen_batch(data: Data, n: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return (raw uint8 N×H×W×C, shown float32 N×h×w×C in [0, 1]): the same training images
+    before and after standardisation and augmentation, de-standardised for display.
+    The per-channel statistics used are data.mean and data.std."""
+    if not data.is_images:
+        raise ValueError("seen_batch shows images; these data are 2D points")
+    g = torch.Generator(device=data.device).manual_seed(seed)
+    idx = torch.randperm(len(data.train), device=data.device, generator=g)[:n]
+    raw = data.train.x[idx]
+    shown = data.unstandardise(data.prepare(raw, train=True, g=g))
+    return (raw.permute(0, 2, 3, 1).cpu().numpy(),
+            shown.permute(0, 2, 3, 1).float().cpu().numpy())
+
+
+# ---------------------------------------------------------------- layer health
+@dataclass
+class LayerStats:
+    act_mean: float      # mean of the layer's output after its activation
+    act_std: float
+    dead: float          # fraction of units (each output element) at 0 for every example
+    grad_norm: float     # ‖∂loss/∂weights‖ as last left in .grad; nan when there is none
+
+
+class LayerHealth:
+    """Watches each weight layer (conv, linear): its activations when `recording` is True
+    and its weight gradient on snapshot(). Hooks cost one Python call per layer when not
+    recording; detach() removes them."""
+
+    def __init__(self, model: nn.Module):
+        self.model, self.recording = model, False
+        self._acts: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self._weights: dict[str, nn.Module] = {}
+        watched: dict[str, nn.Module] = {}  # weight-layer name → module whose output we watch
+        current = None
+        for name, m in model.named_children():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                current = name
+                self._weights[name] = watched[name] = m
+            elif current and isinstance(m, ACTIVATION_TYPES):
+                watched[current] = m  # the output after the non-linearity (after batch norm)
+        self._handles = [m.register_forward_hook(self._hook(name)) for name, m in watched.items()]
+
+    def _hook(self, name: str):
+        def hook(module, inputs, out):
+            if not self.recording:
+                return
+            o = out.detach().float()
+            # tensors stay on the device: no synchronisation until snapshot()
+            self._acts[name] = (o.mean(), o.std() if o.numel() > 1 else o.new_zeros(()),
+                                (o == 0).all(0).float().mean())
+        return hook
+
+    def snapshot(self) -> dict[str, LayerStats]:
+        """Return {weight layer: LayerStats} from the last recorded forward and current .grad."""
+        out = {}
+        for name, m in self._weights.items():
+            a = [float(v) for v in self._acts[name]] if name in self._acts else [math.nan] * 3
+            g = m.weight.grad
+            out[name] = LayerStats(*a, float(g.norm()) if g is not None else math.nan)
+        return out
+
+    def detach(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles, self.recording = [], False
