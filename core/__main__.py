@@ -39,6 +39,8 @@ class Progress:
         self.info, self.t0 = info, time.perf_counter()
         self.stream.write(f"\rtraining on {info.device}: {info.n_train} train / {info.n_val} val / "
                           f"{info.n_test} test examples, {info.params:,} parameters\n")
+        if info.skipped:
+            self.stream.write(f"warning: {info.skipped} unreadable or non-image files were skipped\n")
 
     def on_batch_end(self, chunk) -> None:
         now = time.perf_counter()

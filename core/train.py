@@ -37,6 +37,7 @@ class FitInfo:
     classes: tuple[str, ...]
     input_shape: tuple[int, ...]
     run_folder: str | None
+    skipped: int = 0                # unreadable or non-image files left out of an image folder
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class Trainer:
             self.writer = RunWriter(exp, self.run_root)
         info = FitInfo(tc.epochs, steps, n, len(data.val), len(data.test), _device_name(self.device),
                        sum(p.numel() for p in model.parameters()), data.classes, data.input_shape,
-                       str(self.writer.folder) if self.writer else None)
+                       str(self.writer.folder) if self.writer else None, data.skipped)
         self._emit("on_fit_start", info)
 
         # per-step metrics stay on the device: loss, correct, top-5 correct, batch size

@@ -129,3 +129,19 @@ def test_ctrl_c_stops_cleanly_and_exits_0(tmp_path):
     assert "Stopped by the user" in err and "after epoch" in out
     summary = json.loads(next(tmp_path.glob("*/summary.json")).read_text())
     assert summary["status"] == "stopped"
+
+
+def test_an_image_folder_with_broken_files_trains_and_warns(capsys, tmp_path):
+    from PIL import Image
+    for c, colour in (("red", (255, 0, 0)), ("blue", (0, 0, 255))):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (20 + i, 16), colour).save(tmp_path / "imgs" / c / f"{i}.png")
+    (tmp_path / "imgs" / "red" / "broken.jpg").write_bytes(b"not a jpeg")
+    code, out, err = run_cli(capsys, "train", "--preset", "shapes-cnn", "--epochs", "1", "--out", str(tmp_path / "runs"),
+                             "--set", "data.dataset=folder", "--set", f"data.root='{tmp_path / 'imgs'}'",
+                             "--set", "data.n_train=0", "--set", "data.n_test=2", "--set", "data.image_size=16",
+                             "--set", "model.blocks=[]", "--set", "model.kind=mlp", "--set", "model.hidden=[4]")
+    assert code == 0, err
+    assert "warning: 1 unreadable or non-image files were skipped" in err
+    assert "10 train / 0 val / 2 test" in err
