@@ -26,6 +26,7 @@ from core import presets
 from core.errors import ConfigError
 
 TICK_MS = 40          # the GUI redraws at 25 Hz from buffered values
+DRAW_SHARE = 0.06     # at most this share of the time goes to repainting plots while training
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (the issue allows 2 s)
 DEFAULT_PRESET = "circles-mlp"
 
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.runs_dock = self._dock("Runs", self.runs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
 
         self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
+        self._next_draw = 0.0
         self._build_menus()
         for p in (self.data_panel, self.model_panel, self.optim_panel, self.training_panel):
             p.changed.connect(self._refresh)
@@ -207,7 +209,6 @@ class MainWindow(QMainWindow):
         self.session = session
         session.data_progressed.connect(self._data_progressed)
         session.fit_started.connect(self._fit_started)
-        session.epoch_finished.connect(self.plots.add_record)
         session.finished.connect(self._finished)
         self.plots.clear()
         self.banner.hide()
@@ -244,6 +245,8 @@ class MainWindow(QMainWindow):
         """Drain the worker's buffer and redraw: at most one setData per curve per tick."""
         s = self.session
         if s is not None:
+            for record in s.buffer.drain_records():
+                self.plots.add_record(record)
             chunks = s.buffer.drain()
             if chunks:
                 self.plots.add_chunks(chunks)
@@ -252,7 +255,17 @@ class MainWindow(QMainWindow):
                     self.training_panel.show_progress(
                         last.epoch, info.epochs, int(last.steps[-1]), info.epochs * info.steps_per_epoch,
                         time.perf_counter() - self._t0, last.images_per_s)
-        self.plots.redraw()
+        now = time.perf_counter()
+        if now < self._next_draw:
+            return
+        if self.plots.redraw():
+            # Painting holds Python's GIL, which the training thread needs between its
+            # tensor operations, so the next redraw waits until redrawing (setData and the
+            # last repaint, which Qt does in the event loop) has used at most DRAW_SHARE of
+            # the time: a slow, software-rendered machine redraws less often instead of
+            # slowing training down.
+            cost = time.perf_counter() - now + self.plots.canvas.paint_seconds  # the last paint
+            self._next_draw = now + cost / DRAW_SHARE
 
     def _data_progressed(self, done: int, total: int) -> None:
         self.training_panel.show_message(f"Decoding images {done:,}/{total:,}…")
@@ -265,7 +278,9 @@ class MainWindow(QMainWindow):
             f"{info.n_test:,} test examples, {info.params:,} parameters")
 
     def _finished(self, result) -> None:
+        self._next_draw = 0.0
         self.tick()  # the last chunks
+        self.plots.redraw(everything=True)
         self.timer.stop()
         self.session = None
         self.training_panel.set_running(False)

@@ -2,13 +2,14 @@
 
 The only place where threads and Qt meet. The worker never touches a widget: batch chunks
 (plain numpy arrays) go into a lock-protected LiveBuffer that the GUI drains on its own
-timer; the rare events (fit start, epoch end, fit end) cross as queued signals carrying
-frozen records and dicts of floats.
+timer, and so do epoch records; the rare events (fit start, failure, fit end) cross as
+queued signals carrying frozen records.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -18,20 +19,35 @@ from core.train import BatchChunk, FitResult, Observer, Trainer, resolve_device
 
 
 class LiveBuffer:
-    """Batch chunks written by the worker thread, drained by the GUI timer."""
+    """Batch chunks and epoch records written by the worker thread, drained by the GUI timer.
+
+    Records travel here rather than as one signal each: a small network finishes a hundred
+    epochs a second, and every queued signal makes the GUI thread take Python's GIL from
+    the training thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._chunks: list[BatchChunk] = []
+        self._records: list[dict] = []
 
     def push(self, chunk: BatchChunk) -> None:
         with self._lock:
             self._chunks.append(chunk)
 
+    def push_record(self, record: dict) -> None:
+        with self._lock:
+            self._records.append(record)
+
     def drain(self) -> list[BatchChunk]:
         """Return the chunks that arrived since the last drain, oldest first."""
         with self._lock:
             out, self._chunks = self._chunks, []
+        return out
+
+    def drain_records(self) -> list[dict]:
+        """Return the epoch records that arrived since the last drain, oldest first."""
+        with self._lock:
+            out, self._records = self._records, []
         return out
 
 
@@ -51,15 +67,28 @@ class _Relay(Observer):
         self.buffer.push(chunk)
 
     def on_epoch_end(self, record: dict) -> None:
-        self.worker.epoch_finished.emit(record)
+        self.buffer.push_record(record)
 
     def on_error(self, message: str) -> None:
         self.worker.failed.emit(message)
 
 
+def _lower_priority() -> None:
+    """Lower this thread's scheduling priority (Linux: per-thread nice), so the GUI thread
+    wins the CPU whenever it needs it; torch's compute threads, started from here, inherit it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
+
+
 def cpu_threads() -> int:
-    """Return torch's thread count for CPU training from the GUI: one core is left to the GUI."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    """Return torch's thread count for CPU training from the GUI: every core.
+
+    The GUI still gets a core whenever it needs one because the training threads run at a
+    lower priority (_lower_priority); idling a whole core instead would halve training on a
+    2-core laptop for a GUI that needs the CPU a few percent of the time."""
+    return os.cpu_count() or 1
 
 
 class TrainingWorker(QObject):
@@ -67,7 +96,6 @@ class TrainingWorker(QObject):
 
     data_progressed = Signal(int, int)
     fit_started = Signal(object)       # core.train.FitInfo
-    epoch_finished = Signal(object)    # the epoch record (dict of floats)
     failed = Signal(str)
     fit_finished = Signal(object)      # core.train.FitResult
 
@@ -85,6 +113,7 @@ class TrainingWorker(QObject):
                 on_cpu = False
             if on_cpu:
                 import torch
+                _lower_priority()
                 torch.set_num_threads(self.threads or cpu_threads())
             result = self.trainer.fit()
         except BaseException as e:  # fit() already turns errors into results; belt and braces
@@ -102,7 +131,6 @@ class TrainingSession(QObject):
 
     data_progressed = Signal(int, int)
     fit_started = Signal(object)
-    epoch_finished = Signal(object)
     failed = Signal(str)
     finished = Signal(object)
 
@@ -118,12 +146,13 @@ class TrainingSession(QObject):
         self.thread.started.connect(self.worker.run)
         self.worker.data_progressed.connect(self.data_progressed)
         self.worker.fit_started.connect(self.fit_started)
-        self.worker.epoch_finished.connect(self.epoch_finished)
         self.worker.failed.connect(self.failed)
         self.worker.fit_finished.connect(self._on_fit_finished)
         self.result: FitResult | None = None
 
     def start(self) -> None:
+        # the GUI thread gets the GIL back within 2 ms when the worker runs Python between ops
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.002))
         self.thread.start()
 
     def stop(self) -> None:

@@ -6,6 +6,8 @@ event. The x axis of every plot is in epochs, so one crosshair lines them all up
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -61,6 +63,17 @@ def _sync_legend(plot: pg.PlotItem, items) -> None:
             legend.removeItem(item)
 
 
+class _Canvas(pg.GraphicsLayoutWidget):
+    """The plots' canvas; remembers how long its last repaint took (the GUI paces redraws by it)."""
+
+    paint_seconds = 0.0
+
+    def paintEvent(self, event) -> None:
+        t0 = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = time.perf_counter() - t0
+
+
 class PlotsView(QWidget):
     """The four live plots, their crosshair read-out, log-scale switch and overlays of past runs."""
 
@@ -68,7 +81,7 @@ class PlotsView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.canvas = pg.GraphicsLayoutWidget(self)
+        self.canvas = _Canvas(self)
         self.canvas.ci.setSpacing(12)
         c = self.canvas
         self.batch_plot = c.addPlot(0, 0, title="Loss per batch (train)")
@@ -77,7 +90,7 @@ class PlotsView(QWidget):
         self.lr_plot = c.addPlot(1, 1, title="Learning rate")
         self.plots = [self.batch_plot, self.loss_plot, self.acc_plot, self.lr_plot]
         for p in self.plots:
-            p.showGrid(x=True, y=True, alpha=0.2)
+            p.showGrid(x=False, y=True, alpha=0.15)  # x grid lines cost a repaint per tick
             p.setLabel("bottom", "epoch")
             p.getAxis("left").setWidth(56)
         self.loss_plot.addLegend(offset=(-10, 10))
@@ -123,9 +136,21 @@ class PlotsView(QWidget):
         self.steps, self.losses = _Growing(), _Growing()
         self.steps_per_epoch = 1
         self.records: list[dict] = []
+        # per-epoch series, grown as records arrive: rebuilding them per tick is O(epochs)
+        self.series = {key: (_Growing(), _Growing()) for key in self._series_keys()}
         self.lr_by_epoch: dict[int, float] = {}
-        self._dirty = True
-        self.redraw()
+        self._pending = set(self.PLOTS)
+        self._turn, self._last = 0, None
+        self.redraw(everything=True)
+
+    PLOTS = ("batch", "loss", "accuracy", "lr")
+
+    def _series_keys(self):
+        for split in SPLIT_COLOURS:
+            yield ("loss", split)
+            yield ("accuracy", split)
+            if split in self.top5_curves:
+                yield ("top5", split)
 
     def set_steps_per_epoch(self, steps: int) -> None:
         self.steps_per_epoch = max(1, steps)
@@ -135,33 +160,70 @@ class PlotsView(QWidget):
         for ch in chunks:
             self.steps.extend(ch.steps / self.steps_per_epoch)
             self.losses.extend(ch.loss)
-            self.lr_by_epoch[ch.epoch] = ch.lr
-            self._dirty = True
+            if self.lr_by_epoch.get(ch.epoch) != ch.lr:
+                self.lr_by_epoch[ch.epoch] = ch.lr
+                self._pending.add("lr")
+            self._pending.add("batch")
 
     def add_record(self, record: dict) -> None:
         self.records.append(record)
         self.lr_by_epoch[record["epoch"]] = record["lr"]
-        self._dirty = True
+        for key, split in self._series_keys():
+            if split in record and key in record[split]:
+                xs, ys = self.series[(key, split)]
+                xs.extend(np.array([record["epoch"]], dtype=float))
+                ys.extend(np.array([record[split][key]], dtype=float))
+        self._pending.update(("loss", "accuracy", "lr"))
 
-    def redraw(self) -> None:
-        """Push the buffered values to the curves: one setData per curve, only when new."""
-        if not self._dirty:
-            return
-        self._dirty = False
+    def redraw(self, everything: bool = False) -> bool:
+        """Push buffered values to the curves of one changed plot (all of them if asked).
+
+        One plot per call keeps each repaint to about a quarter of the canvas, so the event
+        loop is never held for long. The per-batch loss, which changes most, gets every other
+        turn; the per-epoch plots share the rest. Returns whether anything changed."""
+        if not self._pending:
+            return False
+        if everything:
+            todo = [p for p in self.PLOTS if p in self._pending]
+        elif "batch" in self._pending and (self._last != "batch" or self._pending == {"batch"}):
+            todo = ["batch"]
+        else:
+            others = self.PLOTS[1:]
+            order = others[self._turn:] + others[:self._turn]
+            todo = [next(p for p in order if p in self._pending)]
+            self._turn = (others.index(todo[0]) + 1) % len(others)
+        for plot in todo:
+            self._pending.discard(plot)
+            getattr(self, f"_draw_{plot}")()
+            self._last = plot
+        return True
+
+    def _draw_batch(self) -> None:
         self.batch_curve.setData(self.steps.view(), self.losses.view())
-        epochs = np.array([r["epoch"] for r in self.records], dtype=float)
-        for split in SPLIT_COLOURS:
-            rows = [r for r in self.records if split in r]
-            x = np.array([r["epoch"] for r in rows], dtype=float)
-            self.loss_curves[split].setData(x, [r[split]["loss"] for r in rows])
-            self.acc_curves[split].setData(x, [r[split]["accuracy"] for r in rows])
-            if split in self.top5_curves:
-                top = [r for r in rows if "top5" in r[split]]
-                self.top5_curves[split].setData([float(r["epoch"]) for r in top],
-                                                [r[split]["top5"] for r in top])
-        del epochs
+
+    def _set_markers(self) -> None:
+        few = len(self.records) <= 60  # markers help on short runs and cost on long ones
+        if few != getattr(self, "_markers", None):
+            self._markers = few
+            for c in list(self.loss_curves.values()) + list(self.acc_curves.values()) + [self.lr_curve]:
+                c.setSymbol("o" if few else None)
+
+    def _draw_loss(self) -> None:
+        self._set_markers()
+        for split, curve in self.loss_curves.items():
+            curve.setData(*(a.view() for a in self.series[("loss", split)]))
         _sync_legend(self.loss_plot, self.loss_plot.listDataItems())
+
+    def _draw_accuracy(self) -> None:
+        self._set_markers()
+        for split, curve in self.acc_curves.items():
+            curve.setData(*(a.view() for a in self.series[("accuracy", split)]))
+        for split, curve in self.top5_curves.items():
+            curve.setData(*(a.view() for a in self.series[("top5", split)]))
         _sync_legend(self.acc_plot, self.acc_plot.listDataItems())
+
+    def _draw_lr(self) -> None:
+        self._set_markers()
         e = sorted(self.lr_by_epoch)
         # lr holds during an epoch: draw it at the epoch's start and end
         xs = np.repeat(np.array(e, dtype=float), 2) - np.tile([1.0, 0.0], len(e))
