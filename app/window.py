@@ -15,10 +15,12 @@ from app.experiment import input_shape, summary  # noqa: F401  (input_shape kept
 from app.panels.data import DataPanel
 from app.panels.model import ModelPanel
 from app.panels.optim import OptimPanel
+from app.panels.part1 import Part1Panel
 from app.panels.runs import RunsPanel
 from app.panels.training import TrainingPanel
 from app.settings import open_settings
 from app.style import QSS
+from app.sweep import SHORTCUTS
 from app.views.plots import PlotsView
 from app.worker import TrainingSession
 from core import config as cfg
@@ -26,6 +28,7 @@ from core import presets
 from core.errors import ConfigError
 
 TICK_MS = 40          # the GUI redraws at 25 Hz from buffered values
+PROGRESS_S = 0.2      # seconds between two updates of the progress line
 DRAW_SHARE = 0.06     # at most this share of the time goes to repainting plots while training
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (the issue allows 2 s)
 DEFAULT_PRESET = "circles-mlp"
@@ -58,6 +61,7 @@ class MainWindow(QMainWindow):
     """The lab: experiment panels on the left, training bar and live plots centre, runs below."""
 
     run_finished = Signal(object)   # core.train.FitResult, once the worker thread has ended
+    run_started = Signal(object)    # app.worker.TrainingSession, once its thread has started
 
     def __init__(self, exp: cfg.Experiment | None = None, settings=None, run_root=None,
                  persist: bool = True):
@@ -75,6 +79,8 @@ class MainWindow(QMainWindow):
         self.panels = [self.data_panel, self.model_panel, self.optim_panel, self.training_panel]
         self.banner, self.plots = BannerView(), PlotsView()
         self.runs_panel = RunsPanel(run_root)
+        self.part1_panel = Part1Panel(self)
+        self.panels.append(self.part1_panel)
 
         central = QWidget()
         col = QVBoxLayout(central)
@@ -92,14 +98,16 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_scrolled(self.data_panel), "Data")
         self.tabs.addTab(_scrolled(self.model_panel), "Model")
         self.tabs.addTab(_scrolled(self.optim_panel), "Optimisation")
+        self.tabs.addTab(_scrolled(self.part1_panel), "Part 1")
         self.tabs.setMinimumWidth(470)
         self.experiment_dock = self._dock("Experiment", self.tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.runs_dock = self._dock("Runs", self.runs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
 
         self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
-        self._next_draw = 0.0
+        self._next_draw = self._next_progress = 0.0
+        self._last_chunk = None
         self._build_menus()
-        for p in (self.data_panel, self.model_panel, self.optim_panel, self.training_panel):
+        for p in self.panels:
             p.changed.connect(self._refresh)
         t = self.training_panel
         t.start_requested.connect(self.start_training)
@@ -151,6 +159,15 @@ class MainWindow(QMainWindow):
         self.start_action = action(m, "Start", self.start_training, ["Ctrl+Return", "Ctrl+Enter"])
         self.pause_action = action(m, "Pause / Resume", self.toggle_pause, "Space")
         self.stop_action = action(m, "Stop", self.stop_training, "Esc")
+        m = self.menuBar().addMenu("E&xperiments")
+        m.setToolTipsVisible(True)
+        for kind, text, tip in SHORTCUTS:
+            action(m, text, lambda _=False, k=kind: self.part1_panel.run_sweep(k), tip=tip)
+        action(m, "Stop sweep", self.part1_panel.sweep.cancel,
+               tip="Stop the run in progress and cancel the sweep's other runs.")
+        m.addSeparator()
+        action(m, "Check gradients now", self.part1_panel.check_now,
+               tip="Hand-written backward against autograd and finite differences (Part 1 tab).")
         m = self.menuBar().addMenu("&View")
         m.addAction(self.experiment_dock.toggleViewAction())
         m.addAction(self.runs_dock.toggleViewAction())
@@ -179,6 +196,7 @@ class MainWindow(QMainWindow):
         exp = self.current_experiment()
         self.optim_panel.set_data_size(exp)
         problem = self.model_panel.show_layers(exp)
+        self.part1_panel.show_experiment(exp)
         try:
             cfg.validate(exp)
             bad = None
@@ -216,9 +234,11 @@ class MainWindow(QMainWindow):
         self.training_panel.show_message("Preparing the data…")
         self.start_action.setEnabled(False)
         self.fit_info, self._t0 = None, time.perf_counter()
+        self._last_chunk = None
         session.start()
         self.timer.start()
         self._save_experiment()
+        self.run_started.emit(session)
         return True
 
     def pause_training(self) -> None:
@@ -248,13 +268,17 @@ class MainWindow(QMainWindow):
             for record in s.buffer.drain_records():
                 self.plots.add_record(record)
             chunks = s.buffer.drain()
+            now = time.perf_counter()
             if chunks:
                 self.plots.add_chunks(chunks)
-                info, last = self.fit_info, chunks[-1]
-                if info is not None and not s.paused:
-                    self.training_panel.show_progress(
-                        last.epoch, info.epochs, int(last.steps[-1]), info.epochs * info.steps_per_epoch,
-                        time.perf_counter() - self._t0, last.images_per_s)
+                self._last_chunk = chunks[-1]
+            info, last = self.fit_info, self._last_chunk
+            # the progress line is text that people read: 5 updates a second are plenty
+            if last is not None and info is not None and not s.paused and now >= self._next_progress:
+                self._next_progress = now + PROGRESS_S
+                self.training_panel.show_progress(
+                    last.epoch, info.epochs, int(last.steps[-1]), info.epochs * info.steps_per_epoch,
+                    now - self._t0, last.images_per_s)
         now = time.perf_counter()
         if now < self._next_draw:
             return
@@ -278,7 +302,7 @@ class MainWindow(QMainWindow):
             f"{info.n_test:,} test examples, {info.params:,} parameters")
 
     def _finished(self, result) -> None:
-        self._next_draw = 0.0
+        self._next_draw = self._next_progress = 0.0
         self.tick()  # the last chunks
         self.plots.redraw(everything=True)
         self.timer.stop()

@@ -126,6 +126,7 @@ class Trainer:
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
+        self._parked = threading.Event()  # set while the loop waits at a batch boundary
         self.model: torch.nn.Module | None = None
         self.data: loader.Data | None = None
         self.writer: RunWriter | None = None
@@ -144,6 +145,11 @@ class Trainer:
     @property
     def paused(self) -> bool:
         return not self._resume.is_set()
+
+    @property
+    def parked(self) -> bool:
+        """Whether the loop is holding at a batch boundary (paused, its last steps reported)."""
+        return self._parked.is_set()
 
     def _emit(self, hook: str, *args) -> None:
         for o in self.observers:
@@ -232,6 +238,8 @@ class Trainer:
 
         # per-step metrics stay on the device: loss, correct, top-5 correct, batch size
         buf = torch.zeros(steps, 4, device=self.device, dtype=dtype)
+        buf[:, 3] = bs
+        buf[-1, 3] = n - (steps - 1) * bs  # the last batch may be smaller
         self._last = {}
         self._last_loss = float("nan")
         epoch = 0
@@ -243,16 +251,14 @@ class Trainer:
                 for k, (xb, yb) in enumerate(data.batches(data.train, bs, True, g)):
                     if self._stop.is_set() or not self._resume.is_set():
                         sync.read(k)  # the GUI shows the latest values while paused
+                        self._parked.set()
                         self._resume.wait()
+                        self._parked.clear()
                         if self._stop.is_set():
                             raise _Stopped
                     loss, out = step(xb, yb)
-                    with torch.no_grad():
-                        buf[k, 0] = loss.detach()
-                        buf[k, 1] = (out.argmax(1) == yb).sum()
-                        if top5:
-                            buf[k, 2] = (out.topk(5, 1).indices == yb[:, None]).any(1).sum()
-                        buf[k, 3] = yb.shape[0]
+                    with torch.no_grad():  # few kernels: small nets on a GPU are launch-bound
+                        buf[k, :3] = _step_metrics(loss, out, yb)
                     if k + 1 - sync.done >= tc.sync_every:
                         sync.read(k + 1)
                 sync.read(steps)
@@ -291,10 +297,9 @@ class Trainer:
         size = 1024 if self.data.is_images else 8192
         for xb, yb in self.data.batches(split, size, train=False):
             out = model(xb)
-            sums[0] += criterion(out, yb) * yb.shape[0]
-            sums[1] += (out.argmax(1) == yb).sum()
-            if top5:
-                sums[2] += (out.topk(5, 1).indices == yb[:, None]).any(1).sum()
+            m = _step_metrics(criterion(out, yb), out, yb)
+            sums[0] += m[0] * yb.shape[0]
+            sums[1:3] += m[1:]
             sums[3] += yb.shape[0]
         model.train()
         return _metrics(*sums.tolist(), top5)
@@ -332,6 +337,15 @@ class _Reader:
                 f"{self.epoch}, batch {i + 1}) with learning rate {self.lr:g}; the last finite "
                 f"loss was {last}. Training stopped there: try a smaller learning rate "
                 "(optim.lr), or add batch norm or a learning-rate schedule.")
+
+
+def _step_metrics(loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Return [loss, correct, top-5 correct] of one batch, as one tensor on the device.
+
+    The true class's rank (how many classes score above it) gives top-1 and top-5 at once."""
+    rank = (out > out.gather(1, y[:, None])).sum(1)
+    return torch.stack((loss.detach().to(out.dtype), (rank == 0).sum().to(out.dtype),
+                        (rank < 5).sum().to(out.dtype)))
 
 
 def _metrics(loss_sum: float, correct: float, correct5: float, count: float, top5: bool) -> dict:

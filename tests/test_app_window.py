@@ -80,7 +80,7 @@ def test_pause_resume_and_stop(qtbot, window):
     qtbot.mouseClick(panel.pause, Qt.MouseButton.LeftButton)
     assert w.session.paused and panel.pause.text().endswith("Resume")
     # the loop parks at the next batch boundary (flushing its last steps): nothing moves after
-    qtbot.wait(500)
+    qtbot.waitUntil(lambda: w.session.trainer.parked, timeout=10_000)
     w.tick()
     frozen = w.plots.steps.n
     qtbot.wait(400)

@@ -135,7 +135,7 @@ def test_pause_holds_at_a_batch_boundary_and_resume_continues():
     thread.start()
     assert paused.wait(30)
     assert not moved.wait(0.5)  # no step runs while paused
-    assert trainer.paused and rec.steps[-1] == 10
+    assert trainer.paused and trainer.parked and rec.steps[-1] == 10
     trainer.resume()
     thread.join(30)
     assert rec.result.status == "done" and rec.steps == list(range(1, 41))

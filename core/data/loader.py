@@ -82,7 +82,8 @@ class Data:
         return w.float().to(self.device)
 
     def _standardise(self, xb: torch.Tensor) -> torch.Tensor:
-        return xb.to(self.dtype).mul_(self._scale.to(self.dtype)).add_(self._shift.to(self.dtype))
+        # one fused kernel: uint8 → float, scaled and shifted (shift + x·scale)
+        return torch.addcmul(self._shift.to(self.dtype), xb, self._scale.to(self.dtype))
 
     # -- what the network sees
     @property
