@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-TABS = {"data": 0, "model": 1, "optim": 2, "optimisation": 2}
+TABS = {"data": 0, "model": 1, "optim": 2, "optimisation": 2, "part1": 3}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -1,0 +1,224 @@
+"""The Part 1 panel: implementation switch, experiment shortcuts, the MLP's equations and a gradient check."""
+
+from __future__ import annotations
+
+import copy
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from app.form import FormPanel
+from app.sweep import SHORTCUTS, SweepRunner
+from app.views import gradcheck as gc
+from app.views.equations import IMPL, EquationsView
+from core import config as cfg
+
+LIVE_MS = 2000        # live gradient checks while training: at most one every 2 s
+LIVE_MAX_S = 0.5      # a check slower than this is not repeated live
+SHORT = {"batch": "Batch size (Q10)", "lr": "Learning rate η (Q11)",
+         "loss": "CE vs squared error (Q8–9)", "n": "Train size N (Q2)"}
+
+
+class Part1Panel(FormPanel):
+    """Editors for model.implementation, plus the sweeps, equations and gradient check of Part 1."""
+
+    def __init__(self, window, parent=None):
+        super().__init__(parent)
+        self.window = window
+        self.sweep = SweepRunner(window, self)
+        self.exp: cfg.Experiment | None = None
+        self._session = None          # the last run's TrainingSession (its model stays readable)
+        self._slow = True             # no check measured yet, or the last took over LIVE_MAX_S
+        self._key = ""
+
+        impl = QWidget(self)
+        f = QFormLayout(impl)
+        f.setContentsMargins(4, 4, 4, 0)
+        self.implementation = self.editor("model", "implementation")
+        f.addRow("Implementation", self.implementation)
+        self.impl_hint = QLabel(impl)
+        self.impl_hint.setObjectName("hint")
+        self.impl_hint.setWordWrap(True)
+        self.impl_hint.setAlignment(Qt.AlignmentFlag.AlignLeft)
+        f.addRow("", self.impl_hint)
+        self.implementation.currentIndexChanged.connect(
+            lambda *_: self.impl_hint.setText(IMPL.get(self.implementation.currentData(), "")))
+
+        runs = QGroupBox("Experiment shortcuts: several runs, then overlaid", self)
+        grid = QGridLayout(runs)
+        self.sweep_buttons: dict[str, QPushButton] = {}
+        for k, (kind, text, tip) in enumerate(SHORTCUTS):
+            b = QPushButton(SHORT[kind], runs)
+            b.setToolTip(f"<b>{text}</b><br>{tip}")
+            b.clicked.connect(lambda _=False, s=kind: self.run_sweep(s))
+            grid.addWidget(b, k // 2, k % 2)
+            self.sweep_buttons[kind] = b
+        self.stop_sweep = QPushButton("■ Stop sweep", runs)
+        self.stop_sweep.setToolTip("Stop the run in progress and cancel the sweep's other runs.")
+        self.stop_sweep.clicked.connect(self.sweep.cancel)
+        self.stop_sweep.setEnabled(False)
+        self.sweep_status = QLabel("From the current settings.", runs)
+        self.sweep_status.setObjectName("hint")
+        self.sweep_status.setWordWrap(True)
+        grid.addWidget(self.stop_sweep, 2, 0)
+        grid.addWidget(self.sweep_status, 2, 1)
+        self.n_plot = pg.PlotWidget(runs)
+        self.n_plot.setObjectName("n_plot")
+        self.n_plot.setBackground("w")
+        self.n_plot.setMinimumHeight(170)
+        self.n_plot.setLogMode(x=True, y=False)
+        self.n_plot.setLabel("bottom", "training-set size N")
+        self.n_plot.setLabel("left", "final accuracy (%)")
+        self.n_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.n_plot.addLegend(offset=(-10, -10))
+        self.n_curves = {split: self.n_plot.plot([], [], name=split, symbol="o", symbolSize=7,
+                                                 pen=pg.mkPen(colour, width=2, style=style),
+                                                 symbolBrush=colour, symbolPen=colour)
+                         for split, colour, style in (("train", "#1565c0", pg.QtCore.Qt.PenStyle.DashLine),
+                                                      ("test", "#c62828", pg.QtCore.Qt.PenStyle.SolidLine))}
+        self.n_plot.hide()  # shown once an N sweep has results
+        grid.addWidget(self.n_plot, 3, 0, 1, 2)
+
+        eq = QGroupBox("Forward and backward passes (current shapes)", self)
+        self.equations = EquationsView(eq)
+        QVBoxLayout(eq).addWidget(self.equations)
+
+        check = QGroupBox("Gradient check (float64, one batch)", self)
+        self.check_button = QPushButton("Check now", check)
+        self.check_button.setToolTip("Compare the hand-written backward with autograd and with finite "
+                                     "differences on the experiment's first training batch.")
+        self.check_button.clicked.connect(self.check_now)
+        self.live = QCheckBox("live while training (every 2 s)", check)
+        self.live.setChecked(True)
+        self.live.setToolTip("Re-check on a snapshot of the training network's weights every 2 s, "
+                             f"when one check takes under {LIVE_MAX_S:g} s.")
+        self.caption = QLabel(check)
+        self.caption.setObjectName("hint")
+        self.caption.setWordWrap(True)
+        self.table = gc.GradcheckTable(check)
+        self.mlp_only = QLabel(check)
+        self.mlp_only.setWordWrap(True)
+        self.mlp_only.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.check_button)
+        row.addWidget(self.live)
+        row.addStretch(1)
+        c = QVBoxLayout(check)
+        c.addLayout(row)
+        c.addWidget(self.caption)
+        c.addWidget(self.table)
+        c.addWidget(self.mlp_only)
+
+        col = QVBoxLayout(self)
+        for g in (impl, runs, check, eq):
+            col.addWidget(g)
+        col.addStretch(1)
+
+        self.live_timer = QTimer(self, interval=LIVE_MS, timeout=self._live_check)
+        self._auto = QTimer(self, singleShot=True, interval=300, timeout=self._auto_check)
+        self.sweep.progressed.connect(self.sweep_status.setText)
+        self.sweep.finished.connect(self._sweep_finished)
+        window.run_started.connect(self._run_started)
+        window.run_finished.connect(self._run_finished)
+
+    def loaded(self, exp: cfg.Experiment) -> None:
+        self.impl_hint.setText(IMPL.get(exp.model.implementation, ""))
+
+    # -- the experiment
+    def show_experiment(self, exp: cfg.Experiment) -> None:
+        """Refresh the equations and, when no run is going, re-check the initial weights."""
+        self.exp = exp
+        self.equations.show_experiment(exp)
+        key = cfg.dumps(exp)
+        if key == self._key:
+            return
+        self._key = key
+        problem = gc.mlp_problem(exp)
+        self.mlp_only.setText(problem or "")
+        for w in (self.table, self.caption, self.check_button, self.live):
+            w.setVisible(problem is None)
+        self.mlp_only.setVisible(problem is not None)
+        if problem is None and not self.window.is_training():
+            self._session, self._slow = None, not exp.is_points  # 2D points: a few ms
+            self.caption.setText("Settings changed: press Check now (the first check also decides "
+                                 "whether it is cheap enough to repeat live).")
+            if exp.is_points:  # a few milliseconds: re-check as the settings change
+                self._auto.start()
+
+    def _auto_check(self) -> None:
+        if not self.window.is_training():
+            self.check_now()
+
+    # -- the gradient check
+    def check_now(self) -> bool:
+        """Check the live (or last run's) weights, or the initial ones; return whether it ran."""
+        exp = self.window.experiment if self.window.is_training() else self.exp
+        if exp is None or gc.mlp_problem(exp):
+            return False
+        session = self.window.session or self._session
+        model = session.trainer.model if session is not None else None
+        if session is not None and model is None:
+            self.caption.setText("The network is being built…")
+            return False
+        try:
+            snapshot = copy.deepcopy(model) if model is not None else None
+            rows, b, seconds = gc.check(exp, snapshot)
+        except Exception as e:  # missing data and the like: say so in the panel
+            self.table.show_rows([])
+            self.caption.setText(f"Cannot check: {e}")
+            return False
+        self.table.show_rows(rows)
+        self._slow = seconds > LIVE_MAX_S
+        if model is None:
+            what = f"the initial weights (seed {exp.train.seed})"
+        elif self.window.session is not None:
+            what = "a snapshot of the training network's weights"
+        else:
+            what = "the last run's final weights"
+        ok = all(gc.worst(r) < gc.TOLERANCE for r in rows)
+        self.caption.setText(
+            f"{'✔ all below' if ok else '✘ some at or above'} {gc.TOLERANCE:g} · {what}, first training "
+            f"batch of {b} ({exp.optim.loss}, {exp.optim.reduction}) · {seconds * 1000:.0f} ms"
+            + (f" — too slow to repeat live (over {LIVE_MAX_S:g} s): press Check now" if self._slow else ""))
+        return True
+
+    def _run_started(self, session) -> None:
+        self._session = session
+        if self.live.isChecked() and not self._slow:
+            self.live_timer.start()
+
+    def _live_check(self) -> None:
+        if self.window.session is None:
+            self.live_timer.stop()
+        elif self.live.isChecked() and not self._slow:
+            self.check_now()
+
+    def _run_finished(self, _result) -> None:
+        self.live_timer.stop()
+        if self._session is not None and not self._slow:
+            self.check_now()  # the final weights
+
+    # -- sweeps
+    def run_sweep(self, kind: str) -> bool:
+        started = self.sweep.start(kind)
+        if started:
+            self._set_sweeping(True)
+        return started
+
+    def _set_sweeping(self, on: bool) -> None:
+        for b in self.sweep_buttons.values():
+            b.setEnabled(not on)
+        self.stop_sweep.setEnabled(on)
+
+    def _sweep_finished(self, kind: str, results: list) -> None:
+        self._set_sweeping(False)
+        if kind != "n" or not results:
+            return
+        for split, curve in self.n_curves.items():
+            pts = sorted((e.data.n_train, (r.last.get(split) or r.last.get("val") or {}).get("accuracy"))
+                         for e, r in results if r.last)
+            curve.setData([n for n, v in pts if v is not None], [v for _, v in pts if v is not None])
+        self.n_plot.setTitle("Final accuracy against N (test set unchanged)")
+        self.n_plot.show()
