@@ -192,7 +192,8 @@ class Part1Panel(FormPanel):
     def _live_check(self) -> None:
         if self.window.session is None:
             self.live_timer.stop()
-        elif self.live.isChecked() and not self._slow:
+        elif self.live.isChecked() and not self._slow and self.isVisible():
+            # the check runs in the GUI thread: only while someone is looking at it
             self.check_now()
 
     def _run_finished(self, _result) -> None:
