@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+VIEWS = ["filters", "feature-maps", "receptive-field", "decision-boundary", "confusion", "batch",
+         "health"]  # the Inspect dock's views (app.views.inspect_dock.VIEWS)
 TABS = {"data": 0, "model": 1, "optim": 2, "optimisation": 2, "part1": 3}
 
 
@@ -18,6 +20,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="with --screenshot: train S seconds before saving it")
     p.add_argument("--tab", choices=sorted(TABS), default="data",
                    help="with --screenshot: which experiment panel to show")
+    p.add_argument("--view", choices=VIEWS, metavar="NAME",
+                   help="with --screenshot: save this Inspect view instead of the window: "
+                   + "|".join(VIEWS))
     p.add_argument("--size", default="1600x1000", metavar="WxH", help="with --screenshot: window size")
     return p.parse_args(argv)
 
@@ -52,12 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(w, h)
     window.tabs.setCurrentIndex(TABS[args.tab])
     window.show()
+    if args.view:  # the view alone, floated at the screenshot's size so that it reads well
+        window.inspect.select(args.view)
+        window.inspect_dock.setFloating(True)
+        window.inspect_dock.resize(w, h)
     saved = []
 
     def shoot():
         window.tick()
+        if args.view:
+            window.inspect.tick(force=True)
         app.processEvents()
-        saved.append(window.grab().save(args.screenshot))
+        saved.append((window.inspect if args.view else window).grab().save(args.screenshot))
         window.shutdown()
         window.close()
         app.quit()

@@ -21,6 +21,7 @@ from app.panels.training import TrainingPanel
 from app.settings import open_settings
 from app.style import QSS
 from app.sweep import SHORTCUTS
+from app.views.inspect_dock import InspectPanel
 from app.views.plots import PlotsView
 from app.worker import TrainingSession
 from core import config as cfg
@@ -102,6 +103,8 @@ class MainWindow(QMainWindow):
         self.tabs.setMinimumWidth(470)
         self.experiment_dock = self._dock("Experiment", self.tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.runs_dock = self._dock("Runs", self.runs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.inspect = InspectPanel(self)  # filters, feature maps, receptive field, … (issue 4)
+        self.inspect_dock = self._dock("Inspect", self.inspect, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
         self._next_draw = self._next_progress = 0.0
@@ -171,6 +174,7 @@ class MainWindow(QMainWindow):
         m = self.menuBar().addMenu("&View")
         m.addAction(self.experiment_dock.toggleViewAction())
         m.addAction(self.runs_dock.toggleViewAction())
+        m.addAction(self.inspect_dock.toggleViewAction())
         self.log_action = QAction("Log-scale loss", self, checkable=True)
         self.log_action.toggled.connect(self.plots.set_log_scale)
         self.plots.log_scale_changed.connect(self.log_action.setChecked)

@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core import config as cfg
+from core.inspect import LayerHealth
 from core.train import BatchChunk, FitResult, Observer, Trainer, resolve_device
+
+HEALTH_EVERY_S = 0.25  # seconds between two layer-health samples
 
 
 class LiveBuffer:
@@ -29,6 +33,7 @@ class LiveBuffer:
         self._lock = threading.Lock()
         self._chunks: list[BatchChunk] = []
         self._records: list[dict] = []
+        self._health: list[tuple[int, dict]] = []
 
     def push(self, chunk: BatchChunk) -> None:
         with self._lock:
@@ -37,6 +42,17 @@ class LiveBuffer:
     def push_record(self, record: dict) -> None:
         with self._lock:
             self._records.append(record)
+
+    def push_health(self, step: int, layers: dict[str, tuple[float, float, float, float]]) -> None:
+        with self._lock:
+            self._health.append((step, layers))
+
+    def drain_health(self) -> list[tuple[int, dict[str, tuple[float, float, float, float]]]]:
+        """Return the layer-health samples (step, {layer: (act mean, act std, dead, grad norm)})
+        that arrived since the last drain, oldest first."""
+        with self._lock:
+            out, self._health = self._health, []
+        return out
 
     def drain(self) -> list[BatchChunk]:
         """Return the chunks that arrived since the last drain, oldest first."""
@@ -51,20 +67,70 @@ class LiveBuffer:
         return out
 
 
+class _SampledHealth(LayerHealth):
+    """LayerHealth that records only the first training-mode forward of each layer after
+    arm(): one sample costs a few reductions, not a few per step, and evaluation forwards
+    (eval mode) never overwrite a training sample."""
+
+    def __init__(self, model):
+        self._pending: set[str] = set()
+        super().__init__(model)
+
+    def arm(self) -> None:
+        self._pending = set(self._weights)
+
+    def _hook(self, name: str):
+        record = super()._hook(name)
+
+        def hook(module, inputs, out):
+            if name in self._pending and self.model.training:
+                self._pending.discard(name)
+                self.recording = True
+                try:
+                    record(module, inputs, out)
+                finally:
+                    self.recording = False
+        return hook
+
+
 class _Relay(Observer):
-    """Observer running in the worker thread: buffers chunks, emits the rare events."""
+    """Observer running in the worker thread: buffers chunks, emits the rare events.
+
+    Layer health is measured here too, in the worker thread, so the GUI never touches the
+    training model: its hooks attach when the model exists (on_fit_start), record one forward
+    after each arm(), and every HEALTH_EVERY_S a snapshot (plain floats) goes into the buffer."""
 
     def __init__(self, worker: "TrainingWorker", buffer: LiveBuffer):
         self.worker, self.buffer = worker, buffer
+        self.health: _SampledHealth | None = None
+        self._next_health = 0.0
 
     def on_data_progress(self, done: int, total: int) -> None:
         self.worker.data_progressed.emit(int(done), int(total))
 
     def on_fit_start(self, info) -> None:
+        model = self.worker.trainer.model
+        if model is not None:
+            self.health = _SampledHealth(model)
+            self.health.arm()
         self.worker.fit_started.emit(info)
 
     def on_batch_end(self, chunk: BatchChunk) -> None:
         self.buffer.push(chunk)
+        h = self.health
+        now = time.perf_counter()
+        # (Part 1's hand-written forwards bypass the hooks: then only the gradients move)
+        if h is not None and now >= self._next_health:
+            self._next_health = now + HEALTH_EVERY_S
+            stats = h.snapshot()  # the armed forward's activations, the last step's gradients
+            self.buffer.push_health(int(chunk.steps[-1]), {
+                name: (s.act_mean, s.act_std, s.dead, s.grad_norm) for name, s in stats.items()})
+            h.arm()
+
+    def on_fit_end(self, result) -> None:
+        if self.health is not None:
+            self.health.detach()
+            self.health = None
 
     def on_epoch_end(self, record: dict) -> None:
         self.buffer.push_record(record)

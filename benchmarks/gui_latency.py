@@ -38,12 +38,24 @@ WORKLOADS = {
 }
 
 
-def gui_run(app, exp: cfg.Experiment, seconds: float, root: str) -> tuple[np.ndarray, list[float]]:
-    """Train in the window for `seconds` after the first epoch; return timer lateness (ms), rates."""
+def gui_run(app, exp: cfg.Experiment, seconds: float, root: str,
+            views: list[str] = ()) -> tuple[np.ndarray, list[float]]:
+    """Train in the window for `seconds` after the first epoch; return timer lateness (ms), rates.
+    With views, the Inspect dock shows them in turn, one second each (only the visible one draws)."""
     from app.window import MainWindow
     w = MainWindow(exp, persist=False, run_root=root)
     w.resize(1600, 1000)
     w.show()
+    turn = [0]
+
+    def cycle():
+        w.inspect.select(views[turn[0] % len(views)])
+        turn[0] += 1
+
+    cycler = QTimer(interval=1000, timeout=cycle)
+    if views:
+        cycle()
+        cycler.start()
     ticks: list[float] = []
     timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=10)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
@@ -61,6 +73,7 @@ def gui_run(app, exp: cfg.Experiment, seconds: float, root: str) -> tuple[np.nda
     poll.start()
     app.exec()
     timer.stop()
+    cycler.stop()
     rates = [r["images_per_s"] for r in w.plots.records[first[0]:]]
     w.shutdown(5000)
     w.close()
@@ -89,7 +102,12 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=8.0, help="seconds of training measured per GUI run")
     p.add_argument("--rounds", type=int, default=2,
                    help="GUI and headless runs alternate this many times (the machine's speed drifts)")
+    p.add_argument("--view", action="append", default=[], metavar="NAME",
+                   help="show this Inspect view while training (repeat to cycle through several)")
+    p.add_argument("--all-views", action="store_true", help="cycle through every Inspect view")
     args = p.parse_args()
+    from app.views.inspect_dock import VIEWS
+    views = list(VIEWS) if args.all_views else args.view
     from app.worker import cpu_threads
     default_threads = torch.get_num_threads()
     app = QApplication.instance() or QApplication([])
@@ -101,7 +119,7 @@ def main() -> None:
             epochs = 4 if exp.model.kind == "cnn" else 60
             late, gui_rates, cli_rates = [], [], []
             for _ in range(args.rounds):
-                lateness, rates = gui_run(app, exp, args.seconds, root)
+                lateness, rates = gui_run(app, exp, args.seconds, root, views)
                 late.append(lateness)
                 gui_rates.append(statistics.median(rates))
                 torch.set_num_threads(default_threads)

@@ -130,6 +130,9 @@ class Trainer:
         self.model: torch.nn.Module | None = None
         self.data: loader.Data | None = None
         self.writer: RunWriter | None = None
+        #: counts[true, predicted] per held-out split at the last epoch's end; replaced whole
+        #: each epoch, so another thread may read it at any time (the GUI's confusion view)
+        self.confusion: dict[str, np.ndarray] = {}
 
     # -- control, from any thread
     def stop(self) -> None:
@@ -265,10 +268,11 @@ class Trainer:
                 train_seconds = time.perf_counter() - sync.t0
                 tr = torch.cat([(buf[:, 0] * buf[:, 3]).sum()[None], buf[:, 1:].sum(0)]).tolist()
                 record = {"epoch": epoch, "lr": lr, "train": _metrics(*tr, top5)}
+                confusion = {}
                 for name in ("val", "test"):
                     split = getattr(data, name)
                     if len(split):
-                        record[name] = self._evaluate(model, criterion, split, top5)
+                        record[name], confusion[name] = self._evaluate(model, criterion, split, top5)
                         if not math.isfinite(record[name]["loss"]):
                             raise _Diverged(f"The {name} loss became {record[name]['loss']} after "
                                             f"epoch {epoch} (learning rate {lr:g}); lower "
@@ -277,7 +281,7 @@ class Trainer:
                 record["images_per_s"] = n / max(train_seconds, 1e-9)
                 if sched:
                     sched.step()
-                self._last = record
+                self._last, self.confusion = record, confusion
                 if self.writer:
                     self.writer.epoch(record, model)
                 self._emit("on_epoch_end", record)
@@ -290,10 +294,13 @@ class Trainer:
         return FitResult("done", f"Trained {tc.epochs} epochs.", tc.epochs, self._last)
 
     @torch.no_grad()
-    def _evaluate(self, model, criterion, split: loader.Split, top5: bool) -> dict:
-        """Return loss and accuracy on a split, model in eval mode, no optimiser (question 14)."""
+    def _evaluate(self, model, criterion, split: loader.Split, top5: bool) -> tuple[dict, np.ndarray]:
+        """Return loss and accuracy on a split, and its confusion counts[true, predicted];
+        model in eval mode, no optimiser (question 14)."""
         model.eval()
+        k = len(self.data.classes)
         sums = torch.zeros(4, device=self.device, dtype=self.data.dtype)
+        counts = torch.zeros(k * k, device=self.device, dtype=torch.int64)
         size = 1024 if self.data.is_images else 8192
         for xb, yb in self.data.batches(split, size, train=False):
             out = model(xb)
@@ -301,8 +308,9 @@ class Trainer:
             sums[0] += m[0] * yb.shape[0]
             sums[1:3] += m[1:]
             sums[3] += yb.shape[0]
+            counts += torch.bincount(yb * k + out.argmax(1), minlength=k * k)
         model.train()
-        return _metrics(*sums.tolist(), top5)
+        return _metrics(*sums.tolist(), top5), counts.view(k, k).cpu().numpy()
 
 
 class _Reader:

@@ -256,3 +256,16 @@ def test_an_unwritable_runs_folder_fails_with_a_sentence(tmp_path):
     result = Trainer(circles(), run_root=blocker / "runs").fit()
     assert result.status == "failed" and result.error_kind == "io"
     assert "Could not write the run's files" in result.message
+
+
+def test_each_epoch_leaves_a_confusion_matrix_that_matches_a_direct_count():
+    exp = circles("data.val_fraction=0.25", epochs=2)
+    trainer = Trainer(exp, record=False)
+    result = trainer.fit()
+    from core.inspect import confusion_matrix
+    for name in ("val", "test"):
+        counts = trainer.confusion[name]
+        split = getattr(trainer.data, name)
+        assert counts.sum() == len(split)
+        assert (counts == confusion_matrix(trainer.model, trainer.data, split)).all()
+        assert math.isclose(100 * counts.trace() / counts.sum(), result.last[name]["accuracy"])

@@ -1,0 +1,74 @@
+"""What the network sees: one training batch after standardisation and augmentation
+(de-standardised for display) next to the same images untouched, and the training split's
+per-channel mean and std."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+
+from app.views.common import InspectView, image_plot, show_image, tile_images
+from core import inspect as ins
+
+
+class BatchView(InspectView):
+    """Two mosaics of the same n training images: as stored, and as the network gets them."""
+
+    interval_s = 1.0
+    live_refresh = False
+    placeholder = "Train a model on images (Ctrl+Enter) to see what it sees."
+
+    def __init__(self, source, parent=None):
+        super().__init__(source, parent)
+        col = QVBoxLayout(self.body)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Images:"))
+        self.n = QSpinBox()
+        self.n.setRange(1, 64)
+        self.n.setValue(16)
+        self.n.valueChanged.connect(lambda _=0: self.tick(force=True))
+        row.addWidget(self.n)
+        self.another = QPushButton("Another batch")
+        self.another.clicked.connect(self.next_batch)
+        row.addWidget(self.another)
+        row.addStretch(1)
+        col.addLayout(row)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.raw_plot, self.raw_image = image_plot(self.canvas.ci, "untouched", row=0, col=0)
+        self.seen_plot, self.seen_image = image_plot(self.canvas.ci, "as the network sees them", row=0, col=1)
+        col.addWidget(self.canvas, 1)
+        self.stats = QLabel()
+        self.stats.setWordWrap(True)
+        col.addWidget(self.stats)
+        self.seed = 0
+        self.tiles = (0, 0)
+
+    def next_batch(self) -> None:
+        self.seed += 1
+        self.tick(force=True)
+
+    def epoch_ended(self) -> None:
+        self.stale = True
+
+    def refresh(self) -> None:
+        data = self.source.data
+        if not data.is_images:
+            self.say("The batch gallery shows images; these data are 2D points.")
+            return
+        self.say(None)
+        raw, shown = ins.seen_batch(data, self.n.value(), self.seed)
+        self.tiles = (len(raw), len(shown))
+        self.raw_mosaic, self.seen_mosaic = tile_images(raw), tile_images(shown)
+        show_image(self.raw_plot, self.raw_image, self.raw_mosaic)
+        show_image(self.seen_plot, self.seen_image, self.seen_mosaic)
+        dc = data.config
+        aug = [f"random {dc.crop}×{dc.crop} crops (padding {dc.crop_padding})" if dc.crop else "",
+               "horizontal flips" if dc.flip else ""]
+        aug = " and ".join(a for a in aug if a) or "no augmentation"
+        self.seen_plot.setTitle(f"as the network sees them ({aug}; standardise: {dc.standardize})")
+        names = "RGB" if data.mean.numel() == 3 else "grey"
+        mean = ", ".join(f"{v:.3f}" for v in data.mean.tolist())
+        std = ", ".join(f"{v:.3f}" for v in data.std.tolist())
+        self.stats.setText(f"Training split per channel ({names}, pixel values in [0, 1]): "
+                           f"mean ({mean}), std ({std}). Standardising subtracts the mean and "
+                           "divides by the std; the right mosaic undoes it for display.")

@@ -1,0 +1,190 @@
+"""Shared pieces of the Inspect views: the model snapshot they compute on, refresh pacing,
+and an image panel (one pyqtgraph ImageItem per mosaic, never a widget per tile)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+
+from core import models
+
+
+class ModelSource:
+    """The model the views look at: a private copy of the training model, refreshed on request.
+
+    The live model trains in the worker thread, and the inspect functions switch its mode (and
+    restore batch norm's buffers), so the GUI thread never runs them on it: it copies the live
+    weights (a torn read mid-step is harmless for a picture) into a clone built once per run,
+    on the meta device so that building draws nothing from torch's random generator, which
+    the worker's dropout uses. After a run the clone gets the final weights once more."""
+
+    def __init__(self) -> None:
+        self.trainer = None
+        self.live = False
+        self.version = 0          # bumps whenever the clone's weights change
+        self._clone = None
+        self._taken = -math.inf
+        self.iteration = lambda: 0  # the last training step the window has seen
+
+    def attach(self, trainer) -> None:
+        self.trainer, self.live, self._clone, self._taken = trainer, True, None, -math.inf
+        self.version += 1
+
+    def finish(self) -> None:
+        self.live, self._taken = False, -math.inf  # one last copy: the final weights
+        self._final = True
+
+    def ready(self) -> bool:
+        t = self.trainer
+        return t is not None and t.model is not None and t.data is not None
+
+    @property
+    def data(self):
+        return self.trainer.data
+
+    @property
+    def exp(self):
+        return self.trainer.exp
+
+    def model(self, max_age: float = 1.0) -> torch.nn.Module:
+        """Return the clone, first copying the live weights if they are older than max_age s."""
+        live = self.trainer.model
+        if self._clone is None:
+            p = next(live.parameters())
+            data = self.trainer.data
+            with torch.device("meta"):
+                clone = models.build(self.trainer.exp.model, data.input_shape, len(data.classes))
+            self._clone = clone.to_empty(device=p.device).to(p.dtype).eval()
+            self._taken = -math.inf
+            self._final = True
+        now = time.perf_counter()
+        if (self.live and now - self._taken >= max_age) or getattr(self, "_final", False):
+            self._final = False
+            self._taken = now
+            with torch.no_grad():
+                self._clone.load_state_dict(live.state_dict())
+            self.version += 1
+        return self._clone
+
+
+class ImageItem(pg.ImageItem):
+    """A row-major ImageItem (rows × columns, like numpy) that reports left clicks in pixels."""
+
+    clicked = Signal(float, float)  # x = column, y = row
+
+    def __init__(self, **opts):
+        super().__init__(axisOrder="row-major", **opts)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            p = ev.pos()
+            self.clicked.emit(p.x(), p.y())
+
+
+def image_plot(layout: pg.GraphicsLayout, title: str = "", row=None, col=None,
+               invert: bool = True) -> tuple[pg.PlotItem, ImageItem]:
+    """Add an axis-free, aspect-locked plot holding one ImageItem; return both."""
+    plot = layout.addPlot(row=row, col=col, title=title)
+    for axis in ("left", "bottom"):
+        plot.hideAxis(axis)
+    plot.setAspectLocked(True)
+    plot.invertY(invert)
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+    img = ImageItem()
+    plot.addItem(img)
+    return plot, img
+
+
+def show_image(plot: pg.PlotItem, img: ImageItem, array: np.ndarray, levels=(0.0, 1.0)) -> None:
+    """Show a float image (H×W grey or H×W×3 RGB in [0, 1]) and fit the plot to it."""
+    old = img.image.shape if img.image is not None else None
+    img.setImage(array, levels=levels, autoLevels=False)
+    if old != array.shape:
+        plot.getViewBox().autoRange(padding=0.02)
+
+
+def tile_images(images: np.ndarray, pad: int = 1, fill: float = 1.0) -> np.ndarray:
+    """Return N×H×W×C images in [0, 1] (or uint8) as one near-square mosaic (grey if C = 1)."""
+    x = np.asarray(images)
+    x = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
+    if x.shape[-1] == 1:
+        x = x[..., 0]
+    n, h, w = x.shape[:3]
+    cols = max(1, math.ceil(math.sqrt(n)))
+    rows = max(1, math.ceil(n / cols))
+    out = np.full((rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad) + x.shape[3:], fill,
+                  np.float32)
+    for k in range(n):
+        r, c = divmod(k, cols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = x[k]
+    return out
+
+
+class InspectView(QWidget):
+    """Base of the Inspect tabs: a placeholder until a model exists, and paced refreshes.
+
+    tick() is called by the Inspect panel's timer only while this view is the visible tab; it
+    refreshes at most every `interval_s` while training, and if a refresh costs more, less
+    often, so that the views take at most SHARE of the GUI thread (as window.tick does)."""
+
+    interval_s = 1.0
+    live_refresh = True   # False: only on demand and when marked stale (epoch ends, run end)
+    SHARE = 0.05
+    placeholder = "Train a model (Ctrl+Enter) to see this view."
+
+    def __init__(self, source: ModelSource, parent=None):
+        super().__init__(parent)
+        self.source = source
+        self._next, self._shown, self.stale = 0.0, None, True
+        self.cost = 0.0
+        self.body = QWidget()
+        self.message = QLabel(self.placeholder)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self._stack = QStackedLayout()
+        self._stack.addWidget(self.message)
+        self._stack.addWidget(self.body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(self._stack)
+
+    def say(self, text: str | None) -> None:
+        """Show text instead of the view (None: show the view)."""
+        if text is None:
+            self._stack.setCurrentWidget(self.body)
+        else:
+            self.message.setText(text)
+            self._stack.setCurrentWidget(self.message)
+
+    def tick(self, now: float | None = None, force: bool = False) -> bool:
+        """Refresh if due (or forced); return whether it did."""
+        now = time.perf_counter() if now is None else now
+        due = self.stale or (self.source.live and self.live_refresh)
+        if not force and (now < self._next or not due):
+            return False
+        if not self.source.ready():
+            self.say(self.placeholder)
+            return False
+        t0 = time.perf_counter()
+        self.stale = False
+        self.refresh()
+        self.cost = time.perf_counter() - t0
+        self._next = now + max(self.interval_s, self.cost / self.SHARE)
+        return True
+
+    def refresh(self) -> None:  # pragma: no cover - every view overrides it
+        raise NotImplementedError
+
+    def epoch_ended(self) -> None:
+        """An epoch finished: views that refresh per epoch mark themselves stale."""
+
+    def run_started(self) -> None:
+        self.stale = True

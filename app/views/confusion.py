@@ -1,0 +1,144 @@
+"""Confusion matrix on the validation or test split with per-class accuracy; clicking a cell
+lists that cell's examples with their predicted probabilities. Refreshed at epoch ends and on
+demand from the counts the trainer makes while it evaluates (no extra pass over the split)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.views.common import InspectView
+from core import inspect as ins
+
+ICON = 64
+
+
+def pixmap(image: np.ndarray, size: int = ICON) -> QPixmap:
+    """Return a uint8 H×W×C image as a pixmap scaled to size (nearest neighbour)."""
+    a = np.ascontiguousarray(image if image.shape[2] == 3 else np.repeat(image, 3, 2))
+    h, w = a.shape[:2]
+    q = QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QPixmap.fromImage(q).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio)
+
+
+class ConfusionView(InspectView):
+    """counts[true, predicted] as a table (rows: true class), last column the class accuracy."""
+
+    interval_s = 0.5
+    live_refresh = False
+    placeholder = "Train a model (Ctrl+Enter) to see its confusion matrix."
+
+    def __init__(self, source, parent=None):
+        super().__init__(source, parent)
+        col = QVBoxLayout(self.body)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Split:"))
+        self.split = QComboBox()
+        self.split.addItems(["validation", "test"])
+        self.split.currentIndexChanged.connect(lambda _=0: self.tick(force=True))
+        row.addWidget(self.split)
+        self.update_button = QPushButton("Update now")
+        self.update_button.clicked.connect(lambda: self.tick(force=True))
+        row.addWidget(self.update_button)
+        self.summary = QLabel()
+        row.addWidget(self.summary, 1)
+        col.addLayout(row)
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.cellClicked.connect(self.show_cell)
+        self.table.setToolTip("Rows: true class; columns: predicted class. Click a cell to see its examples.")
+        below = QWidget()
+        bcol = QVBoxLayout(below)
+        bcol.setContentsMargins(0, 0, 0, 0)
+        self.cell_title = QLabel("Click a cell to list its examples.")
+        bcol.addWidget(self.cell_title)
+        self.examples = QListWidget()
+        self.examples.setViewMode(QListWidget.ViewMode.IconMode)
+        self.examples.setIconSize(QSize(ICON, ICON))
+        self.examples.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.examples.setGridSize(QSize(ICON + 70, ICON + 44))
+        bcol.addWidget(self.examples)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(below)
+        split.setSizes([500, 250])
+        col.addWidget(split, 1)
+        self.counts: np.ndarray | None = None
+        self.listed: np.ndarray = np.zeros(0, int)
+
+    def epoch_ended(self) -> None:
+        self.stale = True
+
+    def _split(self):
+        data = self.source.data
+        if self.split.currentText() == "validation" and len(data.val):
+            return data.val, "validation"
+        return (data.test, "test") if len(data.test) else (data.train, "train")
+
+    def refresh(self) -> None:
+        self.say(None)
+        data = self.source.data
+        # a private copy: the cell lists must come from the very model that made the matrix
+        self.model = copy.deepcopy(self.source.model(0.0))
+        self.split_used, name = self._split()
+        # the trainer counts the matrix while it evaluates each epoch: nothing to recompute here
+        key = {"validation": "val", "test": "test"}.get(name)
+        counts = self.source.trainer.confusion.get(key)
+        if counts is None:  # no finished epoch yet, or the training split
+            counts = ins.confusion_matrix(self.model, data, self.split_used)
+        self.counts = counts
+        acc = ins.per_class_accuracy(counts)
+        k = len(data.classes)
+        t = self.table
+        t.setRowCount(k)
+        t.setColumnCount(k + 1)
+        t.setHorizontalHeaderLabels([f"→ {c}" for c in data.classes] + ["accuracy"])
+        t.setVerticalHeaderLabels(list(data.classes))
+        top = max(int(counts.max()), 1)
+        for r in range(k):
+            for c in range(k):
+                v = int(counts[r, c])
+                item = QTableWidgetItem(str(v))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                shade = int(255 - 150 * v / top)
+                item.setBackground(QBrush(QColor(shade, shade + (30 if r == c else 0) if shade < 226 else shade,
+                                                 255 if r == c else shade)))
+                t.setItem(r, c, item)
+            item = QTableWidgetItem(f"{acc[r]:.1f} %")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            t.setItem(r, k, item)
+        t.resizeColumnsToContents()
+        total = int(counts.sum())
+        self.summary.setText(f"{name}: {total} examples, accuracy "
+                             f"{100 * np.trace(counts) / max(total, 1):.1f} %")
+
+    def show_cell(self, true_class: int, predicted: int) -> None:
+        """List the examples of cell [true_class, predicted] with their probabilities."""
+        if self.counts is None or predicted >= self.counts.shape[1]:
+            return
+        data = self.source.data
+        idx, examples, probs = ins.misclassified(self.model, data, self.split_used, true_class,
+                                                 predicted, limit=64)
+        self.listed = idx
+        self.examples.clear()
+        t, p = data.classes[true_class], data.classes[predicted]
+        n = int(self.counts[true_class, predicted])
+        self.cell_title.setText(f"True {t}, predicted {p}: {n} example(s)"
+                                + (f", the first {len(idx)} shown" if n > len(idx) else ""))
+        for k, i in enumerate(idx):
+            text = f"#{i}\nP({p}) {probs[k, predicted]:.2f}"
+            if predicted != true_class:
+                text += f"\nP({t}) {probs[k, true_class]:.2f}"
+            item = QListWidgetItem(text)
+            if data.is_images:
+                item.setIcon(QIcon(pixmap(examples[k])))
+            else:
+                item.setText(text + f"\n({examples[k][0]:.2f}, {examples[k][1]:.2f})")
+            self.examples.addItem(item)

@@ -1,0 +1,106 @@
+"""Decision boundary (2D data): P(class 1) over the data range as a heatmap, train points as
+circles, test points as crosses — the lab's picture — and each hidden neuron's output map.
+Live at 10 Hz (a 40×40 grid of the circles MLP costs well under a millisecond)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout
+from torch import nn
+
+from app.views.common import ImageItem, InspectView, image_plot, show_image
+from core import inspect as ins
+
+STEPS = 40
+CLASS_COLOURS = ["#08206e", "#6e0000", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
+# diverging: blue (class 0 sure) — white (undecided) — red (class 1 sure)
+DIVERGING = pg.ColorMap([0.0, 0.5, 1.0], [(40, 80, 200), (250, 250, 250), (210, 40, 40)])
+
+
+class DecisionView(InspectView):
+    """The lab's decision-boundary figure, with a train-mode / eval-mode toggle (question 33)."""
+
+    interval_s = 0.1
+    placeholder = "Train a model on 2D points (circles, moons, xor, spiral, blobs) to see its decision boundary."
+
+    def __init__(self, source, parent=None):
+        super().__init__(source, parent)
+        col = QVBoxLayout(self.body)
+        row = QHBoxLayout()
+        self.train_mode = QCheckBox("Show in train mode (dropout on, batch norm with batch statistics)")
+        self.train_mode.setToolTip("Question 33: the boundary the network has while it trains, "
+                                   "versus eval mode, which tests use.")
+        self.train_mode.toggled.connect(lambda _=False: self.tick(force=True))
+        row.addWidget(self.train_mode)
+        row.addStretch(1)
+        col.addLayout(row)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.plot = self.canvas.addPlot(row=0, col=0)
+        self.plot.setAspectLocked(True)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.heat = ImageItem()
+        self.heat.setLookupTable(DIVERGING.getLookupTable(0.0, 1.0, 256))
+        self.plot.addItem(self.heat)
+        self.train_points = pg.ScatterPlotItem(symbol="o", size=9, pen=pg.mkPen("w", width=1))
+        self.test_points = pg.ScatterPlotItem(symbol="+", size=11)
+        self.plot.addItem(self.train_points)
+        self.plot.addItem(self.test_points)
+        self.bar = pg.ColorBarItem(values=(0, 1), colorMap=DIVERGING, interactive=False, label="P(class 1)")
+        self.bar.setImageItem(self.heat, insert_in=self.plot)
+        self.hidden_plot, self.hidden = image_plot(self.canvas.ci, "hidden neurons", row=0, col=1)
+        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
+        self.canvas.ci.layout.setColumnStretchFactor(1, 2)
+        col.addWidget(self.canvas, 1)
+        self._points_of = None
+        self.grid: ins.Grid | None = None
+
+    def _set_points(self, data) -> None:
+        for item, split, cross in ((self.train_points, data.train, False), (self.test_points, data.test, True)):
+            x, y = split.x.float().cpu().numpy(), split.y.cpu().numpy()
+            colours = [CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in y]
+            if cross:
+                item.setData(x[:, 0], x[:, 1], pen=[pg.mkPen(c, width=2) for c in colours], brush=None)
+            else:
+                item.setData(x[:, 0], x[:, 1], brush=[pg.mkBrush(c) for c in colours])
+        self._points_of = data
+
+    @torch.no_grad()
+    def _scores(self, model, data, split) -> tuple[float, float]:
+        out = model(data.prepare(split.x, train=False)).float()
+        loss = nn.functional.cross_entropy(out, split.y).item()
+        return 100 * (out.argmax(1) == split.y).float().mean().item(), loss
+
+    def refresh(self) -> None:
+        data = self.source.data
+        if data.is_images or data.train.x.shape[1] != 2:
+            self.say("The decision boundary is drawn for 2D data sets (circles, moons, xor, spiral, "
+                     "blobs); these data are images.")
+            return
+        self.say(None)
+        model = self.source.model(self.interval_s)
+        has_modes = any(isinstance(m, (nn.Dropout, nn.BatchNorm1d)) for m in model.modules())
+        self.train_mode.setEnabled(has_modes)
+        train = has_modes and self.train_mode.isChecked()
+        if self._points_of is not data:
+            self._set_points(data)
+        self.grid = g = ins.decision_grid(model, data, STEPS, train_mode=train)
+        self.heat.setImage(g.probs[:, :, 1] if g.probs.shape[2] > 1 else g.probs[:, :, 0],
+                           levels=(0, 1), autoLevels=False)
+        dx, dy = g.xs[1] - g.xs[0], g.ys[1] - g.ys[0]
+        self.heat.setRect(QRectF(g.xs[0] - dx / 2, g.ys[0] - dy / 2, STEPS * dx, STEPS * dy))
+        train_acc, train_loss = self._scores(model, data, data.train)
+        test_acc = self._scores(model, data, data.test)[0] if len(data.test) else float("nan")
+        mode = "   [train mode]" if train else ""
+        self.plot.setTitle(f"Iter {self.source.iteration()}: acc train {train_acc:.1f}% "
+                           f"({train_loss:.3f}), acc test {test_acc:.1f}%{mode}", size="13pt")
+        acts = [n for n, m in model.named_children() if isinstance(m, ins.ACTIVATION_TYPES)]
+        if acts:
+            maps = ins.hidden_maps(model, g, train_mode=train)
+            # tiles read top to bottom like text, so each map is flipped to put high y on top
+            self.hidden_mosaic = ins.map_mosaic(np.ascontiguousarray(maps[:, ::-1, :]))
+            show_image(self.hidden_plot, self.hidden, self.hidden_mosaic)
+            self.hidden_plot.setTitle(f"{acts[0]}: each of the {len(maps)} hidden neurons' output")

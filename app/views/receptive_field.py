@@ -1,0 +1,103 @@
+"""Receptive field (question 7): click a unit in a feature map; the input shows its theoretical
+receptive field (layer table: size, jump, start; clipped at the borders) and, overlaid in red,
+its effective receptive field |∂unit/∂input|."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from app.views.common import ImageItem, InspectView, image_plot, show_image
+from app.views.feature_maps import FeatureMapsView
+from core import receptive
+
+RECT_COLOUR = "#00d000"
+
+
+class ReceptiveFieldView(InspectView):
+    """Feature maps to click on the left; the input with the clicked unit's fields on the right."""
+
+    interval_s = 1.0
+    placeholder = "Train a CNN (Ctrl+Enter) to see receptive fields."
+
+    def __init__(self, source, parent=None):
+        super().__init__(source, parent)
+        self.maps = FeatureMapsView(source)
+        self.maps.unit_clicked.connect(self.select_unit)
+        self.maps.image_changed.connect(self._draw_rf)
+        right = QWidget()
+        col = QVBoxLayout(right)
+        col.setContentsMargins(0, 0, 0, 0)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.plot, self.image = image_plot(self.canvas.ci, "input")
+        self.erf = ImageItem()
+        self.plot.addItem(self.erf)
+        self.rect = QGraphicsRectItem()
+        pen = pg.mkPen(RECT_COLOUR, width=3)
+        pen.setCosmetic(True)
+        self.rect.setPen(pen)
+        self.plot.addItem(self.rect)
+        col.addWidget(self.canvas, 1)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        col.addWidget(self.text)
+        split = QSplitter()
+        split.addWidget(self.maps)
+        split.addWidget(right)
+        split.setSizes([600, 400])
+        QVBoxLayout(self.body).addWidget(split)
+        self.unit: tuple[str, int, int, int] | None = None
+        self.rect_px: tuple[int, int, int, int] | None = None
+
+    def refresh(self) -> None:
+        self.maps.refresh()
+        if self.maps._stack.currentWidget() is not self.maps.body:  # no maps: say why here
+            self.say(self.maps.message.text())
+            return
+        self.say(None)
+        if self.unit is None or self.unit[0] not in self.maps.shapes:
+            deepest = list(self.maps.shapes)[-1]
+            n, h, w = self.maps.shapes[deepest]
+            self.unit = (deepest, 0, (h - 1) // 2, (w - 1) // 2)
+        self._draw_rf()
+
+    def select_unit(self, layer: str, channel: int, i: int, j: int) -> None:
+        """Show the receptive fields of unit (channel, i, j) of a conv layer."""
+        self.unit = (layer, channel, i, j)
+        self._draw_rf()
+
+    def _draw_rf(self) -> None:
+        if self.unit is None or not self.source.ready():
+            return
+        layer, ch, i, j = self.unit
+        model, data = self.source.model(self.interval_s), self.source.data
+        x = self.maps.prepared()
+        shown = data.unstandardise(x)[0].permute(1, 2, 0).float().cpu().numpy()
+        show_image(self.plot, self.image, shown[..., 0] if shown.shape[2] == 1 else shown)
+        hw = tuple(x.shape[2:])
+        table = model.table
+        top, left, bottom, right = self.rect_px = receptive.theoretical_rf(table, layer, i, j, hw)
+        self.rect.setRect(QRectF(left, top, right - left, bottom - top))
+        g = receptive.effective_rf(model, x, layer, ch, i, j)
+        g = g / g.max() if g.max() > 0 else g
+        rgba = np.zeros(g.shape + (4,), np.float32)
+        rgba[..., 0] = 1.0
+        rgba[..., 3] = 0.85 * np.sqrt(g)
+        self.erf.setImage(rgba, levels=(0, 1), autoLevels=False)
+        row = next(t for t in table if t.name == layer)
+        pct = 100 * (bottom - top) * (right - left) / (hw[0] * hw[1])
+        clipped = (bottom - top, right - left) != (row.rf, row.rf)
+        lines = [f"<b>{layer}</b>, channel {ch}, unit ({i}, {j}): theoretical receptive field "
+                 f"<b>{row.rf}×{row.rf} px</b> (jump {row.jump}, start {row.start:g})"
+                 + (f", clipped at the border to {bottom - top}×{right - left} px" if clipped else "")
+                 + f" = {pct:.0f} % of the {hw[0]}×{hw[1]} input. "
+                 f"<span style='color:{RECT_COLOUR}'>Green</span>: theoretical; "
+                 "<span style='color:#d00000'>red</span>: effective |∂unit/∂input|."]
+        deep = [t for t in table if t.rf is not None and t.kind in ("conv", "pool")][-2:]
+        cover = ", ".join(f"{t.name} {t.rf}×{t.rf} px ({100 * receptive.rf_coverage(table, t.name, hw):.0f} %)"
+                          for t in deep)
+        lines.append(f"Deepest layers, central unit — how much of the image it sees: {cover}.")
+        self.text.setText("<br>".join(lines))

@@ -1,0 +1,162 @@
+"""The Inspect dock's views on small trained models (offscreen): what each one shows."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+from core import config as cfg
+from core import presets, receptive
+
+
+def circles(epochs: int = 3) -> cfg.Experiment:
+    return cfg.with_overrides(presets.load("circles-mlp"), [f"train.epochs={epochs}", "train.device=cpu"])
+
+
+def tiny_shapes() -> cfg.Experiment:
+    return cfg.with_overrides(presets.load("shapes-cnn"), [
+        "data.n_train=64", "data.n_test=32", "train.epochs=1", "train.batch_size=32", "train.device=cpu"])
+
+
+def trained(qtbot, exp, view: str):
+    from app.window import MainWindow
+    w = MainWindow(exp, persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.inspect.select(view)
+    with qtbot.waitSignal(w.run_finished, timeout=60_000) as blocker:
+        assert w.start_training()
+    assert blocker.args[0].status == "done", blocker.args[0].message
+    v = w.inspect.views[view]
+    qtbot.waitUntil(lambda: v._stack.currentWidget() is v.body, timeout=5_000)
+    return w, v
+
+
+@pytest.fixture(scope="module")
+def shapes_window(qapp, request, tmp_path_factory):
+    """One tiny trained CNN shared by the image views (training it once keeps the tests short)."""
+    import pytestqt.qtbot
+    from app.window import MainWindow
+    saved = os.environ.get("LEARNSCOPE_SETTINGS")
+    os.environ["LEARNSCOPE_SETTINGS"] = str(tmp_path_factory.mktemp("settings") / "settings.ini")
+    w = MainWindow(tiny_shapes(), persist=False, run_root=tmp_path_factory.mktemp("runs"))
+    w.show()
+    bot = pytestqt.qtbot.QtBot(request)
+    with bot.waitSignal(w.run_finished, timeout=60_000) as blocker:
+        assert w.start_training()
+    assert blocker.args[0].status == "done", blocker.args[0].message
+    yield w
+    w.shutdown(5000)
+    w.close()
+    if saved is None:
+        os.environ.pop("LEARNSCOPE_SETTINGS", None)
+    else:
+        os.environ["LEARNSCOPE_SETTINGS"] = saved
+
+
+def show(qtbot, w, name):
+    w.inspect.select(name)
+    v = w.inspect.views[name]
+    v.tick(force=True)
+    assert v._stack.currentWidget() is v.body, v.message.text()
+    return v
+
+
+def test_filters_show_the_first_conv_as_one_rgb_mosaic(qtbot, shapes_window):
+    v = show(qtbot, shapes_window, "filters")
+    # 32 kernels 5×5 on a 6×6 grid, 1 pixel apart: 6·5 + 5 = 35
+    assert v.mosaic.shape == (35, 35, 3) and v.image.image.shape == (35, 35, 3)
+    v.layer.setCurrentIndex(1)  # conv2: one grey tile per (output, input) channel
+    assert v.mosaic.shape == (64 * 6 - 1, 32 * 6 - 1)
+
+
+def test_feature_maps_one_mosaic_per_conv_layer(qtbot, shapes_window):
+    v = show(qtbot, shapes_window, "feature-maps")
+    convs = [n for n, m in shapes_window.inspect.source.model().named_children() if type(m).__name__ == "Conv2d"]
+    assert list(v.mosaics) == convs == ["conv1", "conv2", "conv3"]
+    assert v.mosaics["conv1"].shape == (6 * 33 - 1, 6 * 33 - 1)  # 32 maps 32×32
+    v.index.setValue(3)  # another image redraws the maps
+    assert "test #3" in v.panels["input"][0].titleLabel.text
+
+
+def test_clicking_a_unit_shows_its_theoretical_receptive_field(qtbot, shapes_window):
+    v = show(qtbot, shapes_window, "receptive-field")
+    maps = v.maps
+    plot, img = maps.panels["conv2"]
+    from app.views.feature_maps import unit_origin
+    x0, y0 = unit_origin(maps.shapes["conv2"], 5)
+    # a click on unit (channel 5, row 2, col 3) of conv2's mosaic, in the image's pixels
+    img.clicked.emit(x0 + 3 + 0.5, y0 + 2 + 0.5)
+    assert v.unit == ("conv2", 5, 2, 3)
+    table = v.source.model().table
+    expected = receptive.theoretical_rf(table, "conv2", 2, 3, (32, 32))
+    assert v.rect_px == expected
+    r = v.rect.rect()
+    assert (r.top(), r.left(), r.bottom(), r.right()) == expected
+    assert "14×14 px" in v.text.text() and "conv3 32×32 px" in v.text.text()
+    assert v.erf.image.shape == (32, 32, 4)
+
+
+def test_confusion_cells_sum_to_the_split_and_a_cell_lists_its_examples(qtbot, shapes_window):
+    v = show(qtbot, shapes_window, "confusion")
+    assert v.counts.sum() == 32  # no validation split here: the test split
+    wrong = [(r, c) for r in range(10) for c in range(10) if r != c and v.counts[r, c]]
+    r, c = wrong[0] if wrong else (0, 0)
+    v.table.cellClicked.emit(r, c)
+    data = v.source.data
+    from core.inspect import predict
+    pred = predict(v.model, data, data.test).numpy()
+    y = data.test.y.numpy()
+    assert list(v.listed) == list(np.nonzero((y == r) & (pred == c))[0])
+    assert v.examples.count() == v.counts[r, c]
+
+
+def test_batch_gallery_shows_n_tiles_twice_and_the_statistics(qtbot, shapes_window):
+    v = show(qtbot, shapes_window, "batch")
+    v.n.setValue(9)
+    assert v.tiles == (9, 9)
+    assert v.raw_mosaic.shape == (3 * 33 - 1, 3 * 33 - 1, 3) == v.seen_mosaic.shape
+    assert "mean (" in v.stats.text() and "std (" in v.stats.text()
+
+
+def test_health_has_one_row_per_weight_layer_with_finite_numbers(qtbot, shapes_window):
+    v = show(qtbot, shapes_window, "health")
+    assert list(v.values) == ["conv1", "conv2", "conv3", "fc1", "output"]
+    assert v.table.rowCount() == 5
+    for per in v.values.values():
+        assert all(math.isfinite(per[k][-1]) for k in ("act_mean", "act_std", "dead", "grad_norm"))
+    assert len(v.plots["act_mean"].listDataItems()) == 5
+
+
+def test_decision_boundary_is_the_labs_40x40_picture(qtbot):
+    w, v = trained(qtbot, circles(3), "decision-boundary")
+    assert v.heat.image.shape == (40, 40)
+    assert len(v.train_points.data) == 200 and len(v.test_points.data) == 200
+    title = v.plot.titleLabel.text
+    assert title.startswith("Iter 60: acc train") and "acc test" in title
+    assert v.hidden_mosaic.shape == (3 * 41 - 1, 4 * 41 - 1)  # 10 hidden neurons, 40×40 each
+    assert not v.train_mode.isEnabled()  # no dropout or batch norm in this net
+    w.shutdown(5000)
+
+
+def test_screenshot_flag_saves_each_view(tmp_path):
+    """`learnscope --screenshot F --view X` for every view, in parallel processes (no training:
+    the views show their placeholder; what they draw is tested above)."""
+    from app.main import VIEWS
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    root = Path(__file__).resolve().parents[1]
+    procs = {v: subprocess.Popen([sys.executable, "-m", "app.main", "--screenshot", str(tmp_path / f"{v}.png"),
+                                  "--view", v, "--size", "800x600"], env=env, cwd=root,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for v in VIEWS}
+    for v, p in procs.items():
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (v, err)
+        assert (tmp_path / f"{v}.png").stat().st_size > 2000
