@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import time
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
@@ -30,7 +31,7 @@ from core.errors import ConfigError
 
 TICK_MS = 40          # the GUI redraws at 25 Hz from buffered values
 PROGRESS_S = 0.2      # seconds between two updates of the progress line
-DRAW_SHARE = 0.06     # at most this share of the time goes to repainting plots while training
+DRAW_SHARE = 0.04     # at most this share of the time goes to repainting plots while training
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (the issue allows 2 s)
 DEFAULT_PRESET = "circles-mlp"
 
@@ -239,6 +240,9 @@ class MainWindow(QMainWindow):
         self.start_action.setEnabled(False)
         self.fit_info, self._t0 = None, time.perf_counter()
         self._last_chunk = None
+        # Python's full garbage collections walk every object of Qt, pyqtgraph and torch and
+        # stall both threads for 100 ms or more; objects alive now are exempt from them
+        gc.freeze()
         session.start()
         self.timer.start()
         self._save_experiment()

@@ -41,6 +41,7 @@ class ConfusionView(InspectView):
         row.addWidget(QLabel("Split:"))
         self.split = QComboBox()
         self.split.addItems(["validation", "test"])
+        self.split.setCurrentIndex(1)  # the presets hold out no validation split
         self.split.currentIndexChanged.connect(lambda _=0: self.tick(force=True))
         row.addWidget(self.split)
         self.update_button = QPushButton("Update now")
@@ -116,7 +117,8 @@ class ConfusionView(InspectView):
             t.setItem(r, k, item)
         t.resizeColumnsToContents()
         total = int(counts.sum())
-        self.summary.setText(f"{name}: {total} examples, accuracy "
+        fallback = " (no validation split)" if name != self.split.currentText() else ""
+        self.summary.setText(f"{name}{fallback}: {total} examples, accuracy "
                              f"{100 * np.trace(counts) / max(total, 1):.1f} %")
 
     def show_cell(self, true_class: int, predicted: int) -> None:
