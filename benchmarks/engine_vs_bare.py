@@ -1,9 +1,10 @@
 """Train the practical's CNN with LearnScope's engine and with a bare PyTorch loop; print images/s.
 
 Same data (Shapes-10, uint8 on the device), same model, batch size, optimiser and device, in
-one process, measured epoch by epoch after a warm-up epoch (the median is printed).
+one process, measured epoch by epoch after a warm-up epoch; the two alternate --rounds times
+and the medians are printed.
 
-    .venv/bin/python benchmarks/engine_vs_bare.py [--device cpu|cuda] [--n 2048] [--epochs 3]
+    .venv/bin/python benchmarks/engine_vs_bare.py [--device cpu|cuda] [--n 2048] [--epochs 3] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -80,18 +81,20 @@ def main() -> None:
     p.add_argument("--n", type=int, default=2048, help="training images per epoch")
     p.add_argument("--epochs", type=int, default=3, help="epochs per contender (the first is warm-up)")
     p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--rounds", type=int, default=3, help="bare and engine runs alternate this many times")
     args = p.parse_args()
     device = resolve_device(args.device)
     exp = experiment(args.n, args.epochs, args.batch, args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"practical CNN, Shapes-10, {args.n} images/epoch, batch {args.batch}, {name}")
-    bare = statistics.median(bare_rates(exp, device)[1:])
-    engine = statistics.median(engine_rates(exp)[1:])
-    bare2 = statistics.median(bare_rates(exp, device)[1:])  # again, in case the machine warmed up
-    bare = max(bare, bare2)
-    print(f"bare PyTorch loop : {bare:10,.0f} images/s")
-    print(f"LearnScope engine : {engine:10,.0f} images/s")
-    print(f"engine / bare     : {engine / bare:10.2f}")
+    bare, engine = [], []
+    for _ in range(args.rounds):  # alternate: this machine's speed drifts from minute to minute
+        bare.append(statistics.median(bare_rates(exp, device)[1:]))
+        engine.append(statistics.median(engine_rates(exp)[1:]))
+    b, e = statistics.median(bare), statistics.median(engine)
+    print(f"bare PyTorch loop : {b:10,.0f} images/s   (rounds: {', '.join(f'{v:,.0f}' for v in bare)})")
+    print(f"LearnScope engine : {e:10,.0f} images/s   (rounds: {', '.join(f'{v:,.0f}' for v in engine)})")
+    print(f"engine / bare     : {e / b:10.2f}")
 
 
 if __name__ == "__main__":
