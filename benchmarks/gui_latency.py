@@ -105,6 +105,7 @@ def main() -> None:
     p.add_argument("--view", action="append", default=[], metavar="NAME",
                    help="show this Inspect view while training (repeat to cycle through several)")
     p.add_argument("--all-views", action="store_true", help="cycle through every Inspect view")
+    p.add_argument("--only", choices=("cnn", "circles"), help="measure one workload only")
     args = p.parse_args()
     from app.views.inspect_dock import VIEWS
     views = list(VIEWS) if args.all_views else args.view
@@ -115,6 +116,8 @@ def main() -> None:
           f"priority, the CLI with torch's default {default_threads}; Qt platform {app.platformName()}")
     with tempfile.TemporaryDirectory() as root:
         for label, (preset, sets) in WORKLOADS.items():
+            if args.only and (args.only == "cnn") != label.startswith("practical CNN"):
+                continue
             exp = cfg.with_overrides(presets.load(preset), sets)
             epochs = 4 if exp.model.kind == "cnn" else 60
             late, gui_rates, cli_rates = [], [], []
