@@ -156,14 +156,13 @@ def _experiment(args) -> cfg.Experiment:
 def cmd_gradcheck(args) -> int:
     import torch
 
-    from core import manual, models
+    from core import manual
     from core.data import loader
     try:
         exp = _experiment(args)
-        if exp.model.kind != "mlp" or exp.model.batch_norm or exp.model.dropout:
-            raise ConfigError(f"gradcheck: the hand-written backward covers plain MLPs; "
-                              f"{exp.name or 'this experiment'} is a {exp.model.kind.upper()}"
-                              f"{' with batch norm or dropout' if exp.model.kind == 'mlp' else ''}")
+        problem = manual.unsupported(exp)
+        if problem:
+            raise ConfigError(f"gradcheck: {problem}")
         data = loader.load(exp.data, exp.train.seed, dtype=torch.float64)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -171,12 +170,8 @@ def cmd_gradcheck(args) -> int:
     except Exception as e:  # missing data and the like: a sentence, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 1
-    torch.manual_seed(exp.train.seed)
-    model = models.build(exp.model, data.input_shape, len(data.classes)).double()
-    xb, yb = next(data.batches(data.train, exp.train.batch_size, train=True,
-                               g=torch.Generator().manual_seed(exp.train.seed)))
-    rows = manual.gradcheck(model, xb, yb, exp.optim.loss, exp.optim.reduction)
-    print(f"gradient check on one batch of {len(yb)} ({exp.optim.loss}, {exp.optim.reduction} "
+    rows, batch = manual.check_experiment(exp, data)
+    print(f"gradient check on one batch of {batch} ({exp.optim.loss}, {exp.optim.reduction} "
           "over the batch, float64); largest difference relative to the gradient's scale:")
     print(f"{'tensor':<16} {'shape':>9} {'manual-autograd':>16} {'manual-numeric':>15} "
           f"{'autograd-numeric':>17}")

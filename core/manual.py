@@ -147,7 +147,7 @@ def gradcheck(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "c
 
     Finite differences cost two forward passes per entry, so a tensor with more than
     max_entries entries is checked on a seeded random sample of them."""
-    model = copy.deepcopy(model).double()  # the caller's network stays as it was
+    model = copy.deepcopy(model).to("cpu", torch.float64)  # the caller's network stays as it was
     x = x.double()
     params = _params(model)
     names = {id(p): n for n, p in model.named_parameters()}
@@ -186,3 +186,31 @@ def gradcheck(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "c
                          "manual_vs_numeric": relative_difference(hand_s, out),
                          "autograd_vs_numeric": relative_difference(auto_s, out)})
     return rows
+
+
+def unsupported(exp) -> str | None:
+    """Return why the hand-written backward cannot check an experiment, or None if it can."""
+    m = exp.model
+    if m.kind != "mlp":
+        return ("The hand-written backward covers MLPs (Part 1): this experiment is a CNN, so "
+                "there is no gradient check for it.")
+    if m.batch_norm or m.dropout:
+        return ("The hand-written backward covers plain MLPs: turn batch norm and dropout off to "
+                "check its gradients.")
+    return None
+
+
+def check_experiment(exp, data, model: nn.Module | None = None) -> tuple[list[dict], int]:
+    """Return (gradcheck rows, batch size) on the experiment's first training batch, for the
+    given network's weights or, without one, the experiment's seeded initial weights.
+
+    data must be the experiment's splits loaded in float64 (core.data.loader.load(...,
+    dtype=torch.float64)); torch's global random state is left as it was."""
+    from core import models
+    xb, yb = next(data.batches(data.train, exp.train.batch_size, train=True,
+                               g=torch.Generator().manual_seed(exp.train.seed)))
+    if model is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(exp.train.seed)
+            model = models.build(exp.model, data.input_shape, len(data.classes))
+    return gradcheck(model, xb.cpu(), yb.cpu(), exp.optim.loss, exp.optim.reduction), len(yb)

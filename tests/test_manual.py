@@ -116,7 +116,7 @@ def test_gradcheck_command_passes_on_the_lab_mlp_and_fails_on_a_cnn(capsys, monk
     out = capsys.readouterr().out
     assert "hidden1.weight" in out and "10×2" in out and "PASS" in out
     assert main(["gradcheck", "--preset", "shapes-cnn"]) == 2
-    assert "hand-written backward covers plain MLPs" in capsys.readouterr().err
+    assert "hand-written backward covers MLPs" in capsys.readouterr().err
     real = manual.backward
     monkeypatch.setattr(manual, "backward", lambda *a, **k: [(gw, gb + 1e-3) for gw, gb in real(*a, **k)])
     assert main(["gradcheck", "--preset", "circles-mlp"]) == 1

@@ -7,7 +7,6 @@ live network; the view shows one row per parameter tensor.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 
@@ -24,37 +23,19 @@ _DATA: dict = {}   # (data settings, seed) → float64 data, so live checks do n
 
 def mlp_problem(exp: cfg.Experiment) -> str | None:
     """Return why the hand-written backward cannot check this experiment, or None."""
-    m = exp.model
-    if m.kind != "mlp":
-        return ("The hand-written backward covers MLPs (Part 1): this experiment is a CNN, so "
-                "there is no gradient check for it.")
-    if m.batch_norm or m.dropout:
-        return ("The hand-written backward covers plain MLPs: turn batch norm and dropout off to "
-                "check its gradients.")
-    return None
+    from core import manual
+    return manual.unsupported(exp)
 
 
-def first_batch(exp: cfg.Experiment):
-    """Return the experiment's first training batch (x, y) in float64, as `python -m core gradcheck`."""
+def _data(exp: cfg.Experiment):
+    """Return the experiment's splits in float64, cached so that live checks do not reload them."""
     import torch
     from core.data import loader
     key = (repr(exp.data), exp.train.seed)
     if key not in _DATA:
         _DATA.clear()
         _DATA[key] = loader.load(exp.data, exp.train.seed, dtype=torch.float64)
-    data = _DATA[key]
-    xb, yb = next(data.batches(data.train, exp.train.batch_size, train=True,
-                               g=torch.Generator().manual_seed(exp.train.seed)))
-    return data, xb, yb
-
-
-def initial_model(exp: cfg.Experiment, data):
-    """Return the network with the experiment's seeded initial weights (torch's global RNG untouched)."""
-    import torch
-    from core import models
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(exp.train.seed)
-        return models.build(exp.model, data.input_shape, len(data.classes))
+    return _DATA[key]
 
 
 def check(exp: cfg.Experiment, model=None) -> tuple[list[dict], int, float]:
@@ -62,10 +43,8 @@ def check(exp: cfg.Experiment, model=None) -> tuple[list[dict], int, float]:
     (a snapshot the caller took), or the experiment's initial weights when model is None."""
     from core import manual
     t0 = time.perf_counter()
-    data, xb, yb = first_batch(exp)
-    net = initial_model(exp, data) if model is None else copy.deepcopy(model).cpu()
-    rows = manual.gradcheck(net, xb, yb, exp.optim.loss, exp.optim.reduction)
-    return rows, len(yb), time.perf_counter() - t0
+    rows, batch = manual.check_experiment(exp, _data(exp), model)
+    return rows, batch, time.perf_counter() - t0
 
 
 def worst(row: dict) -> float:
