@@ -65,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def shoot():
         window.tick()
+        window.plots.redraw(everything=True)  # every plot as of now, not as last paced
         if args.view:
             window.inspect.tick(force=True)
+            if hasattr(window.inspect.current(), "refresh_all"):
+                window.inspect.current().refresh_all()
         app.processEvents()
         saved.append((window.inspect if args.view else window).grab().save(args.screenshot))
         window.shutdown()

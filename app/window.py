@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
 
         self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
         self._next_draw = self._next_progress = 0.0
+        self._painted = [0.0]  # the plots' paint seconds at the last redraw
         self._last_chunk = None
         self._build_menus()
         for p in self.panels:
@@ -293,10 +294,10 @@ class MainWindow(QMainWindow):
         if self.plots.redraw():
             # Painting holds Python's GIL, which the training thread needs between its
             # tensor operations, so the next redraw waits until redrawing (setData and the
-            # last repaint, which Qt does in the event loop) has used at most DRAW_SHARE of
-            # the time: a slow, software-rendered machine redraws less often instead of
+            # repaints since the last one, which Qt does in the event loop) has used at most
+            # DRAW_SHARE of the time: a slow, software-rendered machine redraws less often instead of
             # slowing training down.
-            cost = time.perf_counter() - now + self.plots.canvas.paint_seconds  # the last paint
+            cost = time.perf_counter() - now + self.plots.canvas.painted_since(self._painted)
             self._next_draw = now + cost / DRAW_SHARE
 
     def _data_progressed(self, done: int, total: int) -> None:
@@ -304,7 +305,7 @@ class MainWindow(QMainWindow):
 
     def _fit_started(self, info) -> None:
         self.fit_info, self._t0 = info, time.perf_counter()
-        self.plots.set_steps_per_epoch(info.steps_per_epoch)
+        self.plots.set_steps_per_epoch(info.steps_per_epoch, info.epochs)
         self.training_panel.show_message(
             f"Training on {info.device}: {info.n_train:,} train / {info.n_val:,} val / "
             f"{info.n_test:,} test examples, {info.params:,} parameters")

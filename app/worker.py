@@ -67,42 +67,17 @@ class LiveBuffer:
         return out
 
 
-class _SampledHealth(LayerHealth):
-    """LayerHealth that records only the first training-mode forward of each layer after
-    arm(): one sample costs a few reductions, not a few per step, and evaluation forwards
-    (eval mode) never overwrite a training sample."""
-
-    def __init__(self, model):
-        self._pending: set[str] = set()
-        super().__init__(model)
-
-    def arm(self) -> None:
-        self._pending = set(self._weights)
-
-    def _hook(self, name: str):
-        record = super()._hook(name)
-
-        def hook(module, inputs, out):
-            if name in self._pending and self.model.training:
-                self._pending.discard(name)
-                self.recording = True
-                try:
-                    record(module, inputs, out)
-                finally:
-                    self.recording = False
-        return hook
-
-
 class _Relay(Observer):
     """Observer running in the worker thread: buffers chunks, emits the rare events.
 
     Layer health is measured here too, in the worker thread, so the GUI never touches the
-    training model: its hooks attach when the model exists (on_fit_start), record one forward
-    after each arm(), and every HEALTH_EVERY_S a snapshot (plain floats) goes into the buffer."""
+    training model: every HEALTH_EVERY_S a snapshot (plain floats) of the last recorded
+    training forward and the gradients goes into the buffer, and the next forward is recorded
+    (core.inspect.LayerHealth.record_once: no hooks in between)."""
 
     def __init__(self, worker: "TrainingWorker", buffer: LiveBuffer):
         self.worker, self.buffer = worker, buffer
-        self.health: _SampledHealth | None = None
+        self.health: LayerHealth | None = None
         self._next_health = 0.0
 
     def on_data_progress(self, done: int, total: int) -> None:
@@ -111,8 +86,8 @@ class _Relay(Observer):
     def on_fit_start(self, info) -> None:
         model = self.worker.trainer.model
         if model is not None:
-            self.health = _SampledHealth(model)
-            self.health.arm()
+            self.health = LayerHealth(model)
+            self.health.record_once()
         self.worker.fit_started.emit(info)
 
     def on_batch_end(self, chunk: BatchChunk) -> None:
@@ -125,7 +100,7 @@ class _Relay(Observer):
             stats = h.snapshot()  # the armed forward's activations, the last step's gradients
             self.buffer.push_health(int(chunk.steps[-1]), {
                 name: (s.act_mean, s.act_std, s.dead, s.grad_norm) for name, s in stats.items()})
-            h.arm()
+            h.record_once()
 
     def on_fit_end(self, result) -> None:
         if self.health is not None:

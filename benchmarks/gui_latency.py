@@ -2,10 +2,11 @@
 
 For each workload (the practical CNN on Shapes-10, the circles MLP; CPU) the window trains
 for --seconds while a precise 10 ms timer records how late each tick comes; then the same
-experiment trains headless (the engine alone, as `python -m core train` runs it); GUI and
-headless runs alternate --rounds times. Prints p50 / p99 / max lateness and images/s.
+experiment trains headless for as long (the engine alone, as `python -m core train` runs it);
+GUI and headless runs alternate --rounds times. Prints p50 / p99 / max lateness, images/s and
+their ratio (also per round: on a shared machine the speed drifts between rounds).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_latency.py [--seconds 8] [--rounds 2]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_latency.py [--seconds 3] [--rounds 8]
 """
 
 from __future__ import annotations
@@ -38,69 +39,92 @@ WORKLOADS = {
 }
 
 
-def gui_run(app, exp: cfg.Experiment, seconds: float, root: str,
-            views: list[str] = ()) -> tuple[np.ndarray, list[float]]:
-    """Train in the window for `seconds` after the first epoch; return timer lateness (ms), rates.
-    With views, the Inspect dock shows them in turn, one second each (only the visible one draws)."""
-    from app.window import MainWindow
-    w = MainWindow(exp, persist=False, run_root=root)
-    w.resize(1600, 1000)
-    w.show()
-    turn = [0]
+class WindowRuns:
+    """One main window that trains the experiment again for each round (as a user would)."""
 
-    def cycle():
-        w.inspect.select(views[turn[0] % len(views)])
-        turn[0] += 1
+    def __init__(self, app, exp: cfg.Experiment, root: str, views: list[str] = ()):
+        from app.window import MainWindow
+        self.app, self.views = app, list(views)
+        self.w = MainWindow(exp, persist=False, run_root=root)
+        self.w.resize(1600, 1000)
+        self.w.show()
+        self.turn = 0
 
-    cycler = QTimer(interval=1000, timeout=cycle)
-    if views:
-        cycle()
-        cycler.start()
-    ticks: list[float] = []
-    timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    first = []
+    def _cycle(self) -> None:
+        self.w.inspect.select(self.views[self.turn % len(self.views)])
+        self.turn += 1
 
-    def measure():  # after the warm-up (data loading, first epoch), in the real event loop
-        if w.plots.records and not first:
+    def run(self, seconds: float) -> tuple[np.ndarray, list[float], float]:
+        """Train for `seconds` after the first epoch; return timer lateness (ms), rates and the
+        share of the time the GUI thread was busy. With views, the Inspect dock shows them in
+        turn, one second each (only the visible one draws)."""
+        app, w = self.app, self.w
+        cycler = QTimer(interval=1000, timeout=self._cycle)
+        if self.views:
+            self._cycle()
+            cycler.start()
+        ticks: list[float] = []
+        timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=10)
+        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        first, busy = [], []
+
+        def measure():  # after the warm-up (data loading, first epoch), in the real event loop
+            if w.plots.records and not first:
+                first.append(len(w.plots.records))
+                busy.append(-time.thread_time())
+                poll.stop()
+                timer.start()
+                QTimer.singleShot(int(seconds * 1000), done)
+
+        def done():
+            busy[0] += time.thread_time()  # the GUI thread's CPU time while measured
+            timer.stop()
+            cycler.stop()
             first.append(len(w.plots.records))
-            poll.stop()
-            timer.start()
-            QTimer.singleShot(int(seconds * 1000), app.quit)
+            w.stop_training()  # run_finished ends the loop once the worker has ended
 
-    poll = QTimer(interval=50, timeout=measure)
-    w.start_training()
-    poll.start()
-    app.exec()
-    timer.stop()
-    cycler.stop()
-    rates = [r["images_per_s"] for r in w.plots.records[first[0]:]]
-    w.shutdown(5000)
-    w.close()
-    app.processEvents()
-    late = (np.diff(ticks) - 0.010) * 1000
-    return np.maximum(late, 0), rates
+        poll = QTimer(interval=50, timeout=measure)
+        w.run_finished.connect(app.quit)
+        w.start_training()
+        poll.start()
+        app.exec()
+        w.run_finished.disconnect(app.quit)
+        rates = [r["images_per_s"] for r in w.plots.records[first[0]:first[1]]]
+        late = (np.diff(ticks) - 0.010) * 1000
+        return np.maximum(late, 0), rates, busy[0] / seconds
+
+    def close(self) -> None:
+        self.w.close()
+        self.app.processEvents()
 
 
-def headless_rates(exp: cfg.Experiment, epochs: int, threads: int) -> list[float]:
+def headless_rates(exp: cfg.Experiment, seconds: float, threads: int) -> list[float]:
+    """Train as `python -m core train` does for `seconds` after the first epoch; return rates."""
     class Rates(Observer):
-        rates: list[float] = []
+        def __init__(self):
+            self.rates, self.until = [], None
 
         def on_epoch_end(self, record):
-            self.rates.append(record["images_per_s"])
+            now = time.perf_counter()
+            if self.until is None:
+                self.until = now + seconds  # the first epoch is warm-up, as in the window
+            else:
+                self.rates.append(record["images_per_s"])
+                if now >= self.until:
+                    trainer.stop()
 
-    exp = cfg.with_overrides(exp, [f"train.epochs={epochs}"])
     torch.set_num_threads(threads)
     r = Rates()
-    r.rates = []
-    Trainer(exp, [r], record=False).fit()
-    return r.rates[1:]
+    trainer = Trainer(exp, [r], record=False)
+    trainer.fit()
+    return r.rates
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=8.0, help="seconds of training measured per GUI run")
-    p.add_argument("--rounds", type=int, default=2,
+    p.add_argument("--seconds", type=float, default=3.0,
+                   help="seconds of training measured per run (window, then headless)")
+    p.add_argument("--rounds", type=int, default=8,
                    help="GUI and headless runs alternate this many times (the machine's speed drifts)")
     p.add_argument("--view", action="append", default=[], metavar="NAME",
                    help="show this Inspect view while training (repeat to cycle through several)")
@@ -113,30 +137,36 @@ def main() -> None:
     default_threads = torch.get_num_threads()
     app = QApplication.instance() or QApplication([])
     print(f"CPU: {os.cpu_count()} cores; the GUI trains with {cpu_threads()} torch thread(s) at low "
-          f"priority, the CLI with torch's default {default_threads}; Qt platform {app.platformName()}")
+          f"priority, the CLI with torch's default {default_threads} (both 1 for a network as "
+          f"small as the circles MLP); Qt platform {app.platformName()}")
     with tempfile.TemporaryDirectory() as root:
         for label, (preset, sets) in WORKLOADS.items():
             if args.only and (args.only == "cnn") != label.startswith("practical CNN"):
                 continue
             exp = cfg.with_overrides(presets.load(preset), sets)
-            epochs = 4 if exp.model.kind == "cnn" else 60
-            late, gui_rates, cli_rates = [], [], []
+            late, gui_rates, cli_rates, busy = [], [], [], []
+            window = WindowRuns(app, exp, root, views)
             for _ in range(args.rounds):
-                lateness, rates = gui_run(app, exp, args.seconds, root, views)
+                lateness, rates, share = window.run(args.seconds)
                 late.append(lateness)
+                busy.append(share)
                 gui_rates.append(statistics.median(rates))
-                torch.set_num_threads(default_threads)
-                cli_rates.append(statistics.median(headless_rates(exp, epochs, default_threads)))
+                cli_rates.append(statistics.median(headless_rates(exp, args.seconds, default_threads)))
+            window.close()
             late = np.concatenate(late)
             gui, cli = statistics.median(gui_rates), statistics.median(cli_rates)
+            # each round's pair ran back to back: their ratio is robust to the machine's drift
+            paired = statistics.median(g / c for g, c in zip(gui_rates, cli_rates))
             print(f"\n{label} ({len(late)} timer ticks over {args.rounds} × {args.seconds:g} s)")
             print(f"  10 ms timer lateness: p50 {np.percentile(late, 50):.2f} ms   "
                   f"p99 {np.percentile(late, 99):.2f} ms   max {late.max():.2f} ms")
+            print(f"  GUI thread busy        : {100 * statistics.median(busy):10.1f} % of the time")
             print(f"  training in the window : {gui:10,.0f} images/s   (rounds: "
                   + ", ".join(f"{r:,.0f}" for r in gui_rates) + ")")
             print(f"  headless, as the CLI   : {cli:10,.0f} images/s   (rounds: "
                   + ", ".join(f"{r:,.0f}" for r in cli_rates) + ")")
-            print(f"  window / headless      : {gui / cli:10.2f}")
+            print(f"  window / headless      : {gui / cli:10.2f}   (median of the rounds' ratios "
+                  f"{paired:.2f})")
 
 
 if __name__ == "__main__":

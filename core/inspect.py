@@ -256,28 +256,53 @@ class LayerStats:
 
 
 class LayerHealth:
-    """Watches each weight layer (conv, linear): its activations when `recording` is True
-    and its weight gradient on snapshot(). Hooks cost one Python call per layer when not
-    recording; detach() removes them."""
+    """Watches each weight layer (conv, linear): its activations while recording (or at its
+    next training forward after record_once()) and its weight gradient on snapshot().
+
+    Hooks are attached only while they are needed: a module with a forward hook takes
+    PyTorch's slow call path plus a Python call per forward, which for a network as small as
+    the circles MLP costs more than the layer's own arithmetic."""
 
     def __init__(self, model: nn.Module):
-        self.model, self.recording = model, False
+        self.model = model
         self._acts: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         self._weights: dict[str, nn.Module] = {}
-        watched: dict[str, nn.Module] = {}  # weight-layer name → module whose output we watch
+        self._watched: dict[str, nn.Module] = {}  # weight-layer name → module whose output we watch
+        self._handles: dict[str, torch.utils.hooks.RemovableHandle] = {}
         current = None
         for name, m in model.named_children():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 current = name
-                self._weights[name] = watched[name] = m
+                self._weights[name] = self._watched[name] = m
             elif current and isinstance(m, ACTIVATION_TYPES):
-                watched[current] = m  # the output after the non-linearity (after batch norm)
-        self._handles = [m.register_forward_hook(self._hook(name)) for name, m in watched.items()]
+                self._watched[current] = m  # the output after the non-linearity (after batch norm)
 
-    def _hook(self, name: str):
+    @property
+    def recording(self) -> bool:
+        """Whether forwards are being recorded; set True to record every forward."""
+        return bool(self._handles)
+
+    @recording.setter
+    def recording(self, on: bool) -> None:
+        self._attach(once=False) if on else self.detach()
+
+    def record_once(self) -> None:
+        """Record each layer's next training-mode forward, then take its hook off again."""
+        self._attach(once=True)
+
+    def _attach(self, once: bool) -> None:
+        self.detach()
+        self._handles = {name: m.register_forward_hook(self._hook(name, once))
+                         for name, m in self._watched.items()}
+
+    def _hook(self, name: str, once: bool):
         def hook(module, inputs, out):
-            if not self.recording:
-                return
+            if once:
+                if not module.training:  # an evaluation pass: wait for the next training step
+                    return
+                handle = self._handles.pop(name, None)
+                if handle is not None:
+                    handle.remove()
             o = out.detach().float()
             # tensors stay on the device: no synchronisation until snapshot()
             self._acts[name] = (o.mean(), o.std() if o.numel() > 1 else o.new_zeros(()),
@@ -294,6 +319,6 @@ class LayerHealth:
         return out
 
     def detach(self) -> None:
-        for h in self._handles:
+        for h in self._handles.values():
             h.remove()
-        self._handles, self.recording = [], False
+        self._handles = {}

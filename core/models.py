@@ -36,6 +36,12 @@ class LayerInfo:
     def params(self) -> int:
         return self.weights + self.biases
 
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of this layer's forward pass for one example: a convolution
+        applies its weights at every output position, a linear layer once."""
+        return self.weights * (math.prod(self.out_shape[1:]) if self.kind == "conv" else 1)
+
 
 class Network(nn.Sequential):
     """An nn.Sequential that keeps its layer table (`table`) alongside."""

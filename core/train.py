@@ -98,6 +98,18 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
+#: below this many multiply-accumulates per training step (forward, one batch) torch's extra
+#: CPU threads cannot help: each operation is a few microseconds of work, and the idle
+#: threads spin between steps, taking a whole core from the GUI for nothing (the circles MLP)
+TINY_STEP_MACS = 1_000_000
+
+
+def cpu_threads_for(table: list[models.LayerInfo], batch_size: int, available: int) -> int:
+    """Return how many intra-op threads a CPU training step of this network should use."""
+    macs = sum(t.macs for t in table) * batch_size
+    return 1 if macs < TINY_STEP_MACS else max(1, available)
+
+
 def loss_fn(name: str):
     """Return loss(logits, labels): cross-entropy, or squared error of softmax vs one-hot."""
     if name == "mse":
@@ -162,6 +174,7 @@ class Trainer:
     def fit(self) -> FitResult:
         """Train to the end, a stop, a divergence or an error; return how it ended."""
         result = FitResult("failed")
+        threads = torch.get_num_threads()  # _fit may lower it for a tiny network; restored below
         try:
             result = self._fit()
         except ConfigError as e:
@@ -190,6 +203,7 @@ class Trainer:
                     result.message += f" (The run's summary could not be written: {e}.)"
             if self.model is not None and self.device.type == "cuda":
                 torch.cuda.empty_cache()
+            torch.set_num_threads(threads)
             self._emit("on_fit_end", result)
         return result
 
@@ -203,6 +217,9 @@ class Trainer:
                                        dtype=dtype)
         model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device, dtype)
         self.model = model
+        if self.device.type == "cpu":
+            torch.set_num_threads(cpu_threads_for(model.table, min(tc.batch_size, len(data.train)),
+                                                  torch.get_num_threads()))
         criterion = loss_fn(oc.loss)
         if oc.optimizer == "adam":
             opt = torch.optim.Adam(model.parameters(), lr=oc.lr, weight_decay=oc.weight_decay)

@@ -107,7 +107,8 @@ def test_a_run_killed_mid_way_keeps_every_finished_epoch(tmp_path):
     records = [json.loads(line) for line in lines if line.endswith("}")]
     assert len(records) >= 3 and [r["epoch"] for r in records] == list(range(1, len(records) + 1))
     summary = json.loads((folder / "summary.json").read_text())  # always whole, never torn
-    assert summary["status"] == "running" and summary["epochs"] >= 3
+    # refreshed at most every runs.SAVE_EVERY_S (the first epoch at once): never ahead of metrics
+    assert summary["status"] == "running" and 1 <= summary["epochs"] <= len(records)
     from core import runs
     assert runs.load_weights(folder)["output.weight"].shape == (2, 10)
     assert runs.open_run(folder).experiment.train.epochs == 100000

@@ -8,7 +8,7 @@ import torch
 from core import config as cfg
 from core import models, presets, runs
 from core.data import loader
-from core.train import Observer, Trainer, loss_fn
+from core.train import Observer, Trainer, cpu_threads_for, loss_fn
 
 
 def circles(*overrides, epochs=3):
@@ -269,3 +269,48 @@ def test_each_epoch_leaves_a_confusion_matrix_that_matches_a_direct_count():
         assert counts.sum() == len(split)
         assert (counts == confusion_matrix(trainer.model, trainer.data, split)).all()
         assert math.isclose(100 * counts.trace() / counts.sum(), result.last[name]["accuracy"])
+
+
+def test_a_tiny_network_trains_on_one_cpu_thread_and_the_count_is_restored():
+    """Extra intra-op threads only spin for the circles MLP (40 weights × batch 10); the
+    practical CNN's convolutions need them."""
+    circles_table = models.layer_table(presets.load("circles-mlp").model, (2,), 2)
+    cnn = presets.load("shapes-cnn")
+    cnn_table = models.layer_table(cnn.model, (3, 32, 32), 10)
+    assert cpu_threads_for(circles_table, 10, 8) == 1
+    assert cpu_threads_for(cnn_table, cnn.train.batch_size, 8) == 8
+    assert sum(t.macs for t in cnn_table) > 100 * sum(t.params for t in cnn_table[-2:])
+
+    seen = []
+
+    class Threads(Observer):
+        def on_epoch_end(self, record):
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        Trainer(circles(epochs=1), [Threads()], record=False).fit()
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_fast_run_saves_weights_and_summary_at_most_once_a_second_and_all_at_the_end(tmp_path, monkeypatch):
+    saves = []
+    real = runs.RunWriter.save_weights
+    monkeypatch.setattr(runs.RunWriter, "save_weights", lambda self, w: (saves.append(1), real(self, w)))
+    result = Trainer(circles(epochs=40), run_root=tmp_path).fit()  # ~0.2 s on a laptop CPU
+    assert result.status == "done"
+    assert 1 <= len(saves) < 40
+    folder = next(tmp_path.iterdir())
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["epochs"] == 40 and summary["status"] == "done"
+    assert len((folder / "metrics.jsonl").read_text().splitlines()) == 40
+    # the last epoch's weights, not the last save's
+    net = models.build(circles().model, (2,), 2)
+    net.load_state_dict(runs.load_weights(folder))
+    data = loader.load(circles().data, 0)
+    with torch.no_grad():
+        acc = (net(data.test.x).argmax(1) == data.test.y).sum().item() / len(data.test.y) * 100
+    assert acc == pytest.approx(result.last["test"]["accuracy"], abs=1e-6)

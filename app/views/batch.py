@@ -4,10 +4,9 @@ per-channel mean and std."""
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
-from app.views.common import InspectView, image_plot, show_image, tile_images
+from app.views.common import Canvas, InspectView, image_plot, show_image, tile_images
 from core import inspect as ins
 
 
@@ -33,7 +32,7 @@ class BatchView(InspectView):
         row.addWidget(self.another)
         row.addStretch(1)
         col.addLayout(row)
-        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas = Canvas()
         self.raw_plot, self.raw_image = image_plot(self.canvas.ci, "untouched", row=0, col=0)
         self.seen_plot, self.seen_image = image_plot(self.canvas.ci, "as the network sees them", row=0, col=1)
         col.addWidget(self.canvas, 1)

@@ -8,10 +8,10 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout
 from torch import nn
 
-from app.views.common import ImageItem, InspectView, image_plot, show_image
+from app.views.common import Canvas, ImageItem, InspectView, image_plot, show_image
 from core import inspect as ins
 
 STEPS = 40
@@ -37,7 +37,7 @@ class DecisionView(InspectView):
         row.addWidget(self.train_mode)
         row.addStretch(1)
         col.addLayout(row)
-        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas = Canvas()
         self.plot = self.canvas.addPlot(row=0, col=0)
         self.plot.setAspectLocked(True)
         self.plot.setMouseEnabled(False, False)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout)
 
-from app.views.common import InspectView, image_plot, show_image
+from app.views.common import Canvas, InspectView, image_plot, show_image
 from core import inspect as ins
 
 PAD = 1
@@ -79,7 +79,7 @@ class FeatureMapsView(InspectView):
         row.addWidget(self.open)
         row.addStretch(1)
         col.addLayout(row)
-        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas = Canvas()
         col.addWidget(self.canvas, 1)
         self.caption = QLabel("Click a unit in a map to see its receptive field (Receptive field tab).")
         self.caption.setWordWrap(True)

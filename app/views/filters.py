@@ -3,10 +3,9 @@ in grey, or an image MLP's first-layer weights as image tiles; refreshed live at
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
-from app.views.common import InspectView, image_plot, show_image
+from app.views.common import Canvas, InspectView, image_plot, show_image
 from core import inspect as ins
 
 
@@ -32,7 +31,7 @@ class FiltersView(InspectView):
         self.same_scale.toggled.connect(lambda _=False: self.tick(force=True))
         row.addWidget(self.same_scale)
         col.addLayout(row)
-        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas = Canvas()
         self.plot, self.image = image_plot(self.canvas.ci)
         col.addWidget(self.canvas, 1)
         self.caption = QLabel()

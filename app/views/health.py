@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-from app.views.common import InspectView
+from app.views.common import Canvas, InspectView
 from app.views.plots import RUN_COLOURS
 
 FIELDS = [("act_mean", "activation mean"), ("act_std", "activation std"),
@@ -18,19 +18,21 @@ FIELDS = [("act_mean", "activation mean"), ("act_std", "activation std"),
 
 
 class HealthView(InspectView):
-    """Four plots, one curve per weight layer, x = training step; a table of the latest values."""
+    """Four plots, one curve per weight layer, x = training step; a table of the latest values.
 
-    interval_s = 1.0
+    A refresh updates one of the plots (and, with the first, the table), in turn: each plot
+    still changes about once a second, and no single refresh holds the GUI thread for long."""
+
+    interval_s = 0.25
     placeholder = "Train a model (Ctrl+Enter) to see its layers' health."
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
-        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas = Canvas()
         self.plots = {}
         for k, (key, title) in enumerate(FIELDS):
             p = self.canvas.addPlot(row=k // 2, col=k % 2, title=title)
-            p.setLabel("bottom", "step")
-            p.showGrid(x=True, y=True, alpha=0.3)
+            p.setLabel("bottom", "step")  # no grid: it makes every curve update repaint the axes
             self.plots[key] = p
         self.plots["grad_norm"].setLogMode(y=True)
         self.plots["act_mean"].addLegend(offset=(5, 5))
@@ -55,7 +57,8 @@ class HealthView(InspectView):
             if p.legend is not None:
                 p.legend.clear()
         self.table.setRowCount(0)
-        self._drawn = 0
+        self._drawn = {key: 0 for key, _ in FIELDS}  # samples each plot shows
+        self._turn = 0
 
     def add(self, samples: list[tuple[int, dict[str, tuple[float, float, float, float]]]]) -> None:
         """Append (step, {layer: (act mean, act std, dead, grad norm)}) samples."""
@@ -72,23 +75,43 @@ class HealthView(InspectView):
                      "milliseconds while training).")
             return
         self.say(None)
-        if self._drawn == len(self.steps):
+        # while training, one plot per refresh; once the run has ended, all of them
+        for _ in range(1 if self.source.live else len(FIELDS)):
+            self._refresh_one()
+
+    def refresh_all(self) -> None:
+        """Bring every plot and the table up to date at once (screenshots)."""
+        for _ in FIELDS:
+            self._refresh_one()
+
+    def _refresh_one(self) -> None:
+        keys = [k for k, _ in FIELDS]
+        stale = [k for k in keys if self._drawn[k] != len(self.steps)]
+        if not stale:
             return
-        self._drawn = len(self.steps)
+        key = next(k for k in keys[self._turn:] + keys[:self._turn] if k in stale)
+        self._turn = (keys.index(key) + 1) % len(keys)
+        self._draw(key)
+        if key == keys[0]:
+            self._fill_table()
+
+    def _draw(self, key: str) -> None:
+        self._drawn[key] = len(self.steps)
         x = np.asarray(self.steps, float)
+        for r, (name, per) in enumerate(self.values.items()):
+            y = np.asarray(per[key], float)
+            if key == "grad_norm":
+                y = np.where(y > 0, y, np.nan)
+            curve = self.curves.get((name, key))
+            if curve is None:
+                curve = self.curves[(name, key)] = self.plots[key].plot(
+                    pen=pg.mkPen(RUN_COLOURS[r % len(RUN_COLOURS)], width=2),
+                    name=name if key == "act_mean" else None, connect="finite")
+            curve.setData(x[:len(y)], y)
+
+    def _fill_table(self) -> None:
         self.table.setRowCount(len(self.values))
         for r, (name, per) in enumerate(self.values.items()):
-            colour = RUN_COLOURS[r % len(RUN_COLOURS)]
-            for key, _ in FIELDS:
-                y = np.asarray(per[key], float)
-                if key == "grad_norm":
-                    y = np.where(y > 0, y, np.nan)
-                curve = self.curves.get((name, key))
-                if curve is None:
-                    curve = self.curves[(name, key)] = self.plots[key].plot(
-                        pen=pg.mkPen(colour, width=2), name=name if key == "act_mean" else None,
-                        connect="finite")
-                curve.setData(x[:len(y)], y)
             self.table.setItem(r, 0, QTableWidgetItem(name))
             for c, (key, _) in enumerate(FIELDS, 1):
                 v = per[key][-1]

@@ -6,12 +6,15 @@ event. The x axis of every plot is in epochs, so one crosshair lines them all up
 
 from __future__ import annotations
 
-import time
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.views.common import Canvas
 
 SPLIT_COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
 RUN_COLOURS = ["#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
@@ -21,11 +24,13 @@ pg.setConfigOptions(background="w", foreground="#333333", antialias=False)
 
 
 class _Growing:
-    """A float array that grows by doubling (appending a chunk is amortised O(chunk))."""
+    """A float array that grows by doubling (appending a chunk is amortised O(chunk)), and
+    keeps its smallest and largest finite values."""
 
     def __init__(self) -> None:
         self.data = np.empty(1024)
         self.n = 0
+        self.lo, self.hi = math.inf, -math.inf
 
     def extend(self, values: np.ndarray) -> None:
         need = self.n + len(values)
@@ -33,6 +38,9 @@ class _Growing:
             self.data = np.resize(self.data, max(need, 2 * len(self.data)))
         self.data[self.n:need] = values
         self.n = need
+        finite = values[np.isfinite(values)]
+        if len(finite):
+            self.lo, self.hi = min(self.lo, float(finite.min())), max(self.hi, float(finite.max()))
 
     def view(self) -> np.ndarray:
         return self.data[:self.n]
@@ -63,15 +71,46 @@ def _sync_legend(plot: pg.PlotItem, items) -> None:
             legend.removeItem(item)
 
 
-class _Canvas(pg.GraphicsLayoutWidget):
-    """The plots' canvas; remembers how long its last repaint took (the GUI paces redraws by it)."""
+def nice_ceiling(x: float) -> float:
+    """Return the smallest of 1, 2, 5, 10, 20, 50, … (or 0.1, 0.2, 0.5, …) that is at least x."""
+    if x <= 0:
+        return 0.0
+    k = 10.0 ** math.floor(math.log10(x))
+    return next(m * k for m in (1, 2, 5, 10) if m * k >= x * (1 - 1e-9))
 
-    paint_seconds = 0.0
 
-    def paintEvent(self, event) -> None:
-        t0 = time.perf_counter()
-        super().paintEvent(event)
-        self.paint_seconds = time.perf_counter() - t0
+def nice_bounds(lo: float, hi: float) -> tuple[float, float]:
+    """Return lo and hi rounded outwards to a step of about a fifth of their distance."""
+    step = nice_ceiling((hi - lo) / 5) or nice_ceiling(abs(hi)) or 1.0
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step
+
+
+class _Extent(pg.GraphicsObject):
+    """An item that draws nothing and only widens its plot's auto-range to rounded bounds.
+
+    The axes then move in steps (x: …, 20, 50, 100 epochs; y: to the next round value)
+    instead of with every redraw: an axis whose range moves regenerates its ticks and repaints
+    with the curves, which was half of a redraw's cost. Auto-range stays pyqtgraph's, so
+    zooming by hand and the "A" button behave as usual."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bounds: tuple[tuple[float, float], tuple[float, float] | None] = ((0.0, 1.0), None)
+
+    def set(self, right: float, y: tuple[float, float] | None = None) -> None:
+        bounds = ((0.0, right), y)
+        if bounds != self.bounds:
+            self.bounds = bounds
+            self.informViewBoundsChanged()  # the plot re-ranges at its next repaint
+
+    def dataBounds(self, axis, frac=1.0, orthoRange=None):
+        return self.bounds[axis]
+
+    def boundingRect(self):
+        return QRectF()
+
+    def paint(self, painter, *args) -> None:
+        pass
 
 
 class PlotsView(QWidget):
@@ -81,7 +120,7 @@ class PlotsView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.canvas = _Canvas(self)
+        self.canvas = Canvas(self)
         self.canvas.ci.setSpacing(12)
         c = self.canvas
         self.batch_plot = c.addPlot(0, 0, title="Loss per batch (train)")
@@ -89,9 +128,13 @@ class PlotsView(QWidget):
         self.acc_plot = c.addPlot(1, 0, title="Accuracy per epoch (%)")
         self.lr_plot = c.addPlot(1, 1, title="Learning rate")
         self.plots = [self.batch_plot, self.loss_plot, self.acc_plot, self.lr_plot]
-        for p in self.plots:
-            p.showGrid(x=False, y=True, alpha=0.15)  # x grid lines cost a repaint per tick
+        self.extents = {}
+        for name, p in zip(self.PLOTS, self.plots):
+            # no grid: its lines make the axis repaint with every curve update (the crosshair
+            # read-out gives exact values instead)
             p.setLabel("bottom", "epoch")
+            self.extents[name] = _Extent()
+            p.addItem(self.extents[name])
             p.getAxis("left").setWidth(56)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.acc_plot.addLegend(offset=(-10, -10))
@@ -128,6 +171,7 @@ class PlotsView(QWidget):
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.canvas, 1)
         col.addLayout(bar)
+        self._log = False
         self.clear()
 
     # -- data in
@@ -135,12 +179,15 @@ class PlotsView(QWidget):
         """Forget the live run's points (overlays stay)."""
         self.steps, self.losses = _Growing(), _Growing()
         self.steps_per_epoch = 1
+        self.epochs: int | None = None  # the run's length, once known
         self.records: list[dict] = []
         # per-epoch series, grown as records arrive: rebuilding them per tick is O(epochs)
         self.series = {key: (_Growing(), _Growing()) for key in self._series_keys()}
         self.lr_by_epoch: dict[int, float] = {}
         self._pending = set(self.PLOTS)
         self._turn, self._last = 0, None
+        for e in self.extents.values():
+            e.set(1.0)
         self.redraw(everything=True)
 
     PLOTS = ("batch", "loss", "accuracy", "lr")
@@ -152,8 +199,19 @@ class PlotsView(QWidget):
             if split in self.top5_curves:
                 yield ("top5", split)
 
-    def set_steps_per_epoch(self, steps: int) -> None:
+    def set_steps_per_epoch(self, steps: int, epochs: int | None = None) -> None:
         self.steps_per_epoch = max(1, steps)
+        self.epochs = epochs
+
+    def _fit(self, plot: str, x: float, ys=(), lo: float = math.inf, hi: float = -math.inf) -> None:
+        """Round plot's ranges outwards: x (epochs) up to a round number (at most the run's
+        length), y to round values around [lo, hi] and the series ys (linear scale only)."""
+        right = max(nice_ceiling(x), 1.0)
+        if self.epochs:
+            right = min(right, max(float(self.epochs), x))
+        lo, hi = min([lo] + [s.lo for s in ys]), max([hi] + [s.hi for s in ys])
+        log = self._log and plot in ("batch", "loss")
+        self.extents[plot].set(right, nice_bounds(lo, hi) if lo <= hi and not log else None)
 
     def add_chunks(self, chunks) -> None:
         """Append batch chunks (core.train.BatchChunk) drained from the worker's buffer."""
@@ -199,6 +257,7 @@ class PlotsView(QWidget):
         return True
 
     def _draw_batch(self) -> None:
+        self._fit("batch", self.steps.view()[-1] if self.steps.n else 1.0, [self.losses])
         self.batch_curve.setData(self.steps.view(), self.losses.view())
 
     def _set_markers(self) -> None:
@@ -210,12 +269,17 @@ class PlotsView(QWidget):
 
     def _draw_loss(self) -> None:
         self._set_markers()
+        self._fit("loss", self._last_epoch(), [self.series[("loss", s)][1] for s in SPLIT_COLOURS])
         for split, curve in self.loss_curves.items():
             curve.setData(*(a.view() for a in self.series[("loss", split)]))
         _sync_legend(self.loss_plot, self.loss_plot.listDataItems())
 
+    def _last_epoch(self) -> float:
+        return float(self.records[-1]["epoch"]) if self.records else 1.0
+
     def _draw_accuracy(self) -> None:
         self._set_markers()
+        self._fit("accuracy", self._last_epoch())
         for split, curve in self.acc_curves.items():
             curve.setData(*(a.view() for a in self.series[("accuracy", split)]))
         for split, curve in self.top5_curves.items():
@@ -224,6 +288,7 @@ class PlotsView(QWidget):
 
     def _draw_lr(self) -> None:
         self._set_markers()
+        self._fit("lr", self._last_epoch(), lo=0.0, hi=max(self.lr_by_epoch.values(), default=-math.inf))
         e = sorted(self.lr_by_epoch)
         # lr holds during an epoch: draw it at the epoch's start and end
         xs = np.repeat(np.array(e, dtype=float), 2) - np.tile([1.0, 0.0], len(e))
@@ -266,10 +331,14 @@ class PlotsView(QWidget):
 
     # -- interaction
     def set_log_scale(self, on: bool) -> None:
+        if on == self._log:
+            return
+        self._log = on
         for p in (self.batch_plot, self.loss_plot):
             p.setLogMode(False, on)
-        if self.log.isChecked() != on:
-            self.log.setChecked(on)
+        self._pending.update(("batch", "loss"))  # their rounded y ranges change scale
+        self.redraw(everything=True)
+        self.log.setChecked(on)
         self.log_scale_changed.emit(on)
 
     def _moved(self, event) -> None:

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from app.views.common import ImageItem, InspectView, image_plot, show_image
+from app.views.common import Canvas, ImageItem, InspectView, image_plot, show_image
 from app.views.feature_maps import FeatureMapsView
 from core import receptive
 
@@ -30,7 +30,7 @@ class ReceptiveFieldView(InspectView):
         right = QWidget()
         col = QVBoxLayout(right)
         col.setContentsMargins(0, 0, 0, 0)
-        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas = Canvas()
         self.plot, self.image = image_plot(self.canvas.ci, "input")
         self.erf = ImageItem()
         self.plot.addItem(self.erf)
