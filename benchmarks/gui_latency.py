@@ -49,10 +49,29 @@ class WindowRuns:
         self.w.resize(1600, 1000)
         self.w.show()
         self.turn = 0
+        self.shown: tuple[str, float, int] | None = None
+        self.refreshes: dict[str, tuple[int, float]] = {}  # view → (refreshes, seconds shown)
 
-    def _cycle(self) -> None:
+    def _tally(self) -> None:
+        """Count the refreshes of the view shown since _mark()."""
+        if self.shown is not None:
+            name, since, count = self.shown
+            done, seconds = self.refreshes.get(name, (0, 0.0))
+            self.refreshes[name] = (done + self.w.inspect.views[name].refreshes - count,
+                                    seconds + time.perf_counter() - since)
+            self.shown = None
+
+    def _mark(self) -> None:
+        name = self.w.inspect.tabs.currentWidget()
+        name = next(n for n, v in self.w.inspect.views.items() if v is name)
+        self.shown = (name, time.perf_counter(), self.w.inspect.views[name].refreshes)
+
+    def _cycle(self, measuring: bool = True) -> None:
+        self._tally()
         self.w.inspect.select(self.views[self.turn % len(self.views)])
         self.turn += 1
+        if measuring:
+            self._mark()
 
     def run(self, seconds: float) -> tuple[np.ndarray, list[float], float]:
         """Train for `seconds` after the first epoch; return timer lateness (ms), rates and the
@@ -61,7 +80,7 @@ class WindowRuns:
         app, w = self.app, self.w
         cycler = QTimer(interval=1000, timeout=self._cycle)
         if self.views:
-            self._cycle()
+            self._cycle(measuring=False)
             cycler.start()
         ticks: list[float] = []
         timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=10)
@@ -72,6 +91,8 @@ class WindowRuns:
             if w.plots.records and not first:
                 first.append(len(w.plots.records))
                 busy.append(-time.thread_time())
+                if self.views:
+                    self._mark()
                 poll.stop()
                 timer.start()
                 QTimer.singleShot(int(seconds * 1000), done)
@@ -80,6 +101,7 @@ class WindowRuns:
             busy[0] += time.thread_time()  # the GUI thread's CPU time while measured
             timer.stop()
             cycler.stop()
+            self._tally()
             first.append(len(w.plots.records))
             w.stop_training()  # run_finished ends the loop once the worker has ended
 
@@ -153,6 +175,7 @@ def main() -> None:
                 gui_rates.append(statistics.median(rates))
                 cli_rates.append(statistics.median(headless_rates(exp, args.seconds, default_threads)))
             window.close()
+            rates = {name: n / s for name, (n, s) in window.refreshes.items() if s > 0}
             late = np.concatenate(late)
             gui, cli = statistics.median(gui_rates), statistics.median(cli_rates)
             # each round's pair ran back to back: their ratio is robust to the machine's drift
@@ -167,6 +190,9 @@ def main() -> None:
                   + ", ".join(f"{r:,.0f}" for r in cli_rates) + ")")
             print(f"  window / headless      : {gui / cli:10.2f}   (median of the rounds' ratios "
                   f"{paired:.2f})")
+            if rates:
+                print("  views refreshed (times a second while shown): "
+                      + ", ".join(f"{name} {r:.1f}" for name, r in rates.items()))
 
 
 if __name__ == "__main__":

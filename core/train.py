@@ -8,9 +8,11 @@ Stop and pause are threading.Events checked at every batch boundary.
 
 from __future__ import annotations
 
+import collections
 import math
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,6 +147,7 @@ class Trainer:
         #: counts[true, predicted] per held-out split at the last epoch's end; replaced whole
         #: each epoch, so another thread may read it at any time (the GUI's confusion view)
         self.confusion: dict[str, np.ndarray] = {}
+        self._calls: collections.deque[tuple[Future, object]] = collections.deque()
 
     # -- control, from any thread
     def stop(self) -> None:
@@ -165,6 +168,34 @@ class Trainer:
     def parked(self) -> bool:
         """Whether the loop is holding at a batch boundary (paused, its last steps reported)."""
         return self._parked.is_set()
+
+    def call_between_steps(self, fn) -> Future:
+        """Run fn() in the training thread before the next step and return a Future of its result.
+
+        For work on the live model from another thread (the GUI's views): done here, it needs no
+        copy of the weights and does not fight the training thread for Python's GIL op by op.
+        fn runs inside torch.random.fork_rng: it may draw random numbers (dropout in train
+        mode) without changing the run's. A call still queued when the run ends is
+        cancelled; an exception from fn goes into its Future, never into the training loop."""
+        fut: Future = Future()
+        self._calls.append((fut, fn))
+        return fut
+
+    def _run_calls(self) -> None:
+        devices = [self.device] if self.device.type == "cuda" else []
+        while self._calls:
+            fut, fn = self._calls.popleft()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                with torch.random.fork_rng(devices=devices):
+                    fut.set_result(fn())
+            except BaseException as e:  # the run goes on; the caller gets the error
+                fut.set_exception(e)
+
+    def _cancel_calls(self) -> None:
+        while self._calls:
+            self._calls.popleft()[0].cancel()
 
     def _emit(self, hook: str, *args) -> None:
         for o in self.observers:
@@ -204,6 +235,7 @@ class Trainer:
             if self.model is not None and self.device.type == "cuda":
                 torch.cuda.empty_cache()
             torch.set_num_threads(threads)
+            self._cancel_calls()
             self._emit("on_fit_end", result)
         return result
 
@@ -269,6 +301,8 @@ class Trainer:
                 lr = opt.param_groups[0]["lr"]
                 sync = _Reader(self, buf, epoch, (epoch - 1) * steps, lr, bs, n)
                 for k, (xb, yb) in enumerate(data.batches(data.train, bs, True, g)):
+                    if self._calls:
+                        self._run_calls()
                     if self._stop.is_set() or not self._resume.is_set():
                         sync.read(k)  # the GUI shows the latest values while paused
                         self._parked.set()

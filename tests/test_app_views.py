@@ -92,8 +92,18 @@ def test_clicking_a_unit_shows_its_theoretical_receptive_field(qtbot, shapes_win
     plot, img = maps.panels["conv2"]
     from app.views.feature_maps import unit_origin
     x0, y0 = unit_origin(maps.shapes["conv2"], 5)
-    # a click on unit (channel 5, row 2, col 3) of conv2's mosaic, in the image's pixels
-    img.clicked.emit(x0 + 3 + 0.5, y0 + 2 + 0.5)
+    # a real left click on unit (channel 5, row 2, col 3) of conv2's mosaic: the pixel's
+    # centre mapped from the image to the scene to the canvas's viewport, once the layout has
+    # settled (pyqtgraph places the images when it first paints them)
+    from PySide6.QtCore import QPointF, Qt
+    canvas = maps.canvas
+
+    def target():
+        return canvas.mapFromScene(img.mapToScene(QPointF(x0 + 3.5, y0 + 2.5)))
+
+    qtbot.waitUntil(lambda: img in canvas.items(target()), timeout=5_000)
+    with qtbot.waitSignal(v.maps.unit_clicked, timeout=2_000):
+        qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=target())
     assert v.unit == ("conv2", 5, 2, 3)
     table = v.source.model().table
     expected = receptive.theoretical_rf(table, "conv2", 2, 3, (32, 32))
@@ -109,7 +119,16 @@ def test_confusion_cells_sum_to_the_split_and_a_cell_lists_its_examples(qtbot, s
     assert v.counts.sum() == 32  # no validation split here: the test split
     wrong = [(r, c) for r in range(10) for c in range(10) if r != c and v.counts[r, c]]
     r, c = wrong[0] if wrong else (0, 0)
-    v.table.cellClicked.emit(r, c)
+    from PySide6.QtCore import Qt
+    index = v.table.model().index(r, c)
+    v.table.scrollTo(index)
+
+    def centre():
+        return v.table.visualRect(index).center()
+
+    qtbot.waitUntil(lambda: v.table.viewport().rect().contains(centre()), timeout=5_000)
+    with qtbot.waitSignal(v.table.cellClicked, timeout=2_000):
+        qtbot.mouseClick(v.table.viewport(), Qt.MouseButton.LeftButton, pos=centre())
     data = v.source.data
     from core.inspect import predict
     pred = predict(v.model, data, data.test).numpy()

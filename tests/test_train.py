@@ -314,3 +314,44 @@ def test_a_fast_run_saves_weights_and_summary_at_most_once_a_second_and_all_at_t
     with torch.no_grad():
         acc = (net(data.test.x).argmax(1) == data.test.y).sum().item() / len(data.test.y) * 100
     assert acc == pytest.approx(result.last["test"]["accuracy"], abs=1e-6)
+
+
+def test_calls_between_steps_run_in_the_training_thread_without_changing_the_run():
+    """The GUI's views compute on the live model this way; drawing random numbers there
+    (dropout in train mode) must not change the training's own."""
+    exp = circles("model.dropout=0.3", epochs=4)
+    plain = Recorder()
+    Trainer(exp, [plain], record=False).fit()
+
+    threads, results = [], []
+
+    class Probe(Observer):
+        def on_batch_end(self, chunk):
+            def fn():
+                threads.append(threading.get_ident())
+                torch.rand(100)  # would shift every later dropout mask without fork_rng
+                return int(chunk.steps[-1])
+            results.append(trainer.call_between_steps(fn))
+
+    probed = Recorder()
+    trainer = Trainer(exp, [probed, Probe()], record=False)
+    fit = threading.Thread(target=trainer.fit)
+    fit.start()
+    fit.join()
+    done = [f for f in results if f.done() and not f.cancelled()]
+    assert len(done) >= 3 and set(threads) == {fit.ident}
+    assert results[-1].cancelled()  # queued after the last step: cancelled when the run ended
+    assert [f.result() for f in done] == sorted(f.result() for f in done)
+    assert [r["train"] for r in probed.epochs] == [r["train"] for r in plain.epochs]
+
+    def boom():
+        raise ValueError("a view's bug")
+
+    failing = Trainer(circles(epochs=1), record=False)
+    failing.observers.append(type("O", (Observer,), {
+        "on_fit_start": lambda self, info: setattr(self, "f", failing.call_between_steps(boom))})())
+    assert failing.fit().status == "done"  # the run goes on
+    with pytest.raises(ValueError, match="a view's bug"):
+        failing.observers[-1].f.result()
+    late = failing.call_between_steps(lambda: 1)
+    assert not late.done()  # after the run nothing runs it: the caller computes itself

@@ -1,8 +1,12 @@
 """Decision boundary (2D data): P(class 1) over the data range as a heatmap, train points as
 circles, test points as crosses — the lab's picture — and each hidden neuron's output map.
-Live at 10 Hz (a 40×40 grid of the circles MLP costs well under a millisecond)."""
+Live at up to 10 Hz, and at least 5 Hz for the circles MLP on a laptop CPU: a refresh and its
+repaint cost about 8 ms, so this view may take a larger share of the GUI thread than the
+others (it is the lab's picture of Part 1, watched while the network trains)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,6 +28,7 @@ class DecisionView(InspectView):
     """The lab's decision-boundary figure, with a train-mode / eval-mode toggle (question 33)."""
 
     interval_s = 0.1
+    SHARE = 0.06
     placeholder = "Train a model on 2D points (circles, moons, xor, spiral, blobs) to see its decision boundary."
 
     def __init__(self, source, parent=None):
@@ -68,12 +73,6 @@ class DecisionView(InspectView):
                 item.setData(x[:, 0], x[:, 1], brush=[pg.mkBrush(c) for c in colours])
         self._points_of = data
 
-    @torch.no_grad()
-    def _scores(self, model, data, split) -> tuple[float, float]:
-        out = model(data.prepare(split.x, train=False)).float()
-        loss = nn.functional.cross_entropy(out, split.y).item()
-        return 100 * (out.argmax(1) == split.y).float().mean().item(), loss
-
     def refresh(self) -> None:
         data = self.source.data
         if data.is_images or data.train.x.shape[1] != 2:
@@ -81,26 +80,55 @@ class DecisionView(InspectView):
                      "blobs); these data are images.")
             return
         self.say(None)
-        model = self.source.model(self.interval_s)
-        has_modes = any(isinstance(m, (nn.Dropout, nn.BatchNorm1d)) for m in model.modules())
+        mc = self.source.exp.model  # an MLP on 2D points: dropout between its dense layers
+        has_modes = mc.batch_norm or (mc.dropout > 0 and mc.dropout_place in ("fc", "all"))
         self.train_mode.setEnabled(has_modes)
         train = has_modes and self.train_mode.isChecked()
         if self._points_of is not data:
             self._set_points(data)
-        self.grid = g = ins.decision_grid(model, data, STEPS, train_mode=train)
+        picture = self.source.compute(f"decision-{train}", lambda m, d: _picture(m, d, train))
+        if picture is None:  # the first one is being computed between two training steps
+            return
+        self.grid = g = picture.grid
         self.heat.setImage(g.probs[:, :, 1] if g.probs.shape[2] > 1 else g.probs[:, :, 0],
                            levels=(0, 1), autoLevels=False)
         dx, dy = g.xs[1] - g.xs[0], g.ys[1] - g.ys[0]
         self.heat.setRect(QRectF(g.xs[0] - dx / 2, g.ys[0] - dy / 2, STEPS * dx, STEPS * dy))
-        train_acc, train_loss = self._scores(model, data, data.train)
-        test_acc = self._scores(model, data, data.test)[0] if len(data.test) else float("nan")
         mode = "   [train mode]" if train else ""
-        self.plot.setTitle(f"Iter {self.source.iteration()}: acc train {train_acc:.1f}% "
-                           f"({train_loss:.3f}), acc test {test_acc:.1f}%{mode}", size="13pt")
-        acts = [n for n, m in model.named_children() if isinstance(m, ins.ACTIVATION_TYPES)]
-        if acts:
-            maps = ins.hidden_maps(model, g, train_mode=train)
+        self.plot.setTitle(f"Iter {self.source.iteration()}: acc train {picture.train_acc:.1f}% "
+                           f"({picture.train_loss:.3f}), acc test {picture.test_acc:.1f}%{mode}",
+                           size="13pt")
+        if picture.hidden is not None:
             # tiles read top to bottom like text, so each map is flipped to put high y on top
-            self.hidden_mosaic = ins.map_mosaic(np.ascontiguousarray(maps[:, ::-1, :]))
+            self.hidden_mosaic = ins.map_mosaic(np.ascontiguousarray(picture.hidden[:, ::-1, :]))
             show_image(self.hidden_plot, self.hidden, self.hidden_mosaic)
-            self.hidden_plot.setTitle(f"{acts[0]}: each of the {len(maps)} hidden neurons' output")
+            title = f"{picture.layer}: each of the {len(picture.hidden)} hidden neurons' output"
+            if self.hidden_plot.titleLabel.text != title:  # setting a title costs a layout pass
+                self.hidden_plot.setTitle(title)
+
+
+@dataclass
+class _Picture:
+    grid: ins.Grid
+    train_acc: float
+    train_loss: float
+    test_acc: float
+    layer: str | None
+    hidden: np.ndarray | None   # n_hidden × steps × steps, or None without a hidden layer
+
+
+@torch.no_grad()
+def _picture(model, data, train: bool) -> _Picture:
+    """Everything the view draws, computed from the model (numbers and arrays only)."""
+    grid = ins.decision_grid(model, data, STEPS, train_mode=train)
+
+    def scores(split):
+        out = model(data.prepare(split.x, train=False)).float()
+        loss = nn.functional.cross_entropy(out, split.y).item()
+        return 100 * (out.argmax(1) == split.y).float().mean().item(), loss
+
+    train_acc, train_loss = scores(data.train)
+    test_acc = scores(data.test)[0] if len(data.test) else float("nan")
+    acts = [n for n, m in model.named_children() if isinstance(m, ins.ACTIVATION_TYPES)]
+    hidden = ins.hidden_maps(model, grid, train_mode=train) if acts else None
+    return _Picture(grid, train_acc, train_loss, test_acc, acts[0] if acts else None, hidden)
