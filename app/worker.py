@@ -193,7 +193,7 @@ class TrainingSession(QObject):
 
     def start(self) -> None:
         # the GUI thread gets the GIL back within 2 ms when the worker runs Python between ops
-        sys.setswitchinterval(min(sys.getswitchinterval(), float(os.environ.get("SWI", "0.002"))))
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.002))
         self.thread.start()
 
     def stop(self) -> None:

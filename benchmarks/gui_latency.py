@@ -25,7 +25,7 @@ os.environ.setdefault("LEARNSCOPE_SETTINGS", str(Path(tempfile.mkdtemp()) / "set
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core import config as cfg  # noqa: E402
@@ -77,7 +77,7 @@ class WindowRuns:
         """Train for `seconds` after the first epoch; return timer lateness (ms), rates and the
         share of the time the GUI thread was busy. With views, the Inspect dock shows them in
         turn, one second each (only the visible one draws)."""
-        app, w = self.app, self.w
+        w = self.w
         cycler = QTimer(interval=1000, timeout=self._cycle)
         if self.views:
             self._cycle(measuring=False)
@@ -106,11 +106,13 @@ class WindowRuns:
             w.stop_training()  # run_finished ends the loop once the worker has ended
 
         poll = QTimer(interval=50, timeout=measure)
-        w.run_finished.connect(app.quit)
+        # a local loop: QApplication.quit() would close the window (Qt 6 closes all windows)
+        loop = QEventLoop()
+        w.run_finished.connect(loop.quit)
         w.start_training()
         poll.start()
-        app.exec()
-        w.run_finished.disconnect(app.quit)
+        loop.exec()
+        w.run_finished.disconnect(loop.quit)
         rates = [r["images_per_s"] for r in w.plots.records[first[0]:first[1]]]
         late = (np.diff(ticks) - 0.010) * 1000
         return np.maximum(late, 0), rates, busy[0] / seconds

@@ -166,6 +166,33 @@ def test_decision_boundary_is_the_labs_40x40_picture(qtbot):
     w.shutdown(5000)
 
 
+def test_decision_boundary_is_computed_between_training_steps_while_live(qtbot, monkeypatch):
+    """While the run trains, the picture's torch work runs in the training thread (a view
+    computing here would trade Python's GIL with it at every operation)."""
+    import threading
+    from app.views import decision
+    from app.window import MainWindow
+    computed_in = []
+    real = decision._picture
+    monkeypatch.setattr(decision, "_picture", lambda m, d, t: (
+        computed_in.append((threading.get_ident(), d is not None)), real(m, d, t))[1])
+    w = MainWindow(cfg.with_overrides(presets.load("circles-mlp"),
+                                      ["train.epochs=100000", "train.device=cpu"]), persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.inspect.select("decision-boundary")
+    v = w.inspect.views["decision-boundary"]
+    with qtbot.waitSignal(w.run_started):
+        w.start_training()
+    # three pictures drawn while training, each from the training thread
+    qtbot.waitUntil(lambda: v.grid is not None and len(computed_in) >= 3, timeout=20_000)
+    assert w.inspect.source.live
+    assert threading.get_ident() not in {t for t, _ in computed_in}
+    with qtbot.waitSignal(w.run_finished, timeout=10_000):
+        w.stop_training()
+    assert v.heat.image.shape == (40, 40)
+
+
 def test_screenshot_flag_saves_each_view(tmp_path):
     """`learnscope --screenshot F --view X` for every view, in parallel processes (no training:
     the views show their placeholder; what they draw is tested above)."""
