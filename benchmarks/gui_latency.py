@@ -61,17 +61,20 @@ class WindowRuns:
                                     seconds + time.perf_counter() - since)
             self.shown = None
 
-    def _mark(self) -> None:
-        name = self.w.inspect.tabs.currentWidget()
-        name = next(n for n, v in self.w.inspect.views.items() if v is name)
+    def _mark(self, name: str | None = None) -> None:
+        """Start counting the refreshes of view name (default: the one shown)."""
+        if name is None:
+            current = self.w.inspect.tabs.currentWidget()
+            name = next(n for n, v in self.w.inspect.views.items() if v is current)
         self.shown = (name, time.perf_counter(), self.w.inspect.views[name].refreshes)
 
     def _cycle(self, measuring: bool = True) -> None:
         self._tally()
-        self.w.inspect.select(self.views[self.turn % len(self.views)])
+        name = self.views[self.turn % len(self.views)]
         self.turn += 1
         if measuring:
-            self._mark()
+            self._mark(name)  # before showing it: showing a view refreshes it at once
+        self.w.inspect.select(name)
 
     def run(self, seconds: float) -> tuple[np.ndarray, list[float], float]:
         """Train for `seconds` after the first epoch; return timer lateness (ms), rates and the

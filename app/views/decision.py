@@ -28,7 +28,7 @@ DIVERGING = pg.ColorMap([0.0, 0.5, 1.0], [(40, 80, 200), (250, 250, 250), (210, 
 class DecisionView(InspectView):
     """The lab's decision-boundary figure, with a train-mode / eval-mode toggle (question 33)."""
 
-    interval_s = 0.15
+    interval_s = 0.12  # the Inspect panel ticks every 50 ms: a refresh every 0.15 s
     SHARE = 0.1  # the issue asks for ≥ 5 pictures a second; a refresh and its repaint cost ~12 ms
     placeholder = "Train a model on 2D points (circles, moons, xor, spiral, blobs) to see its decision boundary."
 
@@ -65,13 +65,15 @@ class DecisionView(InspectView):
         self.grid: ins.Grid | None = None
 
     def _set_points(self, data) -> None:
+        # one pen and one brush per class, shared by its points (making one per point took 50 ms)
+        pens = [pg.mkPen(c, width=2) for c in CLASS_COLOURS]
+        brushes = [pg.mkBrush(c) for c in CLASS_COLOURS]
         for item, split, cross in ((self.train_points, data.train, False), (self.test_points, data.test, True)):
-            x, y = split.x.float().cpu().numpy(), split.y.cpu().numpy()
-            colours = [CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in y]
+            x, y = split.x.float().cpu().numpy(), split.y.cpu().numpy() % len(CLASS_COLOURS)
             if cross:
-                item.setData(x[:, 0], x[:, 1], pen=[pg.mkPen(c, width=2) for c in colours], brush=None)
+                item.setData(x[:, 0], x[:, 1], pen=[pens[c] for c in y], brush=None)
             else:
-                item.setData(x[:, 0], x[:, 1], brush=[pg.mkBrush(c) for c in colours])
+                item.setData(x[:, 0], x[:, 1], brush=[brushes[c] for c in y])
         self._points_of = data
 
     def refresh(self) -> None:
