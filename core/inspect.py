@@ -260,8 +260,7 @@ class LayerHealth:
     next training forward after record_once()) and its weight gradient on snapshot().
 
     Hooks are attached only while they are needed: a module with a forward hook takes
-    PyTorch's slow call path plus a Python call per forward, which for a network as small as
-    the circles MLP costs more than the layer's own arithmetic."""
+    PyTorch's slower call path and a Python call per forward, for nothing between samples."""
 
     def __init__(self, model: nn.Module):
         self.model = model
@@ -284,7 +283,10 @@ class LayerHealth:
 
     @recording.setter
     def recording(self, on: bool) -> None:
-        self._attach(once=False) if on else self.detach()
+        if on:
+            self._attach(once=False)
+        else:
+            self.detach()
 
     def record_once(self) -> None:
         """Record each layer's next training-mode forward, then take its hook off again."""

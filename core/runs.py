@@ -4,7 +4,7 @@ Written as the run goes: metrics are appended and flushed each epoch, every othe
 written to a temporary name and renamed, so a run killed mid-way keeps each finished epoch
 and never leaves a half-written file behind. Forcing files onto the disk (fsync) and saving
 the weights happen at most every SAVE_EVERY_S and at the end: a small network finishes a
-hundred epochs a second, and three fsyncs per epoch slowed its training by a tenth.
+hundred epochs a second, and three fsyncs per epoch slowed its training by about 8 %.
 """
 
 from __future__ import annotations

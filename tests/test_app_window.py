@@ -266,3 +266,43 @@ def test_screenshot_flag_renders_the_window_after_training(tmp_path):
     assert path.stat().st_size > 10_000
     (run,) = store.list_runs()
     assert run.summary["status"] == "stopped"
+
+
+def test_round_axis_steps():
+    from app.views.plots import nice_bounds, nice_ceiling
+    assert [nice_ceiling(x) for x in (0.3, 1, 1.5, 3, 7, 10, 11, 120, 640)] == \
+        [0.5, 1, 2, 5, 10, 10, 20, 200, 1000]
+    assert nice_bounds(0.07, 0.71) == pytest.approx((0.0, 0.8))
+    lo, hi = nice_bounds(2.26, 2.31)  # steps of 0.01
+    assert lo <= 2.26 and hi >= 2.31 and hi - lo < 0.08
+
+
+def test_epoch_axes_grow_in_round_steps_and_always_show_every_point(qtbot):
+    """The axes move only when the curves cross a round value, so a redraw repaints the
+    curves and not the axes; the last points stay in view, and log scale still works."""
+    import numpy as np
+    from app.views.plots import PlotsView
+    from core.train import BatchChunk
+    v = PlotsView()
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.show()
+    v.set_steps_per_epoch(20, epochs=150)
+    rights, ranges = set(), set()
+    for epoch in range(1, 151):
+        steps = np.arange((epoch - 1) * 20 + 1, epoch * 20 + 1)
+        v.add_chunks([BatchChunk(epoch, steps, np.full(20, 1.0 / epoch), np.full(20, 0.5), 0.1, 1e3)])
+        v.add_record({"epoch": epoch, "lr": 0.1, "train": {"loss": 1.0 / epoch, "accuracy": 50.0}})
+        v.redraw(everything=True)
+        v.batch_plot.vb.updateAutoRange()  # pyqtgraph re-ranges lazily, before it paints
+        (x0, x1), (y0, y1) = v.batch_plot.vb.viewRange()
+        assert x1 >= epoch and y0 <= 1.0 / epoch and y1 >= 1.0  # every point in view
+        rights.add(v.extents["batch"].bounds[0][1])
+        ranges.add((round(x1, 6), round(y0, 6), round(y1, 6)))
+    assert rights == {1, 2, 5, 10, 20, 50, 100, 150}  # round steps, then the run's length
+    assert len(ranges) <= 20  # the view moved about a dozen times in 150 epochs, not 150 times
+    v.set_log_scale(True)
+    assert v.extents["batch"].bounds[1] is None and v.extents["loss"].bounds[1] is None
+    v.loss_plot.vb.updateAutoRange()
+    (_, _), (y0, y1) = v.loss_plot.vb.viewRange()
+    assert y0 <= np.log10(1 / 150) and y1 >= 0  # log10 of the losses

@@ -267,3 +267,26 @@ def test_layer_health_dead_relus_and_gradients():
     assert all(isinstance(v.act_mean, float) for v in s.values())
     health.detach()
     assert all(not m._forward_hooks for m in net.modules())
+
+
+def test_layer_health_record_once_keeps_one_training_forward_then_unhooks():
+    torch.manual_seed(0)
+    net = models.build(cnn_exp("model.fc=[16]").model, (3, 32, 32), 10)
+    health = inspect.LayerHealth(net)
+    assert not any(m._forward_hooks for m in net.modules())  # no hooks until asked
+    health.record_once()
+    x = torch.randn(8, 3, 32, 32)
+    net.eval()
+    with torch.no_grad():
+        net(x)  # an evaluation pass does not count
+    assert health.recording and math.isnan(health.snapshot()["conv1"].act_mean)
+    net.train()
+    with torch.no_grad():
+        net.conv1.bias.fill_(-100.0)
+        net(x)
+    assert health.snapshot()["conv1"].dead == 1.0
+    assert not health.recording and not any(m._forward_hooks for m in net.modules())
+    with torch.no_grad():
+        net.conv1.bias.zero_()
+        net(x)  # not recorded: the sample stays the one taken
+    assert health.snapshot()["conv1"].dead == 1.0
