@@ -193,6 +193,28 @@ def test_decision_boundary_is_computed_between_training_steps_while_live(qtbot, 
     assert v.heat.image.shape == (40, 40)
 
 
+def test_image_views_draw_live_from_numbers_computed_between_training_steps(qtbot):
+    """Filters, feature maps and receptive field while a CNN trains: their torch work is done
+    in the training thread (ModelSource.compute) and drawn at the next tick."""
+    from app.window import MainWindow
+    w = MainWindow(cfg.with_overrides(tiny_shapes(), ["train.epochs=1000"]), persist=False)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.run_started):
+        w.start_training()
+    source = w.inspect.source
+    qtbot.waitUntil(source.ready, timeout=30_000)
+    for name, drawn in (("filters", lambda v: getattr(v, "mosaic", None) is not None),
+                        ("feature-maps", lambda v: bool(getattr(v, "mosaics", None))),
+                        ("receptive-field", lambda v: v.rect_px is not None)):
+        w.inspect.select(name)
+        v = w.inspect.views[name]
+        qtbot.waitUntil(lambda: drawn(v), timeout=20_000)
+        assert source.live and source._latest  # drawn from the training thread's results
+    with qtbot.waitSignal(w.run_finished, timeout=10_000):
+        w.stop_training()
+
+
 def test_screenshot_flag_saves_each_view(tmp_path):
     """`learnscope --screenshot F --view X` for every view, in parallel processes (no training:
     the views show their placeholder; what they draw is tested above)."""

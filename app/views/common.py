@@ -205,6 +205,7 @@ class InspectView(QWidget):
         self._next, self._shown, self.stale = 0.0, None, True
         self.cost = 0.0
         self.refreshes = 0  # how many times it has refreshed (the latency benchmark reports rates)
+        self.pending = False  # the last refresh waits for numbers from the training thread
         self._painted = [0.0]
         self.body = QWidget()
         self.message = QLabel(self.placeholder)
@@ -239,11 +240,21 @@ class InspectView(QWidget):
         canvas = getattr(self, "canvas", None)
         # the repaints the last refresh caused count towards its cost
         painted = canvas.painted_since(self._painted) if isinstance(canvas, Canvas) else 0.0
+        self.pending = False
         self.refresh()
         self.refreshes += 1
         self.cost = time.perf_counter() - t0 + painted
-        self._next = now + max(self.interval_s, self.cost / self.SHARE)
+        # a refresh whose numbers are still being computed in the training thread draws them
+        # at the next tick, not an interval later (a new image picked must show at once)
+        self._next = now if self.pending else now + max(self.interval_s, self.cost / self.SHARE)
         return True
+
+    def computed(self, key: str, fn):
+        """Return self.source.compute(key, fn); None (and a retry at the next tick) until the
+        training thread has computed it."""
+        result = self.source.compute(key, fn)
+        self.pending = result is None
+        return result
 
     def refresh(self) -> None:  # pragma: no cover - every view overrides it
         raise NotImplementedError

@@ -89,7 +89,7 @@ class DecisionView(InspectView):
         train = has_modes and self.train_mode.isChecked()
         if self._points_of is not data:
             self._set_points(data)
-        picture = self.source.compute(f"decision-{train}", lambda m, d: _picture(m, d, train))
+        picture = self.computed(f"decision-{train}", lambda m, d: _picture(m, d, train))
         if picture is None:  # the first one is being computed between two training steps
             return
         self.grid = g = picture.grid

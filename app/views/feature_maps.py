@@ -149,7 +149,7 @@ class FeatureMapsView(InspectView):
         if not data.is_images:
             self.say("Feature maps need images; these data are 2D points.")
             return
-        model = self.source.model(self.interval_s)
+        model = self.source.model(math.inf)  # its layers; the maps come from the training thread
         self.shown = self._layers(model)
         if not self.shown:
             self.say("This network has no convolution layer: an MLP has no feature maps.")
@@ -159,14 +159,23 @@ class FeatureMapsView(InspectView):
             self._layout_key = tuple(self.shown)
             self._build(list(self.shown))
         raw, label = self.raw_image()
-        x = data.prepare(raw[None], train=False)
-        maps = ins.feature_maps(model, x)
-        shown_raw = data.unstandardise(x)[0].permute(1, 2, 0).float().cpu().numpy()
+        shown = dict(self.shown)
+
+        def maps_of(model, data):
+            x = data.prepare(raw[None], train=False)
+            maps = ins.feature_maps(model, x)
+            return (data.unstandardise(x)[0].permute(1, 2, 0).float().cpu().numpy(),
+                    {conv: maps[layer] for conv, layer in shown.items()})
+
+        result = self.computed(f"maps-{label}-{id(self.file_image)}", maps_of)
+        if result is None:
+            return
+        shown_raw, maps = result
         show_image(*self.panels["input"], shown_raw[..., 0] if shown_raw.shape[2] == 1 else shown_raw)
         self.panels["input"][0].setTitle(label)
         self.mosaics = {}
         for conv, layer in self.shown.items():
-            m = maps[layer]
+            m = maps[conv]
             self.shapes[conv] = m.shape
             self.mosaics[conv] = ins.map_mosaic(m, pad=PAD)
             plot, img = self.panels[conv]

@@ -3,6 +3,8 @@ in grey, or an image MLP's first-layer weights as image tiles; refreshed live at
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from app.views.common import Canvas, InspectView, image_plot, show_image
@@ -50,7 +52,8 @@ class FiltersView(InspectView):
         return []
 
     def refresh(self) -> None:
-        model, data = self.source.model(self.interval_s), self.source.data
+        # the GUI's copy gives the layers; the weights are read in the training thread
+        model, data = self.source.model(math.inf), self.source.data
         layers = self._choices(model, data)
         if not layers:
             self.say("This network has no image-shaped weights: filters exist for convolutions, "
@@ -66,15 +69,20 @@ class FiltersView(InspectView):
                                     "tiles": f"{name} (weights as images)"}[kind])
             self.layer.blockSignals(False)
         name, kind = self._layers[max(self.layer.currentIndex(), 0)]
-        weight = model.get_submodule(name).weight
         scale = "all" if self.same_scale.isChecked() else "each"
-        if kind == "tiles":
-            mosaic = ins.mlp_weight_tiles(weight, data.input_shape, scale=scale)
-        else:
-            mosaic = ins.filter_mosaic(weight, kind == "rgb", scale=scale)
-        self.mosaic = mosaic
-        show_image(self.plot, self.image, mosaic)
-        shape = "×".join(map(str, weight.shape))
+
+        def mosaic_of(model, data):
+            weight = model.get_submodule(name).weight
+            if kind == "tiles":
+                return ins.mlp_weight_tiles(weight, data.input_shape, scale=scale), weight.shape
+            return ins.filter_mosaic(weight, kind == "rgb", scale=scale), weight.shape
+
+        result = self.computed(f"filters-{name}-{scale}", mosaic_of)
+        if result is None:
+            return
+        self.mosaic, wshape = result
+        show_image(self.plot, self.image, self.mosaic)
+        shape = "×".join(map(str, wshape))
         what = {"rgb": "each tile is one kernel in colour: the colour pattern it responds to",
                 "grey": "row = output channel, column = input channel",
                 "tiles": "each tile is one hidden unit's weights over the image"}[kind]

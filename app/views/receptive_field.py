@@ -53,9 +53,13 @@ class ReceptiveFieldView(InspectView):
         self.rect_px: tuple[int, int, int, int] | None = None
 
     def refresh(self) -> None:
+        self.maps.pending = False
         self.maps.refresh()
+        self.pending = self.maps.pending  # its maps still being computed: retry at the next tick
         if self.maps._stack.currentWidget() is not self.maps.body:  # no maps: say why here
             self.say(self.maps.message.text())
+            return
+        if not self.maps.shapes:
             return
         self.say(None)
         if self.unit is None or self.unit[0] not in self.maps.shapes:
