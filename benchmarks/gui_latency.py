@@ -39,15 +39,42 @@ WORKLOADS = {
 }
 
 
-class WindowRuns:
-    """One main window that trains the experiment again for each round (as a user would)."""
+ALL_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
-    def __init__(self, app, exp: cfg.Experiment, root: str, views: list[str] = ()):
+
+def pin(cpus) -> None:
+    """Run the calling thread (and the threads it starts) on these CPUs only (Linux)."""
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(cpus))
+
+
+def pin_training_threads(cpus) -> None:
+    """Move the window's training thread and its torch threads (named after it) to cpus."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            if open(f"/proc/self/task/{tid}/comm").read().startswith("learnscope"):
+                os.sched_setaffinity(int(tid), set(cpus))
+        except OSError:
+            pass
+
+
+class WindowRuns:
+    """One main window that trains the experiment again for each round (as a user would).
+
+    With train_cpus, the training threads run on those CPUs and the GUI thread on the others,
+    as headless_rates then trains on train_cpus: on a shared VM one core can be much slower
+    than another, and otherwise it is chance which one each side gets."""
+
+    def __init__(self, app, exp: cfg.Experiment, root: str, views: list[str] = (),
+                 train_cpus=None):
         from app.window import MainWindow
-        self.app, self.views = app, list(views)
+        self.app, self.views, self.train_cpus = app, list(views), train_cpus
         self.w = MainWindow(exp, persist=False, run_root=root)
         self.w.resize(1600, 1000)
         self.w.show()
+        if train_cpus:
+            self.w.run_started.connect(lambda _s: QTimer.singleShot(
+                0, lambda: pin_training_threads(train_cpus)))
         self.turn = 0
         self.shown: tuple[str, float, int] | None = None
         self.refreshes: dict[str, tuple[int, float]] = {}  # view → (refreshes, seconds shown)
@@ -109,6 +136,8 @@ class WindowRuns:
             w.stop_training()  # run_finished ends the loop once the worker has ended
 
         poll = QTimer(interval=50, timeout=measure)
+        if self.train_cpus:
+            pin([c for c in ALL_CPUS if c not in self.train_cpus] or ALL_CPUS)
         # a local loop: QApplication.quit() would close the window (Qt 6 closes all windows)
         loop = QEventLoop()
         w.run_finished.connect(loop.quit)
@@ -116,6 +145,7 @@ class WindowRuns:
         poll.start()
         loop.exec()
         w.run_finished.disconnect(loop.quit)
+        pin(ALL_CPUS)
         rates = [r["images_per_s"] for r in w.plots.records[first[0]:first[1]]]
         late = (np.diff(ticks) - 0.010) * 1000
         return np.maximum(late, 0), rates, busy[0] / seconds
@@ -125,8 +155,9 @@ class WindowRuns:
         self.app.processEvents()
 
 
-def headless_rates(exp: cfg.Experiment, seconds: float, threads: int) -> list[float]:
-    """Train as `python -m core train` does for `seconds` after the first epoch; return rates."""
+def headless_rates(exp: cfg.Experiment, seconds: float, threads: int, cpus=None) -> list[float]:
+    """Train as `python -m core train` does for `seconds` after the first epoch (on cpus if
+    given); return rates."""
     class Rates(Observer):
         def __init__(self):
             self.rates, self.until = [], None
@@ -143,7 +174,11 @@ def headless_rates(exp: cfg.Experiment, seconds: float, threads: int) -> list[fl
     torch.set_num_threads(threads)
     r = Rates()
     trainer = Trainer(exp, [r], record=False)
-    trainer.fit()
+    pin(cpus)
+    try:
+        trainer.fit()
+    finally:
+        pin(ALL_CPUS)
     return r.rates
 
 
@@ -157,6 +192,10 @@ def main() -> None:
                    help="show this Inspect view while training (repeat to cycle through several)")
     p.add_argument("--all-views", action="store_true", help="cycle through every Inspect view")
     p.add_argument("--only", choices=("cnn", "circles"), help="measure one workload only")
+    p.add_argument("--pin", action="store_true",
+                   help="train on the last CPU in the window and headless alike, the GUI on the "
+                        "others (Linux; for the one-thread circles MLP: it makes a CNN's threads "
+                        "share one core)")
     args = p.parse_args()
     from app.views.inspect_dock import VIEWS
     views = list(VIEWS) if args.all_views else args.view
@@ -172,13 +211,15 @@ def main() -> None:
                 continue
             exp = cfg.with_overrides(presets.load(preset), sets)
             late, gui_rates, cli_rates, busy = [], [], [], []
-            window = WindowRuns(app, exp, root, views)
+            train_cpus = ALL_CPUS[-1:] if args.pin else None
+            window = WindowRuns(app, exp, root, views, train_cpus)
             for _ in range(args.rounds):
                 lateness, rates, share = window.run(args.seconds)
                 late.append(lateness)
                 busy.append(share)
                 gui_rates.append(statistics.median(rates))
-                cli_rates.append(statistics.median(headless_rates(exp, args.seconds, default_threads)))
+                cli_rates.append(statistics.median(headless_rates(exp, args.seconds, default_threads,
+                                                                  train_cpus)))
             window.close()
             rates = {name: n / s for name, (n, s) in window.refreshes.items() if s > 0}
             late = np.concatenate(late)

@@ -210,7 +210,7 @@ def test_image_views_draw_live_from_numbers_computed_between_training_steps(qtbo
         w.inspect.select(name)
         v = w.inspect.views[name]
         qtbot.waitUntil(lambda: drawn(v), timeout=20_000)
-        assert source.live and source._latest  # drawn from the training thread's results
+        assert source.live and source._pending  # drawn from the training thread's results
     with qtbot.waitSignal(w.run_finished, timeout=10_000):
         w.stop_training()
 

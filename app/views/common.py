@@ -30,15 +30,13 @@ class ModelSource:
         self.version = 0          # bumps whenever the clone's weights change
         self._clone = self._worker_clone = None
         self._taken = -math.inf
-        self._pending: dict[str, object] = {}
-        self._latest: dict[str, object] = {}
+        self._pending: dict[str, object] = {}  # key → Future of a computation in the training thread
         self.iteration = lambda: 0  # the last training step the window has seen
 
     def attach(self, trainer) -> None:
         self.trainer, self.live, self._clone, self._taken = trainer, True, None, -math.inf
         self._worker_clone = None
-        self._pending = {}   # key → Future of a computation in the training thread
-        self._latest = {}    # key → its last result
+        self._pending = {}
         self.version += 1
 
     def finish(self) -> None:
@@ -47,25 +45,25 @@ class ModelSource:
         self._pending = {}
 
     def compute(self, key: str, fn):
-        """Return fn(model, data) on recent weights, or None until a first result exists.
+        """Return fn(model, data) on recent weights, or None when there is no new result.
 
         While the run trains, fn runs in the training thread between two steps (on a clone
-        there, as the views here use one), and its result is returned by a later call: a view
-        computing with torch in this thread would hand Python's GIL back and forth with the
-        training thread at every operation, which made a 3 ms refresh take 10 ms and slowed a
-        small network's training. Paused, or after the run, fn runs here and now."""
+        there, as the views here use one), and its result is returned once, by a later call,
+        which also asks for the next one: a view computing with torch in this thread would hand
+        Python's GIL back and forth with the training thread at every operation, which made a
+        3 ms refresh take 10 ms and slowed a small network's training. Paused, or after the
+        run, fn runs here and now."""
         t = self.trainer
         if not self.live or t.parked:
-            self._latest[key] = fn(self.model(0.0), self.data)
-            return self._latest[key]
-        fut = self._pending.get(key)
+            return fn(self.model(0.0), self.data)
+        fut, result = self._pending.get(key), None
         if fut is not None and fut.done():
             del self._pending[key]
             if not fut.cancelled():
-                self._latest[key] = fut.result()  # an error in fn is raised here, in its view
+                result = fut.result()  # an error in fn is raised here, in its view
         if key not in self._pending:
             self._pending[key] = t.call_between_steps(lambda: fn(self._live_clone(), self.data))
-        return self._latest.get(key)
+        return result
 
     def _live_clone(self) -> torch.nn.Module:
         """The training thread's own clone, with the live weights copied in (same thread: no
@@ -242,7 +240,7 @@ class InspectView(QWidget):
         painted = canvas.painted_since(self._painted) if isinstance(canvas, Canvas) else 0.0
         self.pending = False
         self.refresh()
-        self.refreshes += 1
+        self.refreshes += not self.pending
         self.cost = time.perf_counter() - t0 + painted
         # a refresh whose numbers are still being computed in the training thread draws them
         # at the next tick, not an interval later (a new image picked must show at once)
@@ -250,8 +248,8 @@ class InspectView(QWidget):
         return True
 
     def computed(self, key: str, fn):
-        """Return self.source.compute(key, fn); None (and a retry at the next tick) until the
-        training thread has computed it."""
+        """Return self.source.compute(key, fn), or None (then the view keeps what it shows and
+        retries at the next tick) while the training thread has not computed it yet."""
         result = self.source.compute(key, fn)
         self.pending = result is None
         return result
