@@ -33,6 +33,8 @@ class HealthView(InspectView):
         for k, (key, title) in enumerate(FIELDS):
             p = self.canvas.addPlot(row=k // 2, col=k % 2, title=title)
             p.setLabel("bottom", "step")  # no grid: it makes every curve update repaint the axes
+            # a fixed width: tick labels that change width would re-lay out and repaint all four
+            p.getAxis("left").setWidth(48)
             self.plots[key] = p
         self.plots["grad_norm"].setLogMode(y=True)
         self.plots["act_mean"].addLegend(offset=(5, 5))
