@@ -288,6 +288,8 @@ class MainWindow(QMainWindow):
                 self.training_panel.show_progress(
                     last.epoch, info.epochs, int(last.steps[-1]), info.epochs * info.steps_per_epoch,
                     now - self._t0, last.images_per_s)
+        if self.inspect.live:
+            self.inspect.tick()
         now = time.perf_counter()
         if now < self._next_draw:
             return

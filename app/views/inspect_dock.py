@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.views.batch import BatchView
@@ -17,7 +16,6 @@ from app.views.filters import FiltersView
 from app.views.health import HealthView
 from app.views.receptive_field import ReceptiveFieldView
 
-TICK_MS = 50
 # --view NAME → (tab title, view class)
 VIEWS = {"filters": ("Filters", FiltersView), "feature-maps": ("Feature maps", FeatureMapsView),
          "receptive-field": ("Receptive field", ReceptiveFieldView),
@@ -45,7 +43,8 @@ class InspectPanel(QWidget):
         self.layout().setContentsMargins(0, 0, 0, 0)
         self.setMinimumWidth(480)
         self._epochs = 0
-        self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
+        self.live = False  # while a run trains, the window's 25 Hz tick calls tick() (one timer
+        # for both: each wake-up of the GUI thread takes a core from the training threads)
         window.run_started.connect(self._run_started)
         window.run_finished.connect(self._run_finished)
 
@@ -69,14 +68,14 @@ class InspectPanel(QWidget):
         self._epochs = 0
         for v in self.views.values():
             v.run_started()
-        self.timer.start()
+        self.live = True
 
     def _run_finished(self, _result) -> None:
         self._drain()
         self.source.finish()
         for v in self.views.values():
             v.stale = True
-        self.timer.stop()
+        self.live = False
         self.tick(force=True)
 
     def _drain(self) -> None:
