@@ -300,7 +300,10 @@ class MainWindow(QMainWindow):
             # DRAW_SHARE of the time: a slow, software-rendered machine redraws less often instead of
             # slowing training down.
             cost = time.perf_counter() - now + self.plots.canvas.painted_since(self._painted)
-            self._next_draw = now + cost / DRAW_SHARE
+            # the plots and the visible Inspect view share one budget (down to half of it for
+            # the plots): each GUI millisecond also stalls one of a CNN's torch threads
+            share = max(DRAW_SHARE - self.inspect.spending(), DRAW_SHARE / 2)
+            self._next_draw = now + cost / share
 
     def _data_progressed(self, done: int, total: int) -> None:
         self.training_panel.show_message(f"Decoding images {done:,}/{total:,}…")

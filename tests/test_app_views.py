@@ -229,3 +229,27 @@ def test_screenshot_flag_saves_each_view(tmp_path):
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, (v, err)
         assert (tmp_path / f"{v}.png").stat().st_size > 2000
+
+
+def test_plots_and_the_visible_view_share_one_gui_budget(qtbot, shapes_window, monkeypatch):
+    """While a run trains, what the visible Inspect view spends comes off the plots' share of
+    the GUI thread (down to half of it), so the two do not add up."""
+    import time
+    from app import window as window_module
+    w = shapes_window
+    v = show(qtbot, w, "feature-maps")
+    assert w.inspect.spending() == 0.0  # no run: nothing to share
+    monkeypatch.setattr(w.plots.canvas, "painted_since", lambda mark: 0.01)  # 10 ms of repaints
+    monkeypatch.setattr(w.inspect, "live", True)
+    monkeypatch.setattr(w.inspect, "tick", lambda force=False: None)  # the view keeps its figure
+    waits = {}
+    for spent in (0.0, 0.03):
+        v.spending = spent
+        assert w.inspect.spending() == spent
+        w._next_draw = 0.0
+        w.plots._pending.add("batch")
+        t0 = time.perf_counter()
+        w.tick()
+        waits[spent] = w._next_draw - t0
+    share = window_module.DRAW_SHARE
+    assert 0.01 / share <= waits[0.0] < 0.01 / (share / 2) <= waits[0.03]

@@ -204,6 +204,7 @@ class InspectView(QWidget):
         self.cost = 0.0
         self.refreshes = 0  # how many times it has refreshed (the latency benchmark reports rates)
         self.pending = False  # the last refresh waits for numbers from the training thread
+        self.spending = 0.0   # the share of the GUI thread its refreshes take at their pace
         self._painted = [0.0]
         self.body = QWidget()
         self.message = QLabel(self.placeholder)
@@ -245,6 +246,8 @@ class InspectView(QWidget):
         # a refresh whose numbers are still being computed in the training thread draws them
         # at the next tick, not an interval later (a new image picked must show at once)
         self._next = now if self.pending else now + max(self.interval_s, self.cost / self.SHARE)
+        if not self.pending:
+            self.spending = self.cost / max(self._next - now, 1e-3)
         return True
 
     def computed(self, key: str, fn):

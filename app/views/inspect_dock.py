@@ -51,6 +51,10 @@ class InspectPanel(QWidget):
     def current(self):
         return self.tabs.currentWidget()
 
+    def spending(self) -> float:
+        """The share of the GUI thread the visible view takes while a run trains (0 if none)."""
+        return self.current().spending if self.live and self.isVisible() else 0.0
+
     def select(self, name: str) -> None:
         """Show the view called name (a key of VIEWS)."""
         self.tabs.setCurrentWidget(self.views[name])
