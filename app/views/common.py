@@ -27,7 +27,6 @@ class ModelSource:
     def __init__(self) -> None:
         self.trainer = None
         self.live = False
-        self.version = 0          # bumps whenever the clone's weights change
         self._clone = self._worker_clone = None
         self._taken = -math.inf
         self._pending: dict[str, object] = {}  # key → Future of a computation in the training thread
@@ -37,7 +36,6 @@ class ModelSource:
         self.trainer, self.live, self._clone, self._taken = trainer, True, None, -math.inf
         self._worker_clone = None
         self._pending = {}
-        self.version += 1
 
     def finish(self) -> None:
         self.live, self._taken = False, -math.inf  # one last copy: the final weights
@@ -106,7 +104,6 @@ class ModelSource:
             self._taken = now
             with torch.no_grad():
                 self._clone.load_state_dict(live.state_dict())
-            self.version += 1
         return self._clone
 
 
