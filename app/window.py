@@ -29,9 +29,11 @@ from core import config as cfg
 from core import presets
 from core.errors import ConfigError
 
-TICK_MS = 40          # the GUI redraws at 25 Hz from buffered values
+TICK_MS = 50          # the GUI redraws at 20 Hz from buffered values (the lower end of 20–30 Hz:
+                      # every wake-up of the GUI thread stalls a torch thread of a CNN on a
+                      # 2-core laptop)
 PROGRESS_S = 0.2      # seconds between two updates of the progress line
-DRAW_SHARE = 0.04     # at most this share of the time goes to repainting plots while training
+DRAW_SHARE = 0.025    # at most this share of the time goes to repainting plots while training
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (the issue allows 2 s)
 DEFAULT_PRESET = "circles-mlp"
 
@@ -274,8 +276,7 @@ class MainWindow(QMainWindow):
         """Drain the worker's buffer and redraw: at most one setData per curve per tick."""
         s = self.session
         if s is not None:
-            for record in s.buffer.drain_records():
-                self.plots.add_record(record)
+            self.plots.add_records(s.buffer.drain_records())
             chunks = s.buffer.drain()
             now = time.perf_counter()
             if chunks:

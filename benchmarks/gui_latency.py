@@ -1,10 +1,11 @@
 """How late a 10 ms QTimer fires while the window trains, and the training speed it keeps.
 
 For each workload (the practical CNN on Shapes-10, the circles MLP; CPU) the window trains
-for --seconds while a precise 10 ms timer records how late each tick comes; then the same
+for --seconds while a precise 10 ms timer records how late each tick comes, and the same
 experiment trains headless for as long (the engine alone, as `python -m core train` runs it);
-GUI and headless runs alternate --rounds times. Prints p50 / p99 / max lateness, images/s and
-their ratio (also per round: on a shared machine the speed drifts between rounds).
+--rounds such pairs run, window first in one round and headless first in the next. Prints
+p50 / p99 / max lateness, images/s and their ratio (also per round: on a shared machine the
+speed drifts between rounds).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_latency.py [--seconds 3] [--rounds 8]
 """
@@ -213,13 +214,19 @@ def main() -> None:
             late, gui_rates, cli_rates, busy = [], [], [], []
             train_cpus = ALL_CPUS[-1:] if args.pin else None
             window = WindowRuns(app, exp, root, views, train_cpus)
-            for _ in range(args.rounds):
+            for r in range(args.rounds):
+                # which side goes first alternates, so that a drift of the machine's speed
+                # within a round favours neither
+                if r % 2:
+                    cli_rates.append(statistics.median(
+                        headless_rates(exp, args.seconds, default_threads, train_cpus)))
                 lateness, rates, share = window.run(args.seconds)
                 late.append(lateness)
                 busy.append(share)
                 gui_rates.append(statistics.median(rates))
-                cli_rates.append(statistics.median(headless_rates(exp, args.seconds, default_threads,
-                                                                  train_cpus)))
+                if not r % 2:
+                    cli_rates.append(statistics.median(
+                        headless_rates(exp, args.seconds, default_threads, train_cpus)))
             window.close()
             rates = {name: n / s for name, (n, s) in window.refreshes.items() if s > 0}
             late = np.concatenate(late)

@@ -277,6 +277,25 @@ def test_round_axis_steps():
     assert lo <= 2.26 and hi >= 2.31 and hi - lo < 0.08
 
 
+def test_epoch_records_drained_together_land_on_their_own_curves(qtbot):
+    """The window hands the plots every record of a tick at once: each split's curve gets its
+    points in epoch order, and a split missing from some records skips only those epochs."""
+    from app.views.plots import PlotsView
+    v = PlotsView()
+    qtbot.addWidget(v)
+    records = [{"epoch": e, "lr": 0.1 / e, "train": {"loss": 1.0 / e, "accuracy": 10.0 * e}}
+               for e in (1, 2, 3)]
+    records[2]["test"] = {"loss": 0.5, "accuracy": 70.0, "top5": 95.0}
+    v.add_records(records)
+    v.redraw(everything=True)
+    counts = v.point_counts()
+    assert counts["train loss"] == counts["train accuracy"] == 3
+    assert counts["test accuracy"] == counts["test top-5"] == 1
+    assert list(v.acc_curves["train"].yData) == [10.0, 20.0, 30.0]
+    assert list(v.acc_curves["test"].xData) == [3.0]
+    assert v.lr_by_epoch == {1: 0.1, 2: 0.05, 3: 0.1 / 3}
+
+
 def test_epoch_axes_grow_in_round_steps_and_always_show_every_point(qtbot):
     """The axes move only when the curves cross a round value, so a redraw repaints the
     curves and not the axes; the last points stay in view, and log scale still works."""
@@ -292,7 +311,7 @@ def test_epoch_axes_grow_in_round_steps_and_always_show_every_point(qtbot):
     for epoch in range(1, 151):
         steps = np.arange((epoch - 1) * 20 + 1, epoch * 20 + 1)
         v.add_chunks([BatchChunk(epoch, steps, np.full(20, 1.0 / epoch), np.full(20, 0.5), 0.1, 1e3)])
-        v.add_record({"epoch": epoch, "lr": 0.1, "train": {"loss": 1.0 / epoch, "accuracy": 50.0}})
+        v.add_records([{"epoch": epoch, "lr": 0.1, "train": {"loss": 1.0 / epoch, "accuracy": 50.0}}])
         v.redraw(everything=True)
         v.batch_plot.vb.updateAutoRange()  # pyqtgraph re-ranges lazily, before it paints
         (x0, x1), (y0, y1) = v.batch_plot.vb.viewRange()

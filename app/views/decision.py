@@ -28,7 +28,7 @@ DIVERGING = pg.ColorMap([0.0, 0.5, 1.0], [(40, 80, 200), (250, 250, 250), (210, 
 class DecisionView(InspectView):
     """The lab's decision-boundary figure, with a train-mode / eval-mode toggle (question 33)."""
 
-    interval_s = 0.12  # the window ticks every 40 ms: a refresh every 0.12–0.16 s
+    interval_s = 0.12  # the window ticks every 50 ms: a refresh every 0.15 s
     SHARE = 0.1  # the issue asks for ≥ 5 pictures a second; a refresh and its repaint cost ~12 ms
     placeholder = "Train a model on 2D points (circles, moons, xor, spiral, blobs) to see its decision boundary."
 

@@ -43,7 +43,7 @@ class InspectPanel(QWidget):
         self.layout().setContentsMargins(0, 0, 0, 0)
         self.setMinimumWidth(480)
         self._epochs = 0
-        self.live = False  # while a run trains, the window's 25 Hz tick calls tick() (one timer
+        self.live = False  # while a run trains, the window's 20 Hz tick calls tick() (one timer
         # for both: each wake-up of the GUI thread takes a core from the training threads)
         window.run_started.connect(self._run_started)
         window.run_finished.connect(self._run_finished)
