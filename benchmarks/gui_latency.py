@@ -13,6 +13,7 @@ speed drifts between rounds).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -104,7 +105,7 @@ class WindowRuns:
             self._mark(name)  # before showing it: showing a view refreshes it at once
         self.w.inspect.select(name)
 
-    def run(self, seconds: float) -> tuple[np.ndarray, list[float], float]:
+    def run(self, seconds: float, probe: bool = True) -> tuple[np.ndarray, list[float], float]:
         """Train for `seconds` after the first epoch; return timer lateness (ms), rates and the
         share of the time the GUI thread was busy. With views, the Inspect dock shows them in
         turn, one second each (only the visible one draws)."""
@@ -125,7 +126,8 @@ class WindowRuns:
                 if self.views:
                     self._mark()
                 poll.stop()
-                timer.start()
+                if probe:
+                    timer.start()
                 QTimer.singleShot(int(seconds * 1000), done)
 
         def done():
@@ -148,7 +150,7 @@ class WindowRuns:
         w.run_finished.disconnect(loop.quit)
         pin(ALL_CPUS)
         rates = [r["images_per_s"] for r in w.plots.records[first[0]:first[1]]]
-        late = (np.diff(ticks) - 0.010) * 1000
+        late = (np.diff(ticks) - 0.010) * 1000 if ticks else np.zeros(0)
         return np.maximum(late, 0), rates, busy[0] / seconds
 
     def close(self) -> None:
@@ -232,7 +234,10 @@ def main() -> None:
             late = np.concatenate(late)
             gui, cli = statistics.median(gui_rates), statistics.median(cli_rates)
             # each round's pair ran back to back: their ratio is robust to the machine's drift
-            paired = statistics.median(g / c for g, c in zip(gui_rates, cli_rates))
+            ratios = [g / c for g, c in zip(gui_rates, cli_rates)]
+            paired = statistics.median(ratios)
+            # how far the rounds' mean ratio may be from the true one (normal approximation)
+            half = 1.96 * statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else math.nan
             print(f"\n{label} ({len(late)} timer ticks over {args.rounds} × {args.seconds:g} s)")
             print(f"  10 ms timer lateness: p50 {np.percentile(late, 50):.2f} ms   "
                   f"p99 {np.percentile(late, 99):.2f} ms   max {late.max():.2f} ms")
@@ -242,7 +247,7 @@ def main() -> None:
             print(f"  headless, as the CLI   : {cli:10,.0f} images/s   (rounds: "
                   + ", ".join(f"{r:,.0f}" for r in cli_rates) + ")")
             print(f"  window / headless      : {gui / cli:10.2f}   (median of the rounds' ratios "
-                  f"{paired:.2f})")
+                  f"{paired:.2f}; their mean {statistics.mean(ratios):.2f} ± {half:.2f}, 95 % interval)")
             if rates:
                 print("  views refreshed (times a second while shown): "
                       + ", ".join(f"{name} {r:.1f}" for name, r in rates.items()))

@@ -325,3 +325,36 @@ def test_epoch_axes_grow_in_round_steps_and_always_show_every_point(qtbot):
     v.loss_plot.vb.updateAutoRange()
     (_, _), (y0, y1) = v.loss_plot.vb.viewRange()
     assert y0 <= np.log10(1 / 150) and y1 >= 0  # log10 of the losses
+
+
+def test_layer_health_samples_are_paced_by_what_they_cost():
+    """The worker samples layer health at most every HEALTH_EVERY_S, and a costly sample (a
+    large CNN's activations on a CPU) pushes the next one out so that sampling keeps to
+    HEALTH_SHARE of the training thread's time."""
+    import numpy as np
+    from app import worker as wk
+    from core.train import BatchChunk
+
+    class Health:  # stands in for core.inspect.LayerHealth: what a sample cost is in .spent
+        def __init__(self, cost):
+            self.spent, self.cost, self.samples = 0.0, cost, 0
+
+        def snapshot(self):
+            self.spent += self.cost
+            self.samples += 1
+            return {}
+
+        def record_once(self):
+            pass
+
+    buffer = wk.LiveBuffer()
+    relay = wk._Relay(worker=None, buffer=buffer)
+    chunk = BatchChunk(1, np.arange(1, 3), np.ones(2), np.ones(2), 0.1, 1e3)
+    for cost, gap in ((1e-5, wk.HEALTH_EVERY_S), (0.05, 0.05 / wk.HEALTH_SHARE)):
+        relay.health, relay._next_health = Health(cost), 0.0
+        t0 = time.perf_counter()
+        relay.on_batch_end(chunk)
+        relay.on_batch_end(chunk)  # too soon for another sample
+        assert relay.health.samples == 1 and relay.health.spent == 0.0
+        assert relay._next_health - t0 == pytest.approx(gap, abs=0.05)
+    assert len(buffer.drain_health()) == 2

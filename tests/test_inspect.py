@@ -269,6 +269,26 @@ def test_layer_health_dead_relus_and_gradients():
     assert all(not m._forward_hooks for m in net.modules())
 
 
+def test_layer_health_statistics_match_a_direct_count():
+    """One-pass statistics (Σx² for the std, min/max over the batch for dead units) agree with
+    torch's own std and a direct count of units at 0 for every example."""
+    torch.manual_seed(1)
+    net = models.build(cnn_exp("model.fc=[16]").model, (3, 32, 32), 10)
+    with torch.no_grad():
+        net.conv1.bias[:5].fill_(-100.0)  # 5 of 32 channels dead for every example
+    seen = {}
+    net.relu1.register_forward_hook(lambda m, i, o: seen.setdefault("out", o.detach()))
+    health = inspect.LayerHealth(net)
+    health.record_once()
+    net(torch.randn(16, 3, 32, 32) + 0.5)
+    o, s = seen["out"], health.snapshot()["conv1"]
+    assert s.act_mean == pytest.approx(float(o.mean()), rel=1e-5)
+    assert s.act_std == pytest.approx(float(o.std()), rel=1e-4)
+    assert s.dead == pytest.approx(float((o == 0).all(0).float().mean()))
+    assert s.dead >= 5 / 32
+    assert health.spent > 0  # what the sample cost, for the caller's pacing
+
+
 def test_layer_health_record_once_keeps_one_training_forward_then_unhooks():
     torch.manual_seed(0)
     net = models.build(cnn_exp("model.fc=[16]").model, (3, 32, 32), 10)
