@@ -2,7 +2,8 @@
 
 For each workload (the practical CNN on Shapes-10, the circles MLP; CPU) the window trains
 for --seconds while a precise 10 ms timer records how late each tick comes, and the same
-experiment trains headless for as long (the engine alone, as `python -m core train` runs it);
+experiment trains headless for as long, as `python -m core train` runs it (saving the run, as
+the window does; --no-record: the engine alone);
 --rounds such pairs run, window first in one round and headless first in the next. Prints
 p50 / p99 / max lateness, images/s and their ratio (also per round: on a shared machine the
 speed drifts between rounds).
@@ -158,9 +159,11 @@ class WindowRuns:
         self.app.processEvents()
 
 
-def headless_rates(exp: cfg.Experiment, seconds: float, threads: int, cpus=None) -> list[float]:
+def headless_rates(exp: cfg.Experiment, seconds: float, threads: int, cpus=None,
+                   run_root: str | None = None) -> list[float]:
     """Train as `python -m core train` does for `seconds` after the first epoch (on cpus if
-    given); return rates."""
+    given), saving the run under run_root as the CLI and the window do (not at all if None);
+    return rates."""
     class Rates(Observer):
         def __init__(self):
             self.rates, self.until = [], None
@@ -176,7 +179,7 @@ def headless_rates(exp: cfg.Experiment, seconds: float, threads: int, cpus=None)
 
     torch.set_num_threads(threads)
     r = Rates()
-    trainer = Trainer(exp, [r], record=False)
+    trainer = Trainer(exp, [r], run_root=run_root, record=run_root is not None)
     pin(cpus)
     try:
         trainer.fit()
@@ -195,6 +198,9 @@ def main() -> None:
                    help="show this Inspect view while training (repeat to cycle through several)")
     p.add_argument("--all-views", action="store_true", help="cycle through every Inspect view")
     p.add_argument("--only", choices=("cnn", "circles"), help="measure one workload only")
+    p.add_argument("--no-record", action="store_true",
+                   help="headless, train without saving the run (the engine alone; the CLI and "
+                        "the window save every run: about 3 %% slower for the CNN)")
     p.add_argument("--pin", action="store_true",
                    help="train on the last CPU in the window and headless alike, the GUI on the "
                         "others (Linux; for the one-thread circles MLP: it makes a CNN's threads "
@@ -208,7 +214,7 @@ def main() -> None:
     print(f"CPU: {os.cpu_count()} cores; the GUI trains with {cpu_threads()} torch thread(s) at low "
           f"priority, the CLI with torch's default {default_threads} (both 1 for a network as "
           f"small as the circles MLP); Qt platform {app.platformName()}")
-    with tempfile.TemporaryDirectory() as root:
+    with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as cli_dir:
         for label, (preset, sets) in WORKLOADS.items():
             if args.only and (args.only == "cnn") != label.startswith("practical CNN"):
                 continue
@@ -216,19 +222,21 @@ def main() -> None:
             late, gui_rates, cli_rates, busy = [], [], [], []
             train_cpus = ALL_CPUS[-1:] if args.pin else None
             window = WindowRuns(app, exp, root, views, train_cpus)
+            # the CLI's runs go elsewhere: the window's runs list would show each one
+            cli_root = None if args.no_record else cli_dir
             for r in range(args.rounds):
                 # which side goes first alternates, so that a drift of the machine's speed
                 # within a round favours neither
                 if r % 2:
                     cli_rates.append(statistics.median(
-                        headless_rates(exp, args.seconds, default_threads, train_cpus)))
+                        headless_rates(exp, args.seconds, default_threads, train_cpus, cli_root)))
                 lateness, rates, share = window.run(args.seconds)
                 late.append(lateness)
                 busy.append(share)
                 gui_rates.append(statistics.median(rates))
                 if not r % 2:
                     cli_rates.append(statistics.median(
-                        headless_rates(exp, args.seconds, default_threads, train_cpus)))
+                        headless_rates(exp, args.seconds, default_threads, train_cpus, cli_root)))
             window.close()
             rates = {name: n / s for name, (n, s) in window.refreshes.items() if s > 0}
             late = np.concatenate(late)
@@ -241,12 +249,13 @@ def main() -> None:
             print(f"\n{label} ({len(late)} timer ticks over {args.rounds} × {args.seconds:g} s)")
             print(f"  10 ms timer lateness: p50 {np.percentile(late, 50):.2f} ms   "
                   f"p99 {np.percentile(late, 99):.2f} ms   max {late.max():.2f} ms")
-            print(f"  GUI thread busy        : {100 * statistics.median(busy):10.1f} % of the time")
-            print(f"  training in the window : {gui:10,.0f} images/s   (rounds: "
+            print(f"  GUI thread busy          : {100 * statistics.median(busy):10.1f} % of the time")
+            print(f"  training in the window   : {gui:10,.0f} images/s   (rounds: "
                   + ", ".join(f"{r:,.0f}" for r in gui_rates) + ")")
-            print(f"  headless, as the CLI   : {cli:10,.0f} images/s   (rounds: "
+            side = "engine alone" if args.no_record else "as the CLI"
+            print(f"  headless, {side:<14} : {cli:10,.0f} images/s   (rounds: "
                   + ", ".join(f"{r:,.0f}" for r in cli_rates) + ")")
-            print(f"  window / headless      : {gui / cli:10.2f}   (median of the rounds' ratios "
+            print(f"  window / headless        : {gui / cli:10.2f}   (median of the rounds' ratios "
                   f"{paired:.2f}; their mean {statistics.mean(ratios):.2f} ± {half:.2f}, 95 % interval)")
             if rates:
                 print("  views refreshed (times a second while shown): "
