@@ -192,6 +192,27 @@ def test_run_folder_holds_config_metrics_summary_and_safe_weights(tmp_path):
     assert not list(run.folder.glob(".*.tmp"))
 
 
+def test_listing_runs_again_parses_only_new_or_changed_configs(tmp_path, monkeypatch):
+    """The runs list is re-read at every run's start and end: a config already parsed (and
+    unchanged on disk) is not parsed again, while summaries are always read afresh."""
+    for _ in range(2):
+        Trainer(circles(epochs=1), run_root=tmp_path).fit()
+    parsed = []
+    real_load = runs.cfg.load
+    monkeypatch.setattr(runs.cfg, "load", lambda p: parsed.append(p) or real_load(p))
+    configs: dict = {}
+    first = runs.list_runs(tmp_path, configs)
+    assert len(parsed) == 2 and all(r.experiment == circles(epochs=1) for r in first)
+    Trainer(circles(epochs=2), run_root=tmp_path).fit()
+    summary = first[0].folder / "summary.json"
+    summary.write_text(json.dumps({**first[0].summary, "status": "stopped"}))
+    again = runs.list_runs(tmp_path, configs)
+    assert len(parsed) == 3 and len(again) == 3  # only the new run's config
+    assert again[0].summary["status"] == "stopped" and again[2].experiment.train.epochs == 2
+    (first[1].folder / "config.toml").write_text("not = [valid")  # edited by hand
+    assert runs.list_runs(tmp_path, configs)[1].experiment is None and len(parsed) == 4
+
+
 def test_missing_data_fails_with_a_sentence_and_no_traceback(tmp_path):
     rec = Recorder()
     exp = cfg.with_overrides(presets.load("cifar-cnn"), [f"data.root='{tmp_path}'"])

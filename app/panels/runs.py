@@ -68,6 +68,7 @@ class RunsPanel(QWidget):
         col.addWidget(self.table)
 
         self.runs: list[store.Run] = []
+        self._configs: dict = {}  # parsed run configs, kept between refreshes (store.open_run)
         self._filling = False
         self._debounce = QTimer(self, singleShot=True, interval=400, timeout=self.refresh)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ class RunsPanel(QWidget):
     def refresh(self) -> None:
         """Re-read every run, newest first, keeping the ticks."""
         ticked = {str(r.folder) for r in self.checked_runs()}
-        self.runs = list(reversed(store.list_runs(self.root)))
+        self.runs = list(reversed(store.list_runs(self.root, self._configs)))
         self._filling = True
         try:
             self.table.setRowCount(len(self.runs))
