@@ -3,10 +3,9 @@
 For each workload (the practical CNN on Shapes-10, the circles MLP; CPU) the window trains
 for --seconds while a precise 10 ms timer records how late each tick comes, and the same
 experiment trains headless for as long, as `python -m core train` runs it (saving the run, as
-the window does; --no-record: the engine alone);
---rounds such pairs run, window first in one round and headless first in the next. Prints
-p50 / p99 / max lateness, images/s and their ratio (also per round: on a shared machine the
-speed drifts between rounds).
+the window does; --no-record: the engine alone). --rounds such pairs run, window first in one
+round and headless first in the next. Prints p50 / p99 / max lateness, images/s and their
+ratio (also per round: on a shared machine the speed drifts between rounds).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_latency.py [--seconds 3] [--rounds 8]
 """
