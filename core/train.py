@@ -352,15 +352,23 @@ class Trainer:
         k = len(self.data.classes)
         sums = torch.zeros(4, device=self.device, dtype=self.data.dtype)
         counts = torch.zeros(k * k, device=self.device, dtype=torch.int64)
-        size = 1024 if self.data.is_images else 8192
-        for xb, yb in self.data.batches(split, size, train=False):
-            out = model(xb)
-            m = _step_metrics(criterion(out, yb), out, yb)
-            sums[0] += m[0] * yb.shape[0]
-            sums[1:3] += m[1:]
-            sums[3] += yb.shape[0]
-            counts += torch.bincount(yb * k + out.argmax(1), minlength=k * k)
-        model.train()
+        # images: 1024 a batch on a GPU, 256 on a CPU, where one takes a second (a stop waits
+        # for the batch in progress)
+        size = (1024 if self.device.type != "cpu" else 256) if self.data.is_images else 8192
+        try:
+            for xb, yb in self.data.batches(split, size, train=False):
+                # a stop asked for now ends the run here, with this epoch unfinished: on a
+                # CPU a CNN's evaluation takes seconds, and closing the window waits for it
+                if self._stop.is_set():
+                    raise _Stopped
+                out = model(xb)
+                m = _step_metrics(criterion(out, yb), out, yb)
+                sums[0] += m[0] * yb.shape[0]
+                sums[1:3] += m[1:]
+                sums[3] += yb.shape[0]
+                counts += torch.bincount(yb * k + out.argmax(1), minlength=k * k)
+        finally:
+            model.train()
         return _metrics(*sums.tolist(), top5), counts.view(k, k).cpu().numpy()
 
 

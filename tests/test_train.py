@@ -152,6 +152,27 @@ def test_stop_while_paused_ends_the_run():
     assert trainer.fit().status == "stopped"
 
 
+def test_a_stop_during_evaluation_ends_the_run_before_the_next_evaluation_batch(tmp_path):
+    """Closing the window waits for the run to end, and a CNN's evaluation on a CPU takes
+    seconds: a stop asked for while the epoch's training ends is seen before evaluating, the
+    unfinished epoch is not kept, and the finished ones are."""
+
+    class StopAtEpochTwoEnd(Recorder):
+        def on_batch_end(self, chunk):
+            super().on_batch_end(chunk)
+            if chunk.epoch == 2 and chunk.steps[-1] == 2 * self.info.steps_per_epoch:
+                trainer.stop()  # the last step of epoch 2: its evaluation comes next
+
+    rec = StopAtEpochTwoEnd()
+    trainer = Trainer(circles(epochs=5), [rec], run_root=tmp_path)
+    result = trainer.fit()
+    # without the check, epoch 2 would be evaluated and kept, and the stop seen in epoch 3
+    assert result.status == "stopped" and result.epochs == 1
+    assert [r["epoch"] for r in rec.epochs] == [1]
+    run = runs.open_run(result.run_folder)
+    assert [m["epoch"] for m in run.metrics()] == [1] and trainer.model.training
+
+
 def test_a_nan_loss_stops_the_run_with_step_lr_and_last_finite_loss(tmp_path):
     rec = Recorder()
     exp = circles("optim.lr=1e20", "model.activation=relu", "model.init_std=1.0", epochs=5)
