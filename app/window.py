@@ -6,6 +6,7 @@ import copy
 import gc
 import time
 
+import torch
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QMainWindow, QScrollArea,
@@ -70,6 +71,9 @@ class MainWindow(QMainWindow):
     def __init__(self, exp: cfg.Experiment | None = None, settings=None, run_root=None,
                  persist: bool = True):
         super().__init__()
+        # the GUI thread's own torch work (the Inspect views) runs on one thread: an OpenMP
+        # team of its own would slow the training thread's by 6-8 % (2-core VM, the CNN)
+        torch.set_num_threads(1)
         self.settings = settings or open_settings()
         self.persist, self.run_root = persist, run_root
         self.session: TrainingSession | None = None

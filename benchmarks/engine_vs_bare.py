@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core import malloc  # noqa: E402
+
+malloc.keep_freed_memory()  # as `learnscope` and `python -m core` do, before any thread
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

@@ -2,10 +2,11 @@
 
 For each workload (the practical CNN on Shapes-10, the circles MLP; CPU) the window trains
 for --seconds while a precise 10 ms timer records how late each tick comes, and the same
-experiment trains headless for as long, as `python -m core train` runs it (saving the run, as
-the window does; --no-record: the engine alone). --rounds such pairs run, window first in one
-round and headless first in the next. Prints p50 / p99 / max lateness, images/s and their
-ratio (also per round: on a shared machine the speed drifts between rounds).
+experiment trains headless for as long, as `python -m core train` runs it: in a process of
+its own, on its main thread, saving the run as the window does (--no-record: the engine
+alone). --rounds such pairs run, window first in one round and headless first in the next.
+Prints p50 / p99 / max lateness, images/s and their ratio (also per round: on a shared
+machine the speed drifts between rounds).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_latency.py [--seconds 3] [--rounds 8]
 """
@@ -13,7 +14,9 @@ ratio (also per round: on a shared machine the speed drifts between rounds).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import math
+import multiprocessing
 import os
 import statistics
 import sys
@@ -22,6 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core import malloc  # noqa: E402
+
+malloc.keep_freed_memory()  # as `learnscope` and `python -m core` do, before any thread
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("LEARNSCOPE_SETTINGS", str(Path(tempfile.mkdtemp()) / "settings.ini"))
 
@@ -158,7 +164,7 @@ class WindowRuns:
         self.app.processEvents()
 
 
-def headless_rates(exp: cfg.Experiment, seconds: float, threads: int, cpus=None,
+def headless_rates(preset: str, sets: list[str], seconds: float, threads: int, cpus=None,
                    run_root: str | None = None) -> list[float]:
     """Train as `python -m core train` does for `seconds` after the first epoch (on cpus if
     given), saving the run under run_root as the CLI and the window do (not at all if None);
@@ -176,6 +182,7 @@ def headless_rates(exp: cfg.Experiment, seconds: float, threads: int, cpus=None,
                 if now >= self.until:
                     trainer.stop()
 
+    exp = cfg.with_overrides(presets.load(preset), sets)
     torch.set_num_threads(threads)
     r = Rates()
     trainer = Trainer(exp, [r], run_root=run_root, record=run_root is not None)
@@ -213,7 +220,10 @@ def main() -> None:
     print(f"CPU: {os.cpu_count()} cores; the GUI trains with {cpu_threads()} torch thread(s) at low "
           f"priority, the CLI with torch's default {default_threads} (both 1 for a network as "
           f"small as the circles MLP); Qt platform {app.platformName()}")
-    with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as cli_dir:
+    # the headless side trains in a process of its own, as the CLI does: torch work on the
+    # window's GUI thread (an OpenMP team there) would slow the window's training thread
+    cli = concurrent.futures.ProcessPoolExecutor(1, multiprocessing.get_context("spawn"))
+    with cli, tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as cli_dir:
         for label, (preset, sets) in WORKLOADS.items():
             if args.only and (args.only == "cnn") != label.startswith("practical CNN"):
                 continue
@@ -223,19 +233,18 @@ def main() -> None:
             window = WindowRuns(app, exp, root, views, train_cpus)
             # the CLI's runs go elsewhere: the window's runs list would show each one
             cli_root = None if args.no_record else cli_dir
+            headless = (headless_rates, preset, sets, args.seconds, default_threads, train_cpus, cli_root)
             for r in range(args.rounds):
                 # which side goes first alternates, so that a drift of the machine's speed
                 # within a round favours neither
                 if r % 2:
-                    cli_rates.append(statistics.median(
-                        headless_rates(exp, args.seconds, default_threads, train_cpus, cli_root)))
+                    cli_rates.append(statistics.median(cli.submit(*headless).result()))
                 lateness, rates, share = window.run(args.seconds)
                 late.append(lateness)
                 busy.append(share)
                 gui_rates.append(statistics.median(rates))
                 if not r % 2:
-                    cli_rates.append(statistics.median(
-                        headless_rates(exp, args.seconds, default_threads, train_cpus, cli_root)))
+                    cli_rates.append(statistics.median(cli.submit(*headless).result()))
             window.close()
             rates = {name: n / s for name, (n, s) in window.refreshes.items() if s > 0}
             late = np.concatenate(late)

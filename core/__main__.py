@@ -13,7 +13,7 @@ import sys
 import time
 
 from core import config as cfg
-from core import presets
+from core import malloc, presets
 from core.errors import ConfigError
 
 EXIT = {"done": 0, "stopped": 0, "diverged": 3}
@@ -212,6 +212,7 @@ def cmd_sweep(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    malloc.keep_freed_memory()  # before any thread: CPU training runs a fifth faster
     parser = argparse.ArgumentParser(prog="python -m core", description="LearnScope's headless engine.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("presets", help="list the lab's presets").set_defaults(func=cmd_presets)

@@ -358,3 +358,23 @@ def test_layer_health_samples_are_paced_by_what_they_cost():
         assert relay.health.samples == 1 and relay.health.spent == 0.0
         assert relay._next_health - t0 == pytest.approx(gap, abs=0.05)
     assert len(buffer.drain_health()) == 2
+
+
+def test_the_gui_thread_computes_on_one_torch_thread_and_the_training_thread_on_every_core(qtbot, window):
+    """An OpenMP team on the GUI thread, for its own torch work (the Inspect views), slowed the
+    training thread's by 6-8 % on a 2-core CPU: the window keeps the GUI thread to one."""
+    import torch
+
+    from app.worker import TrainingSession, cpu_threads
+    window(circles())
+    assert torch.get_num_threads() == 1
+    exp = cfg.with_overrides(presets.load("shapes-cnn"), [
+        "data.n_train=64", "data.n_test=32", "train.epochs=1", "train.device=cpu"])
+    session = TrainingSession(exp, record=False)
+    seen = []
+    session.worker.fit_started.connect(lambda info: seen.append(torch.get_num_threads()),
+                                       Qt.ConnectionType.DirectConnection)  # in the training thread
+    with qtbot.waitSignal(session.finished, timeout=60_000):
+        session.start()
+    assert session.result.status == "done", session.result.message
+    assert seen == [cpu_threads()] and torch.get_num_threads() == 1
