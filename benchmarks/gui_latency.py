@@ -222,8 +222,8 @@ def main() -> None:
           f"small as the circles MLP); Qt platform {app.platformName()}")
     # the headless side trains in a process of its own, as the CLI does: torch work on the
     # window's GUI thread (an OpenMP team there) would slow the window's training thread
-    cli = concurrent.futures.ProcessPoolExecutor(1, multiprocessing.get_context("spawn"))
-    with cli, tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as cli_dir:
+    cli_process = concurrent.futures.ProcessPoolExecutor(1, multiprocessing.get_context("spawn"))
+    with cli_process, tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as cli_dir:
         for label, (preset, sets) in WORKLOADS.items():
             if args.only and (args.only == "cnn") != label.startswith("practical CNN"):
                 continue
@@ -238,13 +238,13 @@ def main() -> None:
                 # which side goes first alternates, so that a drift of the machine's speed
                 # within a round favours neither
                 if r % 2:
-                    cli_rates.append(statistics.median(cli.submit(*headless).result()))
+                    cli_rates.append(statistics.median(cli_process.submit(*headless).result()))
                 lateness, rates, share = window.run(args.seconds)
                 late.append(lateness)
                 busy.append(share)
                 gui_rates.append(statistics.median(rates))
                 if not r % 2:
-                    cli_rates.append(statistics.median(cli.submit(*headless).result()))
+                    cli_rates.append(statistics.median(cli_process.submit(*headless).result()))
             window.close()
             rates = {name: n / s for name, (n, s) in window.refreshes.items() if s > 0}
             late = np.concatenate(late)
