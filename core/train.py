@@ -352,13 +352,12 @@ class Trainer:
         k = len(self.data.classes)
         sums = torch.zeros(4, device=self.device, dtype=self.data.dtype)
         counts = torch.zeros(k * k, device=self.device, dtype=torch.int64)
-        # images: 1024 a batch on a GPU, 256 on a CPU, where one takes a second (a stop waits
-        # for the batch in progress)
+        # a stop is seen between batches and ends the run with this epoch unfinished: on a CPU
+        # a CNN's evaluation takes seconds and closing the window waits for it, so images go
+        # 256 a batch there (1024 on a GPU)
         size = (1024 if self.device.type != "cpu" else 256) if self.data.is_images else 8192
         try:
             for xb, yb in self.data.batches(split, size, train=False):
-                # a stop asked for now ends the run here, with this epoch unfinished: on a
-                # CPU a CNN's evaluation takes seconds, and closing the window waits for it
                 if self._stop.is_set():
                     raise _Stopped
                 out = model(xb)
