@@ -34,7 +34,7 @@ TICK_MS = 50          # the GUI redraws at 20 Hz from buffered values (the lower
                       # every wake-up of the GUI thread stalls a torch thread of a CNN on a
                       # 2-core laptop)
 PROGRESS_S = 0.2      # seconds between two updates of the progress line
-DRAW_SHARE = 0.025    # at most this share of the time goes to repainting plots while training
+DRAW_SHARE = 0.015    # at most this share of the time goes to repainting plots while training
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (the issue allows 2 s)
 DEFAULT_PRESET = "circles-mlp"
 

@@ -159,8 +159,11 @@ def test_decision_boundary_is_the_labs_40x40_picture(qtbot):
     w, v = trained(qtbot, circles(3), "decision-boundary")
     assert v.heat.image.shape == (40, 40)
     assert len(v.train_points.data) == 200 and len(v.test_points.data) == 200
-    title = v.plot.titleLabel.text
+    title = v.title.text()
     assert title.startswith("Iter 60: acc train") and "acc test" in title
+    from PySide6.QtWidgets import QGraphicsItem
+    cached = QGraphicsItem.CacheMode.DeviceCoordinateCache  # the points don't move while it trains
+    assert v.train_points.cacheMode() == v.test_points.cacheMode() == cached
     assert v.hidden_mosaic.shape == (3 * 41 - 1, 4 * 41 - 1)  # 10 hidden neurons, 40×40 each
     assert not v.train_mode.isEnabled()  # no dropout or batch norm in this net
     w.shutdown(5000)

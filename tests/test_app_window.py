@@ -327,6 +327,45 @@ def test_epoch_axes_grow_in_round_steps_and_always_show_every_point(qtbot):
     assert y0 <= np.log10(1 / 150) and y1 >= 0  # log10 of the losses
 
 
+def test_a_redraw_repaints_the_curves_but_not_the_axes_titles_or_legends(qtbot, monkeypatch):
+    """Axes, titles and legends are drawn once into pixmaps: repainting the canvas after new
+    points copies them in C++ instead of running their Python paint, which would hold the GIL
+    a small network's training thread needs."""
+    import numpy as np
+    import pyqtgraph as pg
+    from app.views.plots import PlotsView
+    from core.train import BatchChunk
+    painted = {cls: 0 for cls in (pg.AxisItem, pg.LabelItem, pg.LegendItem, pg.PlotCurveItem)}
+    for cls in painted:  # before the items exist: Qt looks a Python paint up once per item
+        def counting(self, *args, _cls=cls, _paint=cls.paint):
+            painted[_cls] += 1
+            return _paint(self, *args)
+        monkeypatch.setattr(cls, "paint", counting)
+    v = PlotsView()
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.show()
+    v.set_steps_per_epoch(20, epochs=150)
+
+    def epoch(e):
+        steps = np.arange((e - 1) * 20 + 1, e * 20 + 1)
+        v.add_chunks([BatchChunk(e, steps, np.full(20, 0.5), np.full(20, 0.5), 0.1, 1e3)])
+        v.add_records([{"epoch": e, "lr": 0.1, "train": {"loss": 0.5, "accuracy": 50.0},
+                        "test": {"loss": 0.6, "accuracy": 40.0}}])
+
+    for e in (1, 2, 3):
+        epoch(e)
+    v.redraw(everything=True)
+    qtbot.waitUntil(lambda: v.canvas.paint_total > 0)  # the first paint draws (and caches) everything
+    assert painted[pg.AxisItem] >= 8 and painted[pg.LabelItem] >= 4
+    painted.update({cls: 0 for cls in painted})
+    epoch(4)  # inside the rounded ranges (x up to 5 epochs): the axes stay as they are
+    v.redraw(everything=True)
+    v.canvas.viewport().repaint()
+    assert painted[pg.PlotCurveItem] >= 4  # the new points are drawn
+    assert painted[pg.AxisItem] == painted[pg.LabelItem] == painted[pg.LegendItem] == 0
+
+
 def test_layer_health_samples_are_paced_by_what_they_cost():
     """The worker samples layer health at most every HEALTH_EVERY_S, and a costly sample (a
     large CNN's activations on a CPU) pushes the next one out so that sampling keeps to

@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
 from core import models
 
@@ -163,18 +163,34 @@ def tile_images(images: np.ndarray, pad: int = 1, fill: float = 1.0) -> np.ndarr
 
 
 class Canvas(pg.GraphicsLayoutWidget):
-    """A pyqtgraph canvas that adds up the time its repaints take.
+    """A pyqtgraph canvas that adds up the time its repaints take, and caches what rarely changes.
 
     Redraws are paced by what they cost, and most of that cost is the repaint Qt does later
     in the event loop, often twice (auto-range moves the axes after the first), so the
-    callers pace by every paint since their last update, not by the last one."""
+    callers pace by every paint since their last update, not by the last one.
+
+    Axes, titles, legends and items marked `static_paint` are cached as pixmaps: a repaint
+    of a curve beside them then copies the pixmap in C++ instead of calling the item's
+    Python paint, which holds Python's GIL (taken from a small network's training thread)."""
 
     paint_total = 0.0
+    CACHED = (pg.AxisItem, pg.LabelItem, pg.LegendItem)
+    _items_seen = -1
 
     def paintEvent(self, event) -> None:
         t0 = time.perf_counter()
+        self._cache_static_items()
         super().paintEvent(event)
         self.paint_total += time.perf_counter() - t0
+
+    def _cache_static_items(self) -> None:
+        items = self.scene().items()
+        if len(items) == self._items_seen:  # plots and views add items rarely
+            return
+        self._items_seen = len(items)
+        for item in items:
+            if isinstance(item, self.CACHED) or getattr(item, "static_paint", False):
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def painted_since(self, mark: list[float]) -> float:
         """Return the paint seconds since the last call with this one-element mark list."""

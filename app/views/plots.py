@@ -32,12 +32,15 @@ class _Growing:
         self.n = 0
         self.lo, self.hi = math.inf, -math.inf
 
-    def extend(self, values: np.ndarray) -> None:
+    def extend(self, values: np.ndarray, bounds: bool = True) -> None:
+        """Append values (bounds=False: don't track their range, e.g. for epochs)."""
         need = self.n + len(values)
         if need > len(self.data):
             self.data = np.resize(self.data, max(need, 2 * len(self.data)))
         self.data[self.n:need] = values
         self.n = need
+        if not bounds:
+            return
         finite = values[np.isfinite(values)]
         if len(finite):
             self.lo, self.hi = min(self.lo, float(finite.min())), max(self.hi, float(finite.max()))
@@ -177,12 +180,17 @@ class PlotsView(QWidget):
     # -- data in
     def clear(self) -> None:
         """Forget the live run's points (overlays stay)."""
-        self.steps, self.losses = _Growing(), _Growing()
+        self._steps, self._losses = _Growing(), _Growing()
         self.steps_per_epoch = 1
         self.epochs: int | None = None  # the run's length, once known
         self.records: list[dict] = []
-        # per-epoch series, grown as records arrive: rebuilding them per tick is O(epochs)
-        self.series = {key: (_Growing(), _Growing()) for key in self._series_keys()}
+        # per-epoch series, grown from the records: rebuilding them per redraw is O(epochs)
+        self._series = {key: (_Growing(), _Growing()) for key in self._series_keys()}
+        # what arrived since the series last grew: the 20 Hz tick only queues it, and the
+        # next read (a redraw, a few a second) converts it in one pass. Each tick's Python
+        # time is taken from a small network's training thread (Python's GIL).
+        self._new_chunks: list = []
+        self._new_records = 0
         self.lr_by_epoch: dict[int, float] = {}
         self._pending = set(self.PLOTS)
         self._turn, self._last = 0, None
@@ -214,30 +222,63 @@ class PlotsView(QWidget):
         self.extents[plot].set(right, nice_bounds(lo, hi) if lo <= hi and not log else None)
 
     def add_chunks(self, chunks) -> None:
-        """Append batch chunks (core.train.BatchChunk) drained from the worker's buffer."""
-        for ch in chunks:
-            self.steps.extend(ch.steps / self.steps_per_epoch)
-            self.losses.extend(ch.loss)
-            if self.lr_by_epoch.get(ch.epoch) != ch.lr:
-                self.lr_by_epoch[ch.epoch] = ch.lr
-                self._pending.add("lr")
+        """Queue batch chunks (core.train.BatchChunk) drained from the worker's buffer."""
+        if chunks:
+            self._new_chunks.extend(chunks)
             self._pending.add("batch")
 
     def add_records(self, records: list[dict]) -> None:
-        """Append epoch records drained from the worker's buffer: one extend per series for all
-        of them (a small network finishes a hundred epochs a second)."""
-        if not records:
-            return
-        self.records.extend(records)
-        for record in records:
-            self.lr_by_epoch[record["epoch"]] = record["lr"]
-        for key, split in self._series_keys():
-            have = [r for r in records if split in r and key in r[split]]
-            if have:
-                xs, ys = self.series[(key, split)]
-                xs.extend(np.array([r["epoch"] for r in have], dtype=float))
-                ys.extend(np.array([r[split][key] for r in have], dtype=float))
-        self._pending.update(("loss", "accuracy", "lr"))
+        """Queue epoch records drained from the worker's buffer."""
+        if records:
+            self.records.extend(records)
+            self._new_records += len(records)
+            self._pending.update(("loss", "accuracy", "lr"))
+
+    def _absorb(self) -> None:
+        """Grow the series by what was queued since the last call: one extend per series."""
+        chunks, self._new_chunks = self._new_chunks, []
+        if chunks:
+            cat = (lambda a: a[0]) if len(chunks) == 1 else np.concatenate
+            self._steps.extend(cat([ch.steps for ch in chunks]) / self.steps_per_epoch, bounds=False)
+            self._losses.extend(cat([ch.loss for ch in chunks]))
+            for ch in chunks:
+                if self.lr_by_epoch.get(ch.epoch) != ch.lr:
+                    self.lr_by_epoch[ch.epoch] = ch.lr
+                    self._pending.add("lr")
+        if self._new_records:
+            records = self.records[-self._new_records:]
+            self._new_records = 0
+            columns: dict[tuple[str, str], tuple[list, list]] = {}
+            for record in records:
+                epoch = record["epoch"]
+                self.lr_by_epoch[epoch] = record["lr"]
+                for split in SPLIT_COLOURS:
+                    for key, value in (record.get(split) or {}).items():
+                        xs, ys = columns.setdefault((key, split), ([], []))
+                        xs.append(epoch)
+                        ys.append(value)
+            for key, (xs, ys) in columns.items():
+                if key in self._series:
+                    x, y = self._series[key]
+                    x.extend(np.array(xs, dtype=float), bounds=False)
+                    y.extend(np.array(ys, dtype=float))
+
+    @property
+    def steps(self) -> _Growing:
+        """The live run's step positions (in epochs) on the per-batch loss plot."""
+        self._absorb()
+        return self._steps
+
+    @property
+    def losses(self) -> _Growing:
+        self._absorb()
+        return self._losses
+
+    @property
+    def series(self) -> dict[tuple[str, str], tuple[_Growing, _Growing]]:
+        """(metric, split) → (epochs, values) of the live run."""
+        self._absorb()
+        return self._series
 
     def redraw(self, everything: bool = False) -> bool:
         """Push buffered values to the curves of one changed plot (all of them if asked).
@@ -247,6 +288,7 @@ class PlotsView(QWidget):
         turn; the per-epoch plots share the rest. Returns whether anything changed."""
         if not self._pending:
             return False
+        self._absorb()
         if everything:
             todo = [p for p in self.PLOTS if p in self._pending]
         elif "batch" in self._pending and (self._last != "batch" or self._pending == {"batch"}):
