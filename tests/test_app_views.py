@@ -155,6 +155,32 @@ def test_health_has_one_row_per_weight_layer_with_finite_numbers(qtbot, shapes_w
     qtbot.waitUntil(lambda: all(len(p.listDataItems()) == 5 for p in v.plots.values()), timeout=5_000)
 
 
+def test_health_axes_grow_in_round_steps_while_training_and_fit_the_finished_run(qtbot):
+    """A moving axis is regenerated and repainted with its curves, so while a run trains the
+    health plots' ranges move in round steps; the finished run fills the x axis."""
+    from app.views.common import ModelSource
+    from app.views.health import FIELDS, HealthView
+    source = ModelSource()
+    v = HealthView(source)
+    qtbot.addWidget(v)
+    source.live = True
+    rights = set()
+    for step in range(10, 2301, 10):
+        v.add([(step, {"hidden": (0.1 * math.sin(step / 300), 0.5, 0.0, 1.0 + step / 1000)})])
+        v.refresh_all()
+        rights.add(v.plots["act_mean"].extent.bounds[0][1])
+        lo, hi = v.plots["act_mean"].extent.bounds[1]
+        means = v.values["hidden"]["act_mean"]
+        assert lo <= min(means) and hi >= max(means)  # the whole curve stays in view
+    assert rights == {10, 20, 50, 100, 200, 500, 1000, 2000, 5000}
+    assert v.plots["dead"].extent.bounds[1] == (0.0, 0.1)  # "none dead" sits on the floor
+    assert v.plots["grad_norm"].extent.bounds[1] is None  # log scale: pyqtgraph's own range
+    source.live = False
+    v.add([(2310, {"hidden": (0.0, 0.5, 0.0, 1.0)})])
+    v.refresh_all()
+    assert {v.plots[k].extent.bounds[0][1] for k, _ in FIELDS} == {2310}
+
+
 def test_decision_boundary_is_the_labs_40x40_picture(qtbot):
     w, v = trained(qtbot, circles(3), "decision-boundary")
     assert v.heat.image.shape == (40, 40)

@@ -207,7 +207,7 @@ class InspectView(QWidget):
 
     interval_s = 1.0
     live_refresh = True   # False: only on demand and when marked stale (epoch ends, run end)
-    SHARE = 0.03
+    SHARE = 0.02
     placeholder = "Train a model (Ctrl+Enter) to see this view."
 
     def __init__(self, source: ModelSource, parent=None):

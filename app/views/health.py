@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 from app.views.common import Canvas, InspectView
-from app.views.plots import RUN_COLOURS
+from app.views.plots import RUN_COLOURS, RoundedExtent, nice_bounds, nice_ceiling
 
 FIELDS = [("act_mean", "activation mean"), ("act_std", "activation std"),
           ("dead", "dead units (0 for the whole batch)"), ("grad_norm", "‖∂loss/∂W‖ (log)")]
@@ -35,6 +35,10 @@ class HealthView(InspectView):
             p.setLabel("bottom", "step")  # no grid: it makes every curve update repaint the axes
             # a fixed width: tick labels that change width would re-lay out and repaint all four
             p.getAxis("left").setWidth(48)
+            # the ranges move in round steps, not with every sample: a moving axis is
+            # regenerated and repainted with the curves (plots.RoundedExtent)
+            p.extent = RoundedExtent()
+            p.addItem(p.extent)
             self.plots[key] = p
         self.plots["grad_norm"].setLogMode(y=True)
         self.plots["act_mean"].addLegend(offset=(5, 5))
@@ -58,6 +62,8 @@ class HealthView(InspectView):
             p.clear()
             if p.legend is not None:
                 p.legend.clear()
+            p.extent.set(1.0)
+            p.addItem(p.extent)
         self.table.setRowCount(0)
         self._drawn = {key: 0 for key, _ in FIELDS}  # samples each plot shows
         self._turn = 0
@@ -100,6 +106,18 @@ class HealthView(InspectView):
     def _draw(self, key: str) -> None:
         self._drawn[key] = len(self.steps)
         x = np.asarray(self.steps, float)
+        ys = [np.asarray(per[key], float) for per in self.values.values()]
+        finite = np.concatenate([y[np.isfinite(y)] for y in ys] or [np.zeros(0)])
+        plot = self.plots[key]
+        # while training the x axis grows in round steps; the finished run fills it
+        right = max(nice_ceiling(x[-1]) if self.source.live else x[-1], 1.0)
+        if key == "grad_norm" or not len(finite):
+            y = None  # log scale: pyqtgraph's own range
+        elif key == "dead":  # a fraction: from 0, so that "none dead" reads as such
+            y = (0.0, max(nice_ceiling(float(finite.max())), 0.1))
+        else:
+            y = nice_bounds(float(finite.min()), float(finite.max()))
+        plot.extent.set(right, y)
         for r, (name, per) in enumerate(self.values.items()):
             y = np.asarray(per[key], float)
             if key == "grad_norm":
@@ -112,10 +130,12 @@ class HealthView(InspectView):
             curve.setData(x[:len(y)], y)
 
     def _fill_table(self) -> None:
+        fit = self.table.rowCount() != len(self.values)  # column widths: once per run
         self.table.setRowCount(len(self.values))
         for r, (name, per) in enumerate(self.values.items()):
             self.table.setItem(r, 0, QTableWidgetItem(name))
             for c, (key, _) in enumerate(FIELDS, 1):
                 v = per[key][-1]
                 self.table.setItem(r, c, QTableWidgetItem("—" if not math.isfinite(v) else f"{v:.4g}"))
-        self.table.resizeColumnsToContents()
+        if fit:
+            self.table.resizeColumnsToContents()

@@ -88,7 +88,7 @@ def nice_bounds(lo: float, hi: float) -> tuple[float, float]:
     return math.floor(lo / step) * step, math.ceil(hi / step) * step
 
 
-class _Extent(pg.GraphicsObject):
+class RoundedExtent(pg.GraphicsObject):
     """An item that draws nothing and only widens its plot's auto-range to rounded bounds.
 
     The axes then move in steps (x: …, 20, 50, 100 epochs; y: to the next round value)
@@ -101,6 +101,7 @@ class _Extent(pg.GraphicsObject):
         self.bounds: tuple[tuple[float, float], tuple[float, float] | None] = ((0.0, 1.0), None)
 
     def set(self, right: float, y: tuple[float, float] | None = None) -> None:
+        """Widen the plot's auto-range to x in [0, right] and y in y (None: the data's own)."""
         bounds = ((0.0, right), y)
         if bounds != self.bounds:
             self.bounds = bounds
@@ -136,7 +137,7 @@ class PlotsView(QWidget):
             # no grid: its lines make the axis repaint with every curve update (the crosshair
             # read-out gives exact values instead)
             p.setLabel("bottom", "epoch")
-            self.extents[name] = _Extent()
+            self.extents[name] = RoundedExtent()
             p.addItem(self.extents[name])
             p.getAxis("left").setWidth(56)
         self.loss_plot.addLegend(offset=(-10, 10))
