@@ -4,9 +4,13 @@ For each workload (the practical CNN on Shapes-10, the circles MLP; CPU) the win
 for --seconds while a precise 10 ms timer records how late each tick comes, and the same
 experiment trains headless for as long, as `python -m core train` runs it: in a process of
 its own, on its main thread, saving the run as the window does (--no-record: the engine
-alone). --rounds such pairs run, window first in one round and headless first in the next.
-Prints p50 / p99 / max lateness, images/s and their ratio (also per round: on a shared
-machine the speed drifts between rounds).
+alone). Each of --rounds rounds trains three times: the window with the probe timer (its
+lateness; and the speed it leaves), the window without it (the speed people get: the probe
+wakes the GUI thread 100 times a second, which the app itself never does), and headless —
+in that order in one round, in reverse in the next. Prints p50 / p99 / max lateness, images/s
+and the window / headless ratios (also per round: on a shared machine the speed drifts
+between rounds), and on Linux the share of the time the window's training thread was
+blocked — for a one-thread network, waiting for the GIL while the GUI thread held it.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_latency.py [--seconds 3] [--rounds 8]
 """
@@ -56,14 +60,38 @@ def pin(cpus) -> None:
         os.sched_setaffinity(0, set(cpus))
 
 
-def pin_training_threads(cpus) -> None:
-    """Move the window's training thread and its torch threads (named after it) to cpus."""
-    for tid in os.listdir("/proc/self/task"):
+def training_threads() -> list[int]:
+    """The ids of the window's training thread and its torch threads (named after it; Linux)."""
+    found = []
+    for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else []:
         try:
             if open(f"/proc/self/task/{tid}/comm").read().startswith("learnscope"):
-                os.sched_setaffinity(int(tid), set(cpus))
+                found.append(int(tid))
         except OSError:
             pass
+    return found
+
+
+def pin_training_threads(cpus) -> None:
+    """Move the window's training thread and its torch threads to cpus."""
+    for tid in training_threads():
+        try:
+            os.sched_setaffinity(tid, set(cpus))
+        except OSError:
+            pass
+
+
+def scheduled_seconds(tid: int) -> tuple[float, float] | None:
+    """Seconds thread tid has run, and waited for a CPU (Linux schedstat); None if unknown.
+
+    The rest of its wall time it was blocked: for the window's training thread, waiting for
+    Python's GIL while the GUI thread held it (it reads no files and takes no other lock
+    for long)."""
+    try:
+        run, wait = open(f"/proc/self/task/{tid}/schedstat").read().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return int(run) / 1e9, int(wait) / 1e9
 
 
 class WindowRuns:
@@ -113,8 +141,9 @@ class WindowRuns:
 
     def run(self, seconds: float, probe: bool = True) -> tuple[np.ndarray, list[float], float]:
         """Train for `seconds` after the first epoch; return timer lateness (ms), rates and the
-        share of the time the GUI thread was busy. With views, the Inspect dock shows them in
-        turn, one second each (only the visible one draws)."""
+        share of the time the GUI thread was busy (self.blocked, self.waited: the shares the
+        training thread was blocked and waited for a CPU, NaN if unknown). With views, the
+        Inspect dock shows them in turn, one second each (only the visible one draws)."""
         w = self.w
         cycler = QTimer(interval=1000, timeout=self._cycle)
         if self.views:
@@ -123,12 +152,17 @@ class WindowRuns:
         ticks: list[float] = []
         timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=10)
         timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-        first, busy = [], []
+        first, busy, blocked = [], [], []
+        self.blocked = self.waited = math.nan
 
         def measure():  # after the warm-up (data loading, first epoch), in the real event loop
             if w.plots.records and not first:
                 first.append(len(w.plots.records))
                 busy.append(-time.thread_time())
+                tids = training_threads()
+                # the training thread itself: it starts its torch threads, which come later
+                trainer = (min(tids), time.perf_counter(), scheduled_seconds(min(tids))) if tids else None
+                blocked.append(trainer)
                 if self.views:
                     self._mark()
                 poll.stop()
@@ -138,6 +172,12 @@ class WindowRuns:
 
         def done():
             busy[0] += time.thread_time()  # the GUI thread's CPU time while measured
+            if blocked[0] is not None and blocked[0][2] is not None:
+                tid, t0, (run0, wait0) = blocked[0]
+                now, wall = scheduled_seconds(tid), time.perf_counter() - t0
+                if now is not None:
+                    ran, waited = now[0] - run0, now[1] - wait0
+                    self.blocked, self.waited = 1 - (ran + waited) / wall, waited / wall
             timer.stop()
             cycler.stop()
             self._tally()
@@ -228,43 +268,64 @@ def main() -> None:
             if args.only and (args.only == "cnn") != label.startswith("practical CNN"):
                 continue
             exp = cfg.with_overrides(presets.load(preset), sets)
-            late, gui_rates, cli_rates, busy = [], [], [], []
+            late, probed_rates, gui_rates, cli_rates, busy, blocked, waited = [], [], [], [], [], [], []
             train_cpus = ALL_CPUS[-1:] if args.pin else None
             window = WindowRuns(app, exp, root, views, train_cpus)
             # the CLI's runs go elsewhere: the window's runs list would show each one
             cli_root = None if args.no_record else cli_dir
             headless = (headless_rates, preset, sets, args.seconds, default_threads, train_cpus, cli_root)
-            for r in range(args.rounds):
-                # which side goes first alternates, so that a drift of the machine's speed
-                # within a round favours neither
-                if r % 2:
-                    cli_rates.append(statistics.median(cli_process.submit(*headless).result()))
-                lateness, rates, share = window.run(args.seconds)
+
+            def probed():  # lateness, and the speed with the probe timer's 100 wake-ups a second
+                lateness, rates, _share = window.run(args.seconds)
                 late.append(lateness)
+                probed_rates.append(statistics.median(rates))
+
+            def quiet():  # the window as people use it: no probe timer
+                _lateness, rates, share = window.run(args.seconds, probe=False)
                 busy.append(share)
+                blocked.append(window.blocked)
+                waited.append(window.waited)
                 gui_rates.append(statistics.median(rates))
-                if not r % 2:
-                    cli_rates.append(statistics.median(cli_process.submit(*headless).result()))
+
+            def cli():
+                cli_rates.append(statistics.median(cli_process.submit(*headless).result()))
+
+            for r in range(args.rounds):
+                # the order turns round every round, so that a drift of the machine's speed
+                # favours no side; the window without the probe and headless run back to back
+                for step in ((probed, quiet, cli) if r % 2 == 0 else (cli, quiet, probed)):
+                    step()
             window.close()
             rates = {name: n / s for name, (n, s) in window.refreshes.items() if s > 0}
             late = np.concatenate(late)
-            gui, cli = statistics.median(gui_rates), statistics.median(cli_rates)
-            # each round's pair ran back to back: their ratio is robust to the machine's drift
-            ratios = [g / c for g, c in zip(gui_rates, cli_rates)]
-            paired = statistics.median(ratios)
-            # how far the rounds' mean ratio may be from the true one (normal approximation)
-            half = 1.96 * statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else math.nan
+            gui, probed_gui, cli = (statistics.median(x) for x in (gui_rates, probed_rates, cli_rates))
             print(f"\n{label} ({len(late)} timer ticks over {args.rounds} × {args.seconds:g} s)")
             print(f"  10 ms timer lateness: p50 {np.percentile(late, 50):.2f} ms   "
                   f"p99 {np.percentile(late, 99):.2f} ms   max {late.max():.2f} ms")
             print(f"  GUI thread busy          : {100 * statistics.median(busy):10.1f} % of the time")
-            print(f"  training in the window   : {gui:10,.0f} images/s   (rounds: "
-                  + ", ".join(f"{r:,.0f}" for r in gui_rates) + ")")
+            if not any(math.isnan(b) for b in blocked):
+                # the training thread's time neither running nor waiting for a CPU: for a
+                # one-thread network, waiting for the GIL the GUI thread held
+                print(f"  training thread blocked  : {100 * statistics.median(blocked):10.1f} % of the time"
+                      "   (/proc schedstat: waiting for Python's GIL, or for its torch threads)")
+                print(f"  training thread runnable : {100 * statistics.median(waited):10.1f} % of the time"
+                      "   (waiting for a CPU)")
             side = "engine alone" if args.no_record else "as the CLI"
-            print(f"  headless, {side:<14} : {cli:10,.0f} images/s   (rounds: "
-                  + ", ".join(f"{r:,.0f}" for r in cli_rates) + ")")
-            print(f"  window / headless        : {gui / cli:10.2f}   (median of the rounds' ratios "
-                  f"{paired:.2f}; their mean {statistics.mean(ratios):.2f} ± {half:.2f}, 95 % interval)")
+            for name, value, per_round in (("training in the window", gui, gui_rates),
+                                           ("… with the probe timer", probed_gui, probed_rates),
+                                           (f"headless, {side}", cli, cli_rates)):
+                print(f"  {name:<24} : {value:10,.0f} images/s   (rounds: "
+                      + ", ".join(f"{r:,.0f}" for r in per_round) + ")")
+            for name, window_rates in (("window / headless", gui_rates),
+                                       ("… with the probe timer", probed_rates)):
+                # each round's runs ran back to back: their ratio is robust to the machine's drift
+                ratios = [g / c for g, c in zip(window_rates, cli_rates)]
+                # how far the rounds' mean ratio may be from the true one (normal approximation)
+                half = (1.96 * statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1
+                        else math.nan)
+                print(f"  {name:<24} : {statistics.median(window_rates) / cli:10.2f}   (median of the "
+                      f"rounds' ratios {statistics.median(ratios):.2f}; their mean "
+                      f"{statistics.mean(ratios):.2f} ± {half:.2f}, 95 % interval)")
             if rates:
                 print("  views refreshed (times a second while shown): "
                       + ", ".join(f"{name} {r:.1f}" for name, r in rates.items()))

@@ -189,7 +189,8 @@ def test_decision_boundary_is_the_labs_40x40_picture(qtbot):
     assert title.startswith("Iter 60: acc train") and "acc test" in title
     from PySide6.QtWidgets import QGraphicsItem
     cached = QGraphicsItem.CacheMode.DeviceCoordinateCache  # the points don't move while it trains
-    assert v.train_points.cacheMode() == v.test_points.cacheMode() == cached
+    # (the canvas caches its static items when it first paints, in the event loop)
+    qtbot.waitUntil(lambda: v.train_points.cacheMode() == v.test_points.cacheMode() == cached)
     assert v.hidden_mosaic.shape == (3 * 41 - 1, 4 * 41 - 1)  # 10 hidden neurons, 40×40 each
     assert not v.train_mode.isEnabled()  # no dropout or batch norm in this net
     w.shutdown(5000)
