@@ -106,18 +106,18 @@ class HealthView(InspectView):
     def _draw(self, key: str) -> None:
         self._drawn[key] = len(self.steps)
         x = np.asarray(self.steps, float)
-        ys = [np.asarray(per[key], float) for per in self.values.values()]
-        finite = np.concatenate([y[np.isfinite(y)] for y in ys] or [np.zeros(0)])
+        values = [np.asarray(per[key], float) for per in self.values.values()]
+        finite = np.concatenate([v[np.isfinite(v)] for v in values] or [np.zeros(0)])
         plot = self.plots[key]
         # while training the x axis grows in round steps; the finished run fills it
         right = max(nice_ceiling(x[-1]) if self.source.live else x[-1], 1.0)
         if key == "grad_norm" or not len(finite):
-            y = None  # log scale: pyqtgraph's own range
+            span = None  # log scale: pyqtgraph's own range
         elif key == "dead":  # a fraction: from 0, so that "none dead" reads as such
-            y = (0.0, max(nice_ceiling(float(finite.max())), 0.1))
+            span = (0.0, max(nice_ceiling(float(finite.max())), 0.1))
         else:
-            y = nice_bounds(float(finite.min()), float(finite.max()))
-        plot.extent.set(right, y)
+            span = nice_bounds(float(finite.min()), float(finite.max()))
+        plot.extent.set(right, span)
         for r, (name, per) in enumerate(self.values.items()):
             y = np.asarray(per[key], float)
             if key == "grad_norm":
