@@ -12,7 +12,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
 
+# On Linux, first check the X libraries Qt's window needs: one apt-get line instead of an abort
 run: $(STAMP)
+	@if [ "$$(uname -s)" = Linux ]; then $(BIN)/python -m app.xlibs; fi
 	$(BIN)/learnscope
 
 test: $(STAMP)

@@ -34,7 +34,8 @@ def summary(exp: cfg.Experiment) -> str:
     """Return a one-line description of the key settings (runs list, window title)."""
     m, o, t = exp.model, exp.optim, exp.train
     if m.kind == "mlp":
-        arch = "MLP " + "→".join(str(w) for w in m.hidden)
+        # how it steps: the four implementations train alike, and only this tells them apart
+        arch = "MLP " + "→".join(str(w) for w in m.hidden) + f" ({m.implementation})"
     else:
         arch = f"CNN {len(m.blocks)} conv" + (f" + fc {','.join(map(str, m.fc))}" if m.fc else "")
     extras = [x for x, on in (("BN", m.batch_norm), (f"dropout {m.dropout:g}", m.dropout > 0),
@@ -42,5 +43,6 @@ def summary(exp: cfg.Experiment) -> str:
                                (o.scheduler, o.scheduler != "none"),
                                (exp.data.standardize, exp.data.standardize != "none"),
                                ("aug", exp.data.crop or exp.data.flip)) if on]
-    return " · ".join([exp.data.dataset, arch, f"{o.optimizer} lr {o.lr:g}", f"batch {t.batch_size}"]
-                      + extras)
+    loss = {"cross_entropy": "cross-entropy", "mse": "squared error"}.get(o.loss, o.loss)
+    return " · ".join([exp.data.dataset, arch, loss, f"{o.optimizer} lr {o.lr:g}",
+                       f"batch {t.batch_size}"] + extras)

@@ -40,19 +40,29 @@ def main(argv: list[str] | None = None) -> int:
     from core import presets
     from core.errors import ConfigError
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("LearnScope")
-    app.setOrganizationName("LearnScope")
-    from app.window import MainWindow  # after QApplication: pyqtgraph reads its settings
-
-    try:
+    try:  # a wrong name is answered before any window opens
         exp = presets.load(args.preset) if args.preset else None
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("LearnScope")
+    app.setOrganizationName("LearnScope")
+    first = None
+    if not args.screenshot:  # a window on screen before the second that `import torch` takes
+        from app.settings import open_settings
+        from app.startup import FirstWindow, Probe, probe_main_window, warm_up_training
+        probe = Probe.from_env()
+        first = FirstWindow(open_settings())
+        first.show_now(app)
+        probe.mark("window")
+    from app.window import MainWindow  # after QApplication: pyqtgraph reads its settings
+
     window = MainWindow(exp, persist=not args.screenshot)
-    if not args.screenshot:
-        window.show()
+    if first is not None:
+        probe_main_window(probe, app, window)
+        warm_up_training(window)
+        first.hand_over(window)
         return app.exec()
 
     w, h = (int(v) for v in args.size.lower().split("x"))

@@ -21,8 +21,9 @@ QLabel#hint { color: #57606a; }
 QLabel#readout { color: #3b4650; padding: 2px 6px; }
 *[invalid="true"] { border: 2px solid #d32f2f; background: #fdecea; border-radius: 3px; }
 QTabWidget::pane { border: 1px solid #d0d7de; border-radius: 4px; top: -1px; }
-QTabBar::tab { padding: 6px 16px; }
-QTabBar::tab:selected { font-weight: 600; }
+QTabBar::tab { padding: 6px 8px; }
+/* not bold: Qt sizes the tabs in the normal weight, and a bold one pushed the first tab out */
+QTabBar::tab:selected { color: #0b57d0; }
 QDockWidget::title { padding: 4px 8px; background: #eef1f4; font-weight: 600; }
 QFrame#trainingBar { background: #f6f8fa; border-bottom: 1px solid #d0d7de; }
 QHeaderView::section { padding: 3px 6px; background: #eef1f4; border: none;

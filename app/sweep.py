@@ -7,10 +7,12 @@ curves. A run that ends as 'stopped' (Stop, Esc) cancels the rest.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.form import in_words
 from core import config as cfg
 from core import sweeps
 from core.errors import ConfigError
@@ -24,6 +26,48 @@ SHORTCUTS = [("batch", "Batch size: full / mini / online (Q10)",
              ("n", "Train size N sweep (Q2)",
               "Train with N = 10 … 1000 training points (same test set), overlay them and plot the "
               "final accuracies against N.")]
+
+#: the shortcuts written for Part 1's MLP on 2D points (its questions, its settings), and why
+#: they do not fit a network trained on images
+PART1_ONLY = {
+    "lr": "For Part 1's MLP on 2D points (question 11): η = 0.003 … 3 suit its summed "
+          "gradients, not this network. Set η on the Optimisation tab and train instead.",
+    "loss": "For Part 1's MLP on 2D points (questions 8–9). For this network, choose the loss on "
+            "the Optimisation tab, train each, and tick both runs in the Runs list.",
+    "n": "For Part 1's MLP on 2D points (question 2: N = 10 … 1000 points). For images, set "
+         "Train size N on the Data tab and train instead.",
+}
+
+
+def shortcut_problem(kind: str, exp: cfg.Experiment) -> str | None:
+    """Return why the shortcut does not fit this experiment (its menu item and button are
+    disabled with this as their tip), or None."""
+    if exp.is_points:
+        return None
+    return PART1_ONLY.get(kind)
+
+
+def shortcut_cost(kind: str, exp: cfg.Experiment) -> str | None:
+    """Return what the shortcut would cost, to confirm first, when it is expensive: batch sizes
+    on images (online and full batch: steps per epoch × epochs), else None."""
+    if kind != "batch" or exp.is_points:
+        return None
+    n, epochs = round(exp.data.n_train * (1 - exp.data.val_fraction)), exp.train.epochs
+    mini = exp.train.batch_size if 1 < exp.train.batch_size < (n or math.inf) else min(10, n or 10)
+
+    def steps(per_epoch: int, unknown: str = "") -> str:  # unknown: N is known once loaded
+        if not per_epoch:
+            return f"{unknown} steps per epoch × {epochs} epochs = {epochs} × {unknown} steps"
+        return (f"{per_epoch:,} step{'s' * (per_epoch != 1)} per epoch × {epochs} epochs = "
+                f"{per_epoch * epochs:,} steps")
+
+    size = f"{n:,}" if n else "N (every image of the data set)"
+    return (f"This trains three runs of {epochs} epochs on {size} training images:\n"
+            f"• online (batch 1): {steps(n, 'N')}, one image each — on a CPU by far the "
+            f"slowest of the three;\n"
+            f"• full batch: {steps(1)}, each with every training image's activations in memory "
+            f"at once;\n"
+            f"• mini-batch ({mini}): {steps(math.ceil(n / mini), f'N / {mini}')}.")
 
 
 class SweepRunner(QObject):
@@ -53,6 +97,10 @@ class SweepRunner(QObject):
         if self.running() or w.is_training():
             return False
         base = w.current_experiment()
+        problem = shortcut_problem(kind, base)
+        if problem:  # the button and menu item are disabled too; this catches direct calls
+            self.progressed.emit(problem)
+            return False
         try:
             self.queue = sweeps.sweep(kind, base)
         except ConfigError as e:
@@ -82,7 +130,7 @@ class SweepRunner(QObject):
         done = self.total - len(self.queue)
         self.progressed.emit(f"Sweep run {done}/{self.total}: {exp.name}")
         if not self.window.start_training():
-            self.progressed.emit(f"Could not start {exp.name}: {self.window.problem or 'see the banner'}")
+            self.progressed.emit(f"Could not start {exp.name}: {in_words(self.window.problem or 'see the banner')}")
             self._end()
 
     def _run_finished(self, result) -> None:

@@ -216,6 +216,10 @@ class TrainingSession(QObject):
     def paused(self) -> bool:
         return self.trainer.paused
 
+    @property
+    def stopping(self) -> bool:
+        return self.trainer.stopping
+
     def is_running(self) -> bool:
         return self.thread.isRunning()
 

@@ -40,7 +40,9 @@ class Progress:
         self.stream.write(f"\rtraining on {info.device}: {info.n_train} train / {info.n_val} val / "
                           f"{info.n_test} test examples, {info.params:,} parameters\n")
         if info.skipped:
-            self.stream.write(f"warning: {info.skipped} unreadable or non-image files were skipped\n")
+            named = ", ".join(info.skipped_files[:5]) + (" …" if info.skipped > 5 else "")
+            self.stream.write(f"warning: {info.skipped} unreadable or non-image files were skipped"
+                              + (f": {named}" if named else "") + "\n")
 
     def on_batch_end(self, chunk) -> None:
         now = time.perf_counter()

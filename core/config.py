@@ -163,6 +163,7 @@ class Experiment:
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}
+IMAGE_SIDE = {"mnist": 28, "fashion-mnist": 28, "cifar10": 32}  # the others: data.image_size
 
 
 # ---------------------------------------------------------------- validation
@@ -242,10 +243,15 @@ def from_dict(d: dict) -> Experiment:
     return exp
 
 
+def check_fields(section: str, table: Any) -> None:
+    """Check each field of one section (a config dataclass or its dict) against its own rule."""
+    _build(section, SECTIONS[section], table)
+
+
 def validate(exp: Experiment) -> Experiment:
     """Check the rules that tie several fields together; return exp unchanged."""
-    for s, cls in SECTIONS.items():  # fields edited in place (GUI) are re-checked here
-        _build(s, cls, to_dict(getattr(exp, s)))
+    for s in SECTIONS:  # fields edited in place (GUI) are re-checked here
+        check_fields(s, getattr(exp, s))
     if exp.optim.nesterov and exp.optim.momentum <= 0:
         raise ConfigError("optim.nesterov: needs optim.momentum > 0, got momentum "
                           f"{exp.optim.momentum}")
@@ -264,13 +270,36 @@ def validate(exp: Experiment) -> Experiment:
                           f"{exp.data.dataset!r} (use 'mlp' for 2D points)")
     if exp.model.kind == "cnn" and not exp.model.blocks:
         raise ConfigError("model.blocks: a CNN needs at least one conv block, got none")
-    if exp.data.dataset in ("mnist", "fashion-mnist", "cifar10", "folder") and not exp.data.root:
+    if exp.data.dataset == "folder" and not exp.data.root:
+        raise ConfigError("data.root: an image-folder data set needs the folder that holds one "
+                          "sub-folder of images per class, got an empty path")
+    if exp.data.dataset in ("mnist", "fashion-mnist", "cifar10") and not exp.data.root:
         raise ConfigError(f"data.root: {exp.data.dataset} needs the folder that holds its files, "
                           "got an empty path")
-    if exp.is_points and (exp.data.standardize == "zca" or exp.data.crop or exp.data.flip):
-        raise ConfigError("data.standardize/crop/flip: ZCA, crops and flips apply to images, "
+    d = exp.data
+    side = IMAGE_SIDE.get(d.dataset, d.image_size)
+    if not exp.is_points and d.crop > side + 2 * d.crop_padding:
+        raise ConfigError(f"data.crop: a {d.crop}×{d.crop} crop does not fit in {side}×{side} "
+                          f"images padded by {d.crop_padding}")
+    image_only = [name for name, on in (("standardize", d.standardize == "zca"), ("crop", d.crop),
+                                        ("flip", d.flip)) if on]
+    if exp.is_points and image_only:  # the path names the field that is set
+        raise ConfigError(f"data.{image_only[0]}: ZCA, crops and flips apply to images, "
                           f"not to the 2D set {exp.data.dataset!r}")
     return exp
+
+
+def check_folders(exp: Experiment) -> None:
+    """Check that an image-folder data set's folders exist (validate leaves the disk alone)."""
+    d = exp.data
+    if d.dataset != "folder":
+        return
+    for path, folder, what in (("data.root", d.root, "images"), ("data.test_root", d.test_root, "test images")):
+        p = Path(folder).expanduser() if folder else None
+        if p is not None and not p.is_dir():
+            reason = "is a file, not a folder" if p.exists() else "does not exist"
+            raise ConfigError(f"{path}: {p} {reason}; choose the folder that holds one sub-folder "
+                              f"of {what} per class")
 
 
 # ---------------------------------------------------------------- TOML in / out

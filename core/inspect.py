@@ -164,9 +164,12 @@ def feature_maps(model: nn.Sequential, x: torch.Tensor) -> dict[str, np.ndarray]
     return maps
 
 
-def map_mosaic(maps: np.ndarray, pad: int = 1, scale: str = "each", fill: float = 1.0) -> np.ndarray:
-    """Return the channels×h×w maps of one layer as a near-square H×W grey mosaic in [0, 1]."""
-    return _tile(_scaled(np.asarray(maps, np.float32), scale), *_square(len(maps)), pad, fill)
+def map_mosaic(maps: np.ndarray, pad: int = 1, scale: str = "each", fill: float = 1.0,
+               cols: int | None = None) -> np.ndarray:
+    """Return the channels×h×w maps of one layer as a near-square H×W grey mosaic in [0, 1]
+    (or one on `cols` columns)."""
+    grid = _square(len(maps)) if cols is None else (math.ceil(len(maps) / cols), cols)
+    return _tile(_scaled(np.asarray(maps, np.float32), scale), *grid, pad, fill)
 
 
 # ---------------------------------------------------------------- 2D decision boundary

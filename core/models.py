@@ -127,7 +127,9 @@ def build(mc: ModelConfig, in_shape: tuple[int, ...], n_classes: int) -> Network
 
     net = Network(OrderedDict(layers))
     net.table = table
-    if mc.init_std > 0:  # the lab's initialisation: weights N(0, σ), biases 0
+    # the lab's initialisation: weights N(0, σ), biases 0. Not on the meta device (layer_table):
+    # there is nothing to fill, and normal_ there imports torch._dynamo, 2 s of the window's start
+    if mc.init_std > 0 and not any(p.is_meta for p in net.parameters()):
         with torch.no_grad():
             for m in net.modules():
                 if isinstance(m, (nn.Linear, nn.Conv2d)):

@@ -3,7 +3,8 @@
 Observers receive plain floats, small CPU numpy arrays and dicts, never tensors. Metrics
 stay on the device and are read back once every `train.sync_every` steps (and at each
 epoch's end), so there is no `.item()` per step; the NaN check rides on that read.
-Stop and pause are threading.Events checked at every batch boundary.
+Stop and pause are threading.Events checked at every batch boundary (a stop also between
+evaluation batches and while the data is prepared); a pause after a stop is ignored.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class FitInfo:
     input_shape: tuple[int, ...]
     run_folder: str | None
     skipped: int = 0                # unreadable or non-image files left out of an image folder
+    skipped_files: tuple[str, ...] = ()  # the first of them, relative to their folder
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class Trainer:
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
+        self._control = threading.Lock()  # stop() and pause() never interleave
         self._parked = threading.Event()  # set while the loop waits at a batch boundary
         self.model: torch.nn.Module | None = None
         self.data: loader.Data | None = None
@@ -151,11 +154,16 @@ class Trainer:
 
     # -- control, from any thread
     def stop(self) -> None:
-        self._stop.set()
-        self._resume.set()  # wake a paused loop so it can see the stop
+        with self._control:
+            self._stop.set()
+            self._resume.set()  # wake a paused loop so it can see the stop
 
     def pause(self) -> None:
-        self._resume.clear()
+        """Hold at the next batch boundary; ignored once stop() was called (a pause after a
+        stop would park the loop until someone resumed a run that is meant to end)."""
+        with self._control:
+            if not self._stop.is_set():
+                self._resume.clear()
 
     def resume(self) -> None:
         self._resume.set()
@@ -163,6 +171,11 @@ class Trainer:
     @property
     def paused(self) -> bool:
         return not self._resume.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether stop() was called (the run ends at the next batch boundary)."""
+        return self._stop.is_set()
 
     @property
     def parked(self) -> bool:
@@ -197,6 +210,14 @@ class Trainer:
         while self._calls:
             self._calls.popleft()[0].cancel()
 
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped
+
+    def _data_progress(self, done: int, total: int) -> None:
+        self._emit("on_data_progress", done, total)
+        self._check_stop()  # the loader stops decoding an image folder at the exception
+
     def _emit(self, hook: str, *args) -> None:
         for o in self.observers:
             getattr(o, hook)(*args)
@@ -208,6 +229,9 @@ class Trainer:
         threads = torch.get_num_threads()  # _fit may lower it for a tiny network; restored below
         try:
             result = self._fit()
+        except _Stopped:  # while the data loaded, before the first epoch began
+            result = FitResult("stopped", "Stopped by the user before the first epoch; nothing "
+                               "was trained.")
         except ConfigError as e:
             result = FitResult("failed", str(e), error_kind="config")
         except DataError as e:
@@ -244,9 +268,9 @@ class Trainer:
         self.device = resolve_device(tc.device)
         torch.manual_seed(tc.seed)  # initial weights and dropout masks
         dtype = torch.float64 if tc.dtype == "float64" else torch.float32
-        self.data = data = loader.load(exp.data, tc.seed, self.device,
-                                       progress=lambda d, t: self._emit("on_data_progress", d, t),
-                                       dtype=dtype)
+        self.data = data = loader.load(exp.data, tc.seed, self.device, progress=self._data_progress,
+                                       dtype=dtype, between=self._check_stop)
+        self._check_stop()
         model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device, dtype)
         self.model = model
         if self.device.type == "cpu":
@@ -285,7 +309,7 @@ class Trainer:
             self.writer = RunWriter(exp, self.run_root)
         info = FitInfo(tc.epochs, steps, n, len(data.val), len(data.test), _device_name(self.device),
                        sum(p.numel() for p in model.parameters()), data.classes, data.input_shape,
-                       str(self.writer.folder) if self.writer else None, data.skipped)
+                       str(self.writer.folder) if self.writer else None, data.skipped, data.skipped_files)
         self._emit("on_fit_start", info)
 
         # per-step metrics stay on the device: loss, correct, top-5 correct, batch size
@@ -301,15 +325,17 @@ class Trainer:
                 lr = opt.param_groups[0]["lr"]
                 sync = _Reader(self, buf, epoch, (epoch - 1) * steps, lr, bs, n)
                 for k, (xb, yb) in enumerate(data.batches(data.train, bs, True, g)):
+                    if self._stop.is_set():  # before the views' calls: a stop waits for nothing
+                        sync.read(k)
+                        raise _Stopped
                     if self._calls:
                         self._run_calls()
-                    if self._stop.is_set() or not self._resume.is_set():
+                    if not self._resume.is_set():
                         sync.read(k)  # the GUI shows the latest values while paused
                         self._parked.set()
-                        self._resume.wait()
+                        self._resume.wait()  # stop() sets it too, and pause() cannot clear it after
                         self._parked.clear()
-                        if self._stop.is_set():
-                            raise _Stopped
+                        self._check_stop()
                     loss, out = step(xb, yb)
                     with torch.no_grad():  # few kernels: small nets on a GPU are launch-bound
                         buf[k, :3] = _step_metrics(loss, out, yb)
@@ -353,9 +379,9 @@ class Trainer:
         sums = torch.zeros(4, device=self.device, dtype=self.data.dtype)
         counts = torch.zeros(k * k, device=self.device, dtype=torch.int64)
         # a stop is seen between batches and ends the run with this epoch unfinished: on a CPU
-        # a CNN's evaluation takes seconds and closing the window waits for it, so images go
-        # 256 a batch there (1024 on a GPU)
-        size = (1024 if self.device.type != "cpu" else 256) if self.data.is_images else 8192
+        # a CNN's evaluation takes seconds and Stop must answer within half a second, so images
+        # go 128 a batch there (the practical CNN: 40-60 ms each on 2 cores; 1024 on a GPU)
+        size = (1024 if self.device.type != "cpu" else 128) if self.data.is_images else 8192
         try:
             for xb, yb in self.data.batches(split, size, train=False):
                 if self._stop.is_set():

@@ -191,7 +191,9 @@ def test_decision_boundary_is_the_labs_40x40_picture(qtbot):
     cached = QGraphicsItem.CacheMode.DeviceCoordinateCache  # the points don't move while it trains
     # (the canvas caches its static items when it first paints, in the event loop)
     qtbot.waitUntil(lambda: v.train_points.cacheMode() == v.test_points.cacheMode() == cached)
-    assert v.hidden_mosaic.shape == (3 * 41 - 1, 4 * 41 - 1)  # 10 hidden neurons, 40×40 each
+    # 10 hidden neurons, 40×40 each, on as many columns as fit the panel best
+    cols = v._cols
+    assert v.hidden_mosaic.shape == (math.ceil(10 / cols) * 41 - 1, cols * 41 - 1)
     assert not v.train_mode.isEnabled()  # no dropout or batch norm in this net
     w.shutdown(5000)
 

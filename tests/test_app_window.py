@@ -184,10 +184,12 @@ def test_two_runs_overlay_in_distinct_colours_with_a_legend(qtbot, window):
     overlays = [item for plot, item in w.plots.overlay_items if plot is w.plots.acc_plot]
     colours = {item.opts["pen"].color().name() for item in overlays}
     assert len(overlays) == 4 and len(colours) == 2
-    legend = [label.text for _sample, label in w.plots.acc_plot.legend.items]
-    assert sum("circles-mlp (test)" in t for t in legend) == 2
+    # named by what differs, in the key below the plots (the in-plot legends keep the live splits)
+    key = w.plots.overlay_key.text()
+    assert "η = 0.03" in key and "η = 0.1" in key and "dashed: train" in key
+    assert not any("η" in label.text for _sample, label in w.plots.acc_plot.legend.items)
     runs.untick_all()
-    assert w.plots.overlay_items == []
+    assert w.plots.overlay_items == [] and w.plots.overlay_key.isHidden()
 
 
 def test_a_cli_run_appears_in_the_runs_list(qtbot, window):
@@ -205,8 +207,10 @@ def test_closing_mid_run_stops_within_2_s_and_keeps_finished_epochs(qtbot, windo
     qtbot.mouseClick(w.training_panel.start, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(w.plots.records) >= 2, timeout=20_000)
     thread = w.session.thread
+    w.close()  # asks first (tests/test_controls.py): the answer stops the run and quits
+    stop_and_quit = next(b for b in w._question.buttons() if b.text().startswith("Stop"))
     t0 = time.perf_counter()
-    w.close()
+    stop_and_quit.click()
     assert time.perf_counter() - t0 < 2.0
     assert not thread.isRunning()
     (run,) = store.list_runs()

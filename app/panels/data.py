@@ -54,11 +54,14 @@ class DataPanel(FormPanel):
         for w in (self.root.edit, self.test_root.edit):
             w.textChanged.connect(self._edited)
         self.download.toggled.connect(self._edited)
+        self.bind("data.root", self.root.edit)
+        self.bind("data.test_root", self.test_root.edit)
+        self.bind("data.download", self.download)
 
         source = QGroupBox("Data set", self)
         f = QFormLayout(source)
         f.addRow("Set", self.dataset)
-        f.addRow("Folder", self.root)
+        f.addRow("Data folder", self.root)
         f.addRow("", self.download)
         f.addRow("Test folder", self.test_root)
         self.image_size = self.editor("data", "image_size")
@@ -75,7 +78,9 @@ class DataPanel(FormPanel):
         self.editors[("data", "n_test")].setSpecialValueText("all")
         self.editors[("data", "val_fraction")].setSingleStep(0.05)
 
-        prep = QGroupBox("Standardisation and augmentation", self)
+        # short titles: a group box's title sets its minimum width (the dock fits 1280×720)
+        prep = QGroupBox("Preprocessing", self)
+        prep.setToolTip("Standardisation and augmentation.")
         f = QFormLayout(prep)
         self.standardize = self.editor("data", "standardize")
         for i, text in enumerate(("none", "per-channel mean/std", "ZCA whitening")):

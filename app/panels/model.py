@@ -6,17 +6,20 @@ import dataclasses
 import re
 
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+                               QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QVBoxLayout, QWidget)
 
 from app.experiment import input_shape
-from app.form import FormPanel, make_editor, read, tooltip, write, changed_signal
+from app.form import (FormPanel, IntSpinBox, connect_edits, in_words, make_editor, read,
+                      set_invalid, tooltip, typed_problem, write)
+from app.layout import FlowLayout
 from app.views.layers import LayerTableView
 from core import config as cfg
 from core.errors import ConfigError
 from core.models import layer_table
 
 CONV_FIELDS = [f.name for f in dataclasses.fields(cfg.ConvBlock)]
+CELLS = ["channels", "kernel", "stride", "padding", "pool", "pool_size", "pool_stride", "ceil_mode"]
 COLUMNS = ["layer", "width / filters", "kernel", "stride", "padding", "pool", "pool size",
            "pool stride", "ceil"]
 
@@ -49,7 +52,7 @@ class ModelPanel(FormPanel):
         for j, name in enumerate(["channels", "kernel", "stride", "padding", "pool", "pool_size",
                                   "pool_stride", "ceil_mode"], 1):
             self.builder.horizontalHeaderItem(j).setToolTip(tooltip("block", name))
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # wraps in a narrow dock
         self.add_conv = QPushButton("+ Conv", build)
         self.add_conv.setToolTip("Add a convolution block (conv → activation → pool).")
         self.add_dense = QPushButton("+ Dense", build)
@@ -61,7 +64,6 @@ class ModelPanel(FormPanel):
         self.down.setToolTip("Move the selected layer down.")
         for b in (self.add_conv, self.add_dense, self.remove, self.up, self.down):
             buttons.addWidget(b)
-        buttons.addStretch(1)
         self.add_conv.clicked.connect(lambda: self._insert({"type": "conv", **cfg.to_dict(cfg.ConvBlock())}))
         self.add_dense.clicked.connect(lambda: self._insert({"type": "dense", "width": 100}))
         self.remove.clicked.connect(self._remove)
@@ -76,10 +78,13 @@ class ModelPanel(FormPanel):
         col.addLayout(buttons)
         col.addWidget(self.problem)
 
-        table = QGroupBox("Layer table (output shape, parameters, receptive field)", self)
+        # a short title: a group box's title sets its minimum width (the dock fits 1280×720)
+        table = QGroupBox("Layer table", self)
+        table.setToolTip("Each layer's output shape, parameters and receptive field.")
         self.table = LayerTableView(table)
         self.total = QLabel(table)
         self.total.setObjectName("total")
+        self.total.setWordWrap(True)  # wraps in a narrow dock
         t = QVBoxLayout(table)
         t.addWidget(self.table)
         t.addWidget(self.total)
@@ -152,21 +157,19 @@ class ModelPanel(FormPanel):
             if row["type"] == "conv":
                 conv_n += 1
                 name = f"conv{conv_n}"
-                cells = ["channels", "kernel", "stride", "padding", "pool", "pool_size", "pool_stride",
-                         "ceil_mode"]
-                for j, key in enumerate(cells, 1):
+                for j, key in enumerate(CELLS, 1):
                     w = make_editor("block", key, b)
                     write(w, row[key])
-                    changed_signal(w).connect(lambda *_, r=row, k=key, w=w: self._cell(r, k, w))
+                    connect_edits(w, lambda *_, r=row, k=key, w=w: self._cell(r, k, w))
                     b.setCellWidget(i, j, w)
             else:
                 dense_n += 1
                 name = f"{'hidden' if self.kind.currentData() == 'mlp' else 'fc'}{dense_n}"
-                w = QSpinBox(b)
-                w.setRange(1, 100000)
+                w = IntSpinBox(b)  # a width of 0 or less is shown and flagged, never clamped
+                w.size_for(1, 100000)
                 w.setValue(row["width"])
                 w.setToolTip(tooltip("model", "hidden" if self.kind.currentData() == "mlp" else "fc"))
-                w.valueChanged.connect(lambda v, r=row: self._cell(r, "width", None, v))
+                connect_edits(w, lambda *_, r=row, w=w: self._cell(r, "width", w))
                 b.setCellWidget(i, 1, w)
             label = QLabel(f"  {name}", b)
             label.setToolTip("Select the row, then Remove or move it with ▲ ▼.")
@@ -198,6 +201,10 @@ class ModelPanel(FormPanel):
         """Refresh the layer table for exp; flag and return the problem, if any."""
         problem = self.structural_problem()
         if problem is None:
+            try:  # each field's own rule first: a stride of 0 has no layer table to show
+                cfg.check_fields("model", exp.model)
+            except ConfigError as e:
+                return self._field_problem(str(e))
             try:
                 rows = layer_table(exp.model, *input_shape(exp))
             except ConfigError as e:
@@ -209,7 +216,7 @@ class ModelPanel(FormPanel):
         if problem is not None:
             row, reason = problem
             name = self.rows[row]["name"] if 0 <= row < len(self.rows) else "model"
-            self.table.show_error(name, reason)
+            self.table.show_error(name, in_words(reason))
             self.total.setText("")
         self._flag(problem)
         return None if problem is None else problem[1]
@@ -227,14 +234,69 @@ class ModelPanel(FormPanel):
             return dense[k] if k < len(dense) else -1
         return -1
 
+    def _field_problem(self, message: str) -> str | None:
+        """Show a model field's broken rule; return it when it is the builder's (a cell)."""
+        row = self._row_of(message)
+        self.table.show_error(self.rows[row]["name"] if 0 <= row < len(self.rows) else "model",
+                              in_words(message))
+        self.total.setText("")
+        self._flag(None)
+        cell = self._cell_at(message.split(":", 1)[0])
+        if cell is None:
+            return None  # a plain field (dropout, init σ): the window flags its editor
+        self._flag_cell(cell, message)
+        return message
+
     def _flag(self, problem: tuple[int, str] | None) -> None:
         bad = problem[0] if problem else -2
         for i in range(self.builder.rowCount()):
             for j in range(len(COLUMNS)):
                 w = self.builder.cellWidget(i, j)
                 if w is not None:
-                    w.setProperty("invalid", i == bad)
-                    w.style().unpolish(w)
-                    w.style().polish(w)
-        self.problem.setText(f"⚠ {problem[1]}" if problem else "")
+                    set_invalid(w, i == bad)
+        self.problem.setText(f"⚠ {in_words(problem[1])}" if problem else "")
         self.problem.setVisible(problem is not None)
+
+    def _flag_cell(self, cell: QWidget, message: str) -> None:
+        set_invalid(cell, True)
+        self.problem.setText(f"⚠ {in_words(message)}")
+        self.problem.setVisible(True)
+
+    def _cell_at(self, path: str | None) -> QWidget | None:
+        """Return the builder cell a config path names: model.blocks[0].kernel, model.hidden[1]."""
+        m = re.fullmatch(r"model\.(blocks|hidden|fc)\[(\d+)\](?:\.(\w+))?", path or "")
+        if m is None:
+            return None
+        kind = "conv" if m[1] == "blocks" else "dense"
+        rows = [i for i, r in enumerate(self.rows) if r["type"] == kind]
+        k = int(m[2])
+        if k >= len(rows) or (kind == "conv" and m[3] not in CELLS):
+            return None
+        return self.builder.cellWidget(rows[k], CELLS.index(m[3]) + 1 if kind == "conv" else 1)
+
+    def typed_problem(self) -> str | None:
+        """Return 'path: why' for an editor or builder cell whose text is not a number."""
+        why = super().typed_problem()
+        if why:
+            return why
+        dense = "hidden" if self.kind.currentData() == "mlp" else "fc"
+        n = {"conv": 0, "dense": 0}
+        for i, r in enumerate(self.rows):
+            keys = CELLS if r["type"] == "conv" else ["width"]
+            for j, key in enumerate(keys, 1):
+                cell = self.builder.cellWidget(i, j)
+                why = typed_problem(cell) if cell is not None else None
+                if why:
+                    where = (f"model.blocks[{n['conv']}].{key}" if r["type"] == "conv"
+                             else f"model.{dense}[{n['dense']}]")
+                    return f"{where}: {why}"
+            n[r["type"]] += 1
+        return None
+
+    def mark(self, path: str | None, message: str = "") -> bool:
+        """Flag a plain field's editor, or the builder cell the path names."""
+        found = super().mark(path, message)
+        cell = self._cell_at(path)
+        if cell is not None:
+            self._flag_cell(cell, message)
+        return found or cell is not None

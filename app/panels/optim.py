@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.form import FormPanel
+from app.layout import FlowLayout
 from core import config as cfg
 
 
@@ -23,7 +24,6 @@ class OptimPanel(FormPanel):
         f.addRow("Batch reduction", self.editor("optim", "reduction"))
         f.addRow("Optimiser", self.editor("optim", "optimizer"))
         self.lr = self.editor("optim", "lr")
-        self.lr.setMinimum(1e-8)
         f.addRow("Learning rate η", self.lr)
         self.momentum = self.editor("optim", "momentum")
         self.momentum.setSingleStep(0.1)
@@ -52,8 +52,7 @@ class OptimPanel(FormPanel):
         self.batch = self.editor("train", "batch_size")
         f.addRow("Batch size", self.batch)
         shortcuts = QWidget(self)
-        row = QHBoxLayout(shortcuts)
-        row.setContentsMargins(0, 0, 0, 0)
+        row = FlowLayout(shortcuts)  # wraps in a narrow dock
         for text, tip, fn in (
                 ("online (1)", "One example per step: online gradient descent (question 10).",
                  lambda: self.batch.setValue(1)),
@@ -65,9 +64,10 @@ class OptimPanel(FormPanel):
             b.setToolTip(tip)
             b.clicked.connect(fn)
             row.addWidget(b)
-        f.addRow("", shortcuts)
+        f.addRow(shortcuts)  # the form's whole width: the buttons wrap less
         self.steps = QLabel(self)
         self.steps.setObjectName("hint")
+        self.steps.setWordWrap(True)
         f.addRow("Steps / epoch", self.steps)
 
         reg = QGroupBox("Regularisation", self)
@@ -78,7 +78,7 @@ class OptimPanel(FormPanel):
         f.addRow("Dropout p", self.dropout)
         f.addRow("Dropout after", self.editor("model", "dropout_place"))
         bn = self.editor("model", "batch_norm")
-        bn.setText("batch norm after each conv / hidden layer")
+        bn.setText("after conv / hidden layers")  # short: a check box's text cannot wrap
         f.addRow("Batch norm", bn)
 
         col = QVBoxLayout(self)
@@ -104,11 +104,17 @@ class OptimPanel(FormPanel):
         m = self.momentum.value() if sgd else 0.0
         self.momentum.setEnabled(sgd)
         self.nesterov.setEnabled(sgd and m > 0)
-        eff = self.lr.value() / max(1e-9, 1 - m)
-        self.step.setText(f"η/(1−m) = {eff:.4g}" + (f"  ({1 / (1 - m):.0f}× η)" if m > 0 else ""))
+        if 0 <= m < 1:  # other momenta are flagged by the engine's rule, the hint waits
+            eff = self.lr.value() / (1 - m)
+            self.step.setText(f"η/(1−m) = {eff:.4g}" + (f"  ({1 / (1 - m):.0f}× η)" if m > 0 else ""))
+        else:
+            self.step.setText("—")
         s = self.scheduler.currentData()
         self.gamma.setEnabled(s in ("exponential", "step"))
         self.step_size.setEnabled(s == "step")
         b = self.batch.value()
+        if b < 1:  # flagged by the engine's rule (batch size at least 1)
+            self.steps.setText("—")
+            return
         kind = "online" if b == 1 else "full batch" if b >= self._n_train else "mini-batch"
         self.steps.setText(f"{math.ceil(self._n_train / b)} ({kind}, N = {self._n_train})")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QGroupBox, QLabel,
                                QPushButton, QVBoxLayout, QWidget)
 
 from app.form import FormPanel
-from app.sweep import SHORTCUTS, SweepRunner
+from app.layout import FlowLayout
+from app.sweep import SHORTCUTS, SweepRunner, shortcut_cost, shortcut_problem
 from app.views import gradcheck as gc
+from app.views.axes import SizesAxis
 from app.views.equations import IMPL, EquationsView
 from core import config as cfg
 
@@ -32,6 +35,7 @@ class Part1Panel(FormPanel):
         self._session = None          # the last run's TrainingSession (its model stays readable)
         self._slow = True             # no check measured yet, or the last took over LIVE_MAX_S
         self._key = ""
+        self._unfit: dict[str, str | None] = {}  # shortcut → why it does not fit the experiment
 
         impl = QWidget(self)
         f = QFormLayout(impl)
@@ -46,14 +50,19 @@ class Part1Panel(FormPanel):
         self.implementation.currentIndexChanged.connect(
             lambda *_: self.impl_hint.setText(IMPL.get(self.implementation.currentData(), "")))
 
-        runs = QGroupBox("Experiment shortcuts: several runs, then overlaid", self)
+        # short titles: a group box's title sets its minimum width (the dock fits 1280×720)
+        runs = QGroupBox("Experiment shortcuts", self)
+        runs.setToolTip("Several runs, then overlaid.")
         grid = QGridLayout(runs)
+        sweeps = QWidget(runs)
+        flow = FlowLayout(sweeps)  # two buttons a row, or one in a narrow dock
+        grid.addWidget(sweeps, 0, 0, 1, 2)
         self.sweep_buttons: dict[str, QPushButton] = {}
-        for k, (kind, text, tip) in enumerate(SHORTCUTS):
+        for kind, text, tip in SHORTCUTS:
             b = QPushButton(SHORT[kind], runs)
             b.setToolTip(f"<b>{text}</b><br>{tip}")
             b.clicked.connect(lambda _=False, s=kind: self.run_sweep(s))
-            grid.addWidget(b, k // 2, k % 2)
+            flow.addWidget(b)
             self.sweep_buttons[kind] = b
         self.stop_sweep = QPushButton("■ Stop sweep", runs)
         self.stop_sweep.setToolTip("Stop the run in progress and cancel the sweep's other runs.")
@@ -64,7 +73,8 @@ class Part1Panel(FormPanel):
         self.sweep_status.setWordWrap(True)
         grid.addWidget(self.stop_sweep, 2, 0)
         grid.addWidget(self.sweep_status, 2, 1)
-        self.n_plot = pg.PlotWidget(runs)
+        # ticks at the sizes run, as many as fit (the default log axis labels overlapped)
+        self.n_plot = pg.PlotWidget(runs, axisItems={"bottom": SizesAxis("bottom")})
         self.n_plot.setObjectName("n_plot")
         self.n_plot.setBackground("w")
         self.n_plot.setMinimumHeight(170)
@@ -81,11 +91,13 @@ class Part1Panel(FormPanel):
         self.n_plot.hide()  # shown once an N sweep has results
         grid.addWidget(self.n_plot, 3, 0, 1, 2)
 
-        eq = QGroupBox("Forward and backward passes (current shapes)", self)
+        eq = QGroupBox("Forward and backward passes", self)
+        eq.setToolTip("With the current experiment's shapes.")
         self.equations = EquationsView(eq)
         QVBoxLayout(eq).addWidget(self.equations)
 
-        check = QGroupBox("Gradient check (float64, one batch)", self)
+        check = QGroupBox("Gradient check", self)
+        check.setToolTip("In float64, on the experiment's first training batch.")
         self.check_button = QPushButton("Check now", check)
         self.check_button.setToolTip("Compare the hand-written backward with autograd and with finite "
                                      "differences on the experiment's first training batch.")
@@ -101,14 +113,17 @@ class Part1Panel(FormPanel):
         self.mlp_only = QLabel(check)
         self.mlp_only.setWordWrap(True)
         self.mlp_only.hide()
-        row = QHBoxLayout()
+        row = FlowLayout()  # wraps in a narrow dock
         row.addWidget(self.check_button)
         row.addWidget(self.live)
-        row.addStretch(1)
         c = QVBoxLayout(check)
         c.addLayout(row)
         c.addWidget(self.caption)
         c.addWidget(self.table)
+        self.table_key = QLabel(gc.KEY, check)  # what the table's short headers stand for
+        self.table_key.setObjectName("hint")
+        self.table_key.setWordWrap(True)
+        c.addWidget(self.table_key)
         c.addWidget(self.mlp_only)
 
         col = QVBoxLayout(self)
@@ -131,13 +146,14 @@ class Part1Panel(FormPanel):
         """Refresh the equations and, when no run is going, re-check the initial weights."""
         self.exp = exp
         self.equations.show_experiment(exp)
+        self._suit_shortcuts(exp)
         key = cfg.dumps(exp)
         if key == self._key:
             return
         self._key = key
         problem = gc.mlp_problem(exp)
         self.mlp_only.setText(problem or "")
-        for w in (self.table, self.caption, self.check_button, self.live):
+        for w in (self.table, self.table_key, self.caption, self.check_button, self.live):
             w.setVisible(problem is None)
         self.mlp_only.setVisible(problem is not None)
         if problem is None and not self.window.is_training():
@@ -202,24 +218,53 @@ class Part1Panel(FormPanel):
             self.check_now()  # the final weights
 
     # -- sweeps
+    def _suit_shortcuts(self, exp: cfg.Experiment) -> None:
+        """Disable the shortcuts that do not fit exp, their tooltip saying why."""
+        self._unfit = {kind: shortcut_problem(kind, exp) for kind in self.sweep_buttons}
+        for (kind, text, tip), b in zip(SHORTCUTS, self.sweep_buttons.values()):
+            b.setToolTip(f"<b>{text}</b><br>{self._unfit[kind] or tip}")
+        self._set_sweeping(self.sweep.running())
+
     def run_sweep(self, kind: str) -> bool:
+        """Start the shortcut's runs (a costly one once confirmed); return whether they started."""
+        exp = self.window.current_experiment()
+        cost = None if self.sweep.running() else shortcut_cost(kind, exp)
+        if cost:  # asked without blocking: the runs start when the answer comes
+            text = next(t for k, t, _ in SHORTCUTS if k == kind)
+            self.window.ask(f"{text}?", cost, "Train the three runs", "Cancel",
+                            lambda yes: yes and self._start_sweep(kind))
+            return False
+        return self._start_sweep(kind)
+
+    def _start_sweep(self, kind: str) -> bool:
         started = self.sweep.start(kind)
         if started:
             self._set_sweeping(True)
         return started
 
     def _set_sweeping(self, on: bool) -> None:
-        for b in self.sweep_buttons.values():
-            b.setEnabled(not on)
+        for kind, b in self.sweep_buttons.items():
+            b.setEnabled(not on and not self._unfit.get(kind))
         self.stop_sweep.setEnabled(on)
 
     def _sweep_finished(self, kind: str, results: list) -> None:
         self._set_sweeping(False)
         if kind != "n" or not results:
             return
+        sizes = set()
         for split, curve in self.n_curves.items():
             pts = sorted((e.data.n_train, (r.last.get(split) or r.last.get("val") or {}).get("accuracy"))
                          for e, r in results if r.last)
             curve.setData([n for n, v in pts if v is not None], [v for _, v in pts if v is not None])
-        self.n_plot.setTitle("Final accuracy against N (test set unchanged)")
+            sizes.update(n for n, v in pts if v is not None)
+        self.n_plot.getAxis("bottom").set_sizes(sizes)
+        if sizes:  # room at both ends for the first and last labels (x is log10 N)
+            lo, hi = math.log10(min(sizes)), math.log10(max(sizes))
+            pad = 0.12 * max(hi - lo, 1.0)
+            self.n_plot.setXRange(lo - pad, hi + pad, padding=0)
+        # a short title: pyqtgraph keeps a plot at least as wide as its title, and the panel
+        # is ~300 px wide, so a longer one pushed the plot's right end out of sight
+        self.n_plot.setTitle("Final accuracy against N")
+        self.n_plot.setToolTip("One point per run: its final accuracy after training on N examples; "
+                               "the test set is the same for every N.")
         self.n_plot.show()

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSizePolicy)
+                               QPushButton, QSizePolicy, QWidget)
 
 from app.experiment import devices
 from app.form import FormPanel, tooltip
+from app.layout import FlowLayout, ignore_width
 from core import config as cfg
 
 
 def clock(seconds: float) -> str:
     s = max(0, int(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _row(parent, *widgets) -> QWidget:
+    """widgets side by side, kept together when the bar wraps."""
+    box = QWidget(parent)
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        row.addWidget(w)
+    return box
 
 
 class TrainingPanel(FormPanel):
@@ -34,6 +45,7 @@ class TrainingPanel(FormPanel):
         for label, value in devices():
             self.device.addItem(label, value)
         self.device.currentIndexChanged.connect(self._edited)
+        self.bind("train.device", self.device)
 
         self.start = QPushButton("▶  Train", self)
         self.start.setObjectName("start")
@@ -57,19 +69,22 @@ class TrainingPanel(FormPanel):
 
         grid = QGridLayout(self)
         grid.setContentsMargins(8, 6, 8, 6)
-        settings = QHBoxLayout()
+        # the controls wrap onto a second row and the status line word-wraps when the window
+        # is narrow: neither sets its minimum width (it fits a 1280×720 projector)
+        bar = FlowLayout(spacing=10)
+        self.run_settings = []  # the run's settings, hidden in presentation mode
         for label, w in (("Epochs", self.epochs), ("Seed", self.seed), ("Device", self.device)):
-            lab = QLabel(label, self)
-            lab.setBuddy(w)
-            settings.addWidget(lab)
-            settings.addWidget(w)
-            settings.addSpacing(10)
+            self.run_settings.append(_row(self, QLabel(label, self), w))
+            self.run_settings[-1].layout().itemAt(0).widget().setBuddy(w)
         for b in (self.start, self.pause, self.stop):
-            b.setMinimumWidth(110)
-            settings.addWidget(b)
-        settings.addStretch(1)
-        grid.addLayout(settings, 0, 0)
+            b.setMinimumWidth(90)
+        self.buttons = _row(self, self.start, self.pause, self.stop)
+        for w in [self.buttons] + self.run_settings:  # Train / Pause / Stop first: on the top row
+            bar.addWidget(w)
+        grid.addLayout(bar, 0, 0)
         grid.addWidget(self.progress, 1, 0)
+        ignore_width(self.status)
+        ignore_width(self.problem)
         grid.addWidget(self.status, 2, 0)
         grid.addWidget(self.problem, 3, 0)
         self.set_running(False)
@@ -84,6 +99,11 @@ class TrainingPanel(FormPanel):
     def store(self, exp: cfg.Experiment) -> None:
         super().store(exp)
         exp.train.device = self.device.currentData()
+
+    def set_compact(self, compact: bool) -> None:
+        """Show only Train / Pause / Stop, the progress and the status (presentation mode)."""
+        for w in self.run_settings:
+            w.setVisible(not compact)
 
     def _pause_clicked(self) -> None:
         (self.resume_requested if self._paused else self.pause_requested).emit()
@@ -111,15 +131,27 @@ class TrainingPanel(FormPanel):
         self._paused = paused
         self.pause.setText("▶  Resume" if paused else "❚❚  Pause")
 
+    def set_stopping(self) -> None:
+        """A stop was asked: nothing to pause or stop any more, and Train waits for the end."""
+        self.set_paused(False)
+        for b in (self.start, self.pause, self.stop):
+            b.setEnabled(False)
+
+    def reset_progress(self, epochs: int) -> None:
+        """An empty bar for a run of this many epochs (the last run's stays otherwise)."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"epoch 0/{epochs} · %p%")
+
     def show_progress(self, epoch: int, epochs: int, done: int, total: int, elapsed: float,
-                      images_per_s: float) -> None:
+                      images_per_s: float, paused: bool = False) -> None:
         self.progress.setMaximum(max(1, total))
         self.progress.setValue(done)
         eta = elapsed / done * (total - done) if done else 0.0
         self.progress.setFormat(f"epoch {epoch}/{epochs} · %p%")
         self.status.setText(f"Epoch {epoch}/{epochs}   ·   step {done:,}/{total:,}   ·   "
                             f"{images_per_s:,.0f} images/s   ·   elapsed {clock(elapsed)}   ·   "
-                            f"ETA {clock(eta)}")
+                            + ("paused" if paused else f"ETA {clock(eta)}"))
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)

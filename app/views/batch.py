@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
-from app.views.common import Canvas, InspectView, image_plot, show_image, tile_images
+from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image, tile_images
 from core import inspect as ins
 
 
@@ -35,12 +35,22 @@ class BatchView(InspectView):
         self.canvas = Canvas()
         self.raw_plot, self.raw_image = image_plot(self.canvas.ci, "untouched", row=0, col=0)
         self.seen_plot, self.seen_image = image_plot(self.canvas.ci, "as the network sees them", row=0, col=1)
+        self.side_by_side = True  # the two mosaics side by side, or one above the other (_arrange)
+        self.canvas.resized.connect(self._arrange)
         col.addWidget(self.canvas, 1)
         self.stats = QLabel()
         self.stats.setWordWrap(True)
         col.addWidget(self.stats)
         self.seed = 0
         self.tiles = (0, 0)
+
+    def _arrange(self) -> None:
+        """Side by side in a wide panel, one above the other in a tall one: the larger mosaics."""
+        side = best_columns(2, 1.0, self.canvas.width(), self.canvas.height()) == 2
+        if side != self.side_by_side:
+            self.side_by_side = side
+            self.canvas.ci.removeItem(self.seen_plot)
+            self.canvas.ci.addItem(self.seen_plot, row=0 if side else 1, col=1 if side else 0)
 
     def next_batch(self) -> None:
         self.seed += 1
@@ -64,10 +74,12 @@ class BatchView(InspectView):
         aug = [f"random {dc.crop}×{dc.crop} crops (padding {dc.crop_padding})" if dc.crop else "",
                "horizontal flips" if dc.flip else ""]
         aug = " and ".join(a for a in aug if a) or "no augmentation"
-        self.seen_plot.setTitle(f"as the network sees them ({aug}; standardise: {dc.standardize})")
+        # the title stays short (it must fit half a narrow dock): the details go to the text below
+        self.seen_plot.setTitle("as the network sees them")
         names = "RGB" if data.mean.numel() == 3 else "grey"
         mean = ", ".join(f"{v:.3f}" for v in data.mean.tolist())
         std = ", ".join(f"{v:.3f}" for v in data.std.tolist())
-        self.stats.setText(f"Training split per channel ({names}, pixel values in [0, 1]): "
+        self.stats.setText(f"As the network sees them: {aug}, standardise: {dc.standardize}. "
+                           f"Training split per channel ({names}, pixel values in [0, 1]): "
                            f"mean ({mean}), std ({std}). Standardising subtracts the mean and "
-                           "divides by the std; the right mosaic undoes it for display.")
+                           "divides by the std; the second mosaic undoes it for display.")

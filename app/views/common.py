@@ -134,7 +134,32 @@ def image_plot(layout: pg.GraphicsLayout, title: str = "", row=None, col=None,
     plot.hideButtons()
     img = ImageItem()
     plot.addItem(img)
+    shrinkable(plot.titleLabel)
     return plot, img
+
+
+def shrinkable(label: pg.LabelItem) -> None:
+    """Let a plot's title be cut by a narrow panel rather than widen the canvas past the
+    panel (a LabelItem's minimum width is its text's, set again at each change and resize)."""
+    update = label.updateMin
+
+    def update_min() -> None:
+        update()
+        label.setMinimumWidth(0)
+        label._sizeHint[Qt.SizeHint.MinimumSize] = (0, label._sizeHint[Qt.SizeHint.MinimumSize][1])
+
+    label.updateMin = update_min
+    update_min()
+
+
+def best_columns(n: int, aspect: float, width: float, height: float) -> int:
+    """The number of columns on which n tiles of width/height `aspect` are largest in an area."""
+    best, cols = -1.0, 1
+    for c in range(1, n + 1):
+        tile = min(width / c, height * aspect / math.ceil(n / c))
+        if tile > best + 1e-9:
+            best, cols = tile, c
+    return cols
 
 
 def show_image(plot: pg.PlotItem, img: ImageItem, array: np.ndarray, levels=(0.0, 1.0)) -> None:
@@ -176,6 +201,11 @@ class Canvas(pg.GraphicsLayoutWidget):
     paint_total = 0.0
     CACHED = (pg.AxisItem, pg.LabelItem, pg.LegendItem)
     _items_seen = -1
+    resized = Signal()  # views that lay their plots out for the canvas's shape listen
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.resized.emit()
 
     def paintEvent(self, event) -> None:
         t0 = time.perf_counter()

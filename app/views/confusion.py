@@ -9,14 +9,16 @@ import copy
 import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.layout import FlowLayout, ignore_width
 from app.views.common import InspectView
 from core import inspect as ins
 
 ICON = 64
+GRID_MARGIN = 6  # pixels around an example's text in the list's grid
 
 
 def pixmap(image: np.ndarray, size: int = ICON) -> QPixmap:
@@ -37,7 +39,7 @@ class ConfusionView(InspectView):
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
         col = QVBoxLayout(self.body)
-        row = QHBoxLayout()
+        row = FlowLayout()  # wraps in a narrow dock
         row.addWidget(QLabel("Split:"))
         self.split = QComboBox()
         self.split.addItems(["validation", "test"])
@@ -48,8 +50,9 @@ class ConfusionView(InspectView):
         self.update_button.clicked.connect(lambda: self.tick(force=True))
         row.addWidget(self.update_button)
         self.summary = QLabel()
-        row.addWidget(self.summary, 1)
+        ignore_width(self.summary)  # below the controls, word-wrapped: never clipped
         col.addLayout(row)
+        col.addWidget(self.summary)
         self.table = QTableWidget()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -59,6 +62,7 @@ class ConfusionView(InspectView):
         bcol = QVBoxLayout(below)
         bcol.setContentsMargins(0, 0, 0, 0)
         self.cell_title = QLabel("Click a cell to list its examples.")
+        ignore_width(self.cell_title)
         bcol.addWidget(self.cell_title)
         self.examples = QListWidget()
         self.examples.setViewMode(QListWidget.ViewMode.IconMode)
@@ -134,13 +138,27 @@ class ConfusionView(InspectView):
         n = int(self.counts[true_class, predicted])
         self.cell_title.setText(f"True {t}, predicted {p}: {n} example(s)"
                                 + (f", the first {len(idx)} shown" if n > len(idx) else ""))
+        texts = []
         for k, i in enumerate(idx):
             text = f"#{i}\nP({p}) {probs[k, predicted]:.2f}"
             if predicted != true_class:
                 text += f"\nP({t}) {probs[k, true_class]:.2f}"
+            if not data.is_images:
+                text += f"\n({examples[k][0]:.2f}, {examples[k][1]:.2f})"
+            texts.append(text)
+        self._fit_grid(texts, with_icon=data.is_images)
+        for k, text in enumerate(texts):
             item = QListWidgetItem(text)
             if data.is_images:
                 item.setIcon(QIcon(pixmap(examples[k])))
-            else:
-                item.setText(text + f"\n({examples[k][0]:.2f}, {examples[k][1]:.2f})")
             self.examples.addItem(item)
+
+    def _fit_grid(self, texts: list[str], with_icon: bool) -> None:
+        """Size the example cells to their longest line: an icon view elides whatever is
+        wider than its grid (\"P(arrow-left) 0.…\"), and class names vary in length."""
+        fm = self.examples.fontMetrics()
+        lines = [line for text in texts for line in text.split("\n")] or [""]
+        width = max(fm.horizontalAdvance(line) for line in lines) + 2 * GRID_MARGIN
+        rows = max(text.count("\n") + 1 for text in texts) if texts else 1
+        height = (ICON if with_icon else 0) + rows * fm.lineSpacing() + 2 * GRID_MARGIN
+        self.examples.setGridSize(QSize(max(width, ICON + 2 * GRID_MARGIN), height))

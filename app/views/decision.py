@@ -8,6 +8,7 @@ cached pixmaps (common.Canvas): a refresh repaints the two images only."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,13 +18,39 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout
 from torch import nn
 
-from app.views.common import Canvas, ImageItem, InspectView, image_plot, show_image
+from app.layout import ignore_width
+from app.views.common import (Canvas, ImageItem, InspectView, best_columns, image_plot,
+                              show_image)
 from core import inspect as ins
 
 STEPS = 40
 CLASS_COLOURS = ["#08206e", "#6e0000", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 # diverging: blue (class 0 sure) — white (undecided) — red (class 1 sure)
 DIVERGING = pg.ColorMap([0.0, 0.5, 1.0], [(40, 80, 200), (250, 250, 250), (210, 40, 40)])
+HALF_SIDE = 2.0        # the lab's picture: [-2, 2]²
+AXIS_WIDTH = 36        # the picture's y axis (fixed: the square's side depends on it)
+PICTURE_SHARE = 0.64   # of the width (maps beside it) or height (maps below it) at most
+MIN_SIDE = 60
+MARGIN = 4             # around the canvas's plots
+
+
+def _around(plot: pg.PlotItem) -> tuple[float, float]:
+    """The width and height a plot's axes, title and colour bar take around its view box
+    (row 2, column 1 of its grid), from their minimum sizes: known before any layout pass."""
+    grid = plot.layout
+    left, top, right, bottom = grid.getContentsMargins()
+    w, h = left + right, top + bottom
+    for r in range(grid.rowCount()):
+        if r != 2:
+            item = grid.itemAt(r, 1) if grid.columnCount() > 1 else None
+            size = item.minimumHeight() if item is not None and item.isVisible() else 0.0
+            h += min(max(size, grid.rowMinimumHeight(r)), grid.rowMaximumHeight(r))
+    for c in range(grid.columnCount()):
+        if c != 1:
+            item = grid.itemAt(2, c)
+            size = item.minimumWidth() if item is not None and item.isVisible() else 0.0
+            w += min(max(size, grid.columnMinimumWidth(c)), grid.columnMaximumWidth(c))
+    return w, h
 
 
 class DecisionView(InspectView):
@@ -37,9 +64,11 @@ class DecisionView(InspectView):
         super().__init__(source, parent)
         col = QVBoxLayout(self.body)
         row = QHBoxLayout()
-        self.train_mode = QCheckBox("Show in train mode (dropout on, batch norm with batch statistics)")
-        self.train_mode.setToolTip("Question 33: the boundary the network has while it trains, "
-                                   "versus eval mode, which tests use.")
+        # a short text (a check box cannot wrap): the rest is in its tooltip
+        self.train_mode = QCheckBox("Show in train mode")
+        self.train_mode.setToolTip("Dropout on, batch norm with the batch's statistics. Question 33: "
+                                   "the boundary the network has while it trains, versus eval mode, "
+                                   "which tests use.")
         self.train_mode.toggled.connect(lambda _=False: self.tick(force=True))
         row.addWidget(self.train_mode)
         row.addStretch(1)
@@ -50,12 +79,18 @@ class DecisionView(InspectView):
         self.title.setObjectName("figure-title")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-size: 13pt;")
+        ignore_width(self.title)
         col.addWidget(self.title)
         self.canvas = Canvas()
+        # the picture keeps a square view of fixed ranges ([-2, 2]² for the lab's data) at any
+        # panel size: _arrange sizes its view box, never the ranges
         self.plot = self.canvas.addPlot(row=0, col=0)
-        self.plot.setAspectLocked(True)
         self.plot.setMouseEnabled(False, False)
+        self.plot.disableAutoRange()
         self.plot.hideButtons()
+        self.plot.getAxis("left").setWidth(AXIS_WIDTH)
+        self.half = HALF_SIDE
+        self.plot.setRange(xRange=(-self.half, self.half), yRange=(-self.half, self.half), padding=0)
         self.heat = ImageItem()
         self.heat.setLookupTable(DIVERGING.getLookupTable(0.0, 1.0, 256))
         self.plot.addItem(self.heat)
@@ -64,15 +99,84 @@ class DecisionView(InspectView):
         for points in (self.train_points, self.test_points):
             points.static_paint = True  # drawn again only when the data set changes
             self.plot.addItem(points)
-        self.bar = pg.ColorBarItem(values=(0, 1), colorMap=DIVERGING, interactive=False, label="P(class 1)")
+        # below the picture, so that a narrow dock leaves it its whole width
+        self.bar = pg.ColorBarItem(values=(0, 1), colorMap=DIVERGING, interactive=False,
+                                   label="P(class 1)", orientation="horizontal", width=14)
         self.bar.setImageItem(self.heat, insert_in=self.plot)
         self.hidden_plot, self.hidden = image_plot(self.canvas.ci, "hidden neurons", row=0, col=1)
-        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
-        self.canvas.ci.layout.setColumnStretchFactor(1, 2)
+        self.canvas.ci.layout.setAlignment(self.plot, Qt.AlignmentFlag.AlignCenter)
         col.addWidget(self.canvas, 1)
         self._points_of = None
         self.grid: ins.Grid | None = None
         self._rect: QRectF | None = None
+        self.side_by_side = True       # the neurons' maps beside the picture (else below it)
+        self.hidden_maps: np.ndarray | None = None  # n × steps × steps, high y first
+        self.hidden_mosaic: np.ndarray | None = None
+        self._cols = 0                 # the columns of the neurons' mosaic
+        self._neuron_area = (1.0, 1.0)
+        self.canvas.resized.connect(self._arrange)
+        self.plot.geometryChanged.connect(self._arrange)  # its axes grew (zoom, presentation)
+
+    # -- the layout: a square picture, as large as fits, the neurons' maps in what is left
+    def _arrange(self) -> None:
+        ci = self.canvas.ci
+        width, height = self.canvas.width() - 2 * MARGIN, self.canvas.height() - 2 * MARGIN
+        extra_w, extra_h = _around(self.plot)
+        # beside or below the picture: whichever leaves the larger picture (the grid keeps a
+        # spacing for the row or column the neurons' maps left)
+        gap_w, gap_h = ci.layout.horizontalSpacing(), ci.layout.verticalSpacing()
+        beside = min(height - extra_h - gap_h, PICTURE_SHARE * width - extra_w)
+        below = min(width - extra_w - gap_w, PICTURE_SHARE * height - extra_h)
+        side = beside > below
+        s = max(MIN_SIDE, int(beside if side else below))
+        if side != self.side_by_side:
+            ci.removeItem(self.hidden_plot)
+            ci.addItem(self.hidden_plot, row=0 if side else 1, col=1 if side else 0)
+            self.side_by_side = side
+        for k in (0, 1):
+            ci.layout.setColumnStretchFactor(k, k if side else 0)
+            ci.layout.setRowStretchFactor(k, 0 if side else k)
+        vb = self.plot.vb
+        if vb.minimumWidth() != s or vb.minimumHeight() != s:
+            vb.setFixedWidth(s)
+            vb.setFixedHeight(s)
+        # the row (beside) or column (below) holding the picture is as large as the picture:
+        # the margins centre them in the canvas
+        if side:
+            spare = max(0.0, (height - s - extra_h - gap_h) / 2)
+            margins = (MARGIN, MARGIN + spare, MARGIN, MARGIN + spare)
+            area = (width - s - extra_w - gap_w, s + extra_h)
+        else:
+            spare = max(0.0, (width - s - extra_w - gap_w) / 2)
+            margins = (MARGIN + spare, MARGIN, MARGIN + spare, MARGIN)
+            area = (s + extra_w, height - s - extra_h - gap_h)
+        if ci.layout.getContentsMargins() != margins:
+            ci.layout.setContentsMargins(*margins)
+        self._neuron_area = (max(1.0, area[0]), max(1.0, area[1]))
+        self._show_neurons()
+        # the canvas sized its layout within the old arrangement's limits (a row or column
+        # holding the fixed-size picture): fit it to the whole canvas again
+        if ci.geometry() != self.canvas.range:
+            ci.setGeometry(self.canvas.range)
+
+    def _show_neurons(self) -> None:
+        """Every hidden neuron's map, on as many columns as make them largest in their area."""
+        maps = self.hidden_maps
+        if maps is None:
+            return
+        n, h, w = maps.shape
+        cols = best_columns(n, w / h, *self._neuron_area)
+        if cols != self._cols or self.hidden_mosaic is None:
+            self._cols = cols
+            self.hidden_mosaic = ins.map_mosaic(maps, cols=cols)
+            show_image(self.hidden_plot, self.hidden, self.hidden_mosaic)
+        mh, mw = self.hidden_mosaic.shape[:2]
+        # all of them, whatever the shape the panel gives the plot
+        self.hidden_plot.vb.setRange(QRectF(0, 0, mw, mh), padding=0.02)
+
+    def _set_range(self, data) -> None:
+        self.half = half_side(data)
+        self.plot.setRange(xRange=(-self.half, self.half), yRange=(-self.half, self.half), padding=0)
 
     def _set_points(self, data) -> None:
         # one pen and one brush per class, shared by its points (making one per point took 50 ms)
@@ -85,6 +189,7 @@ class DecisionView(InspectView):
             else:
                 item.setData(x[:, 0], x[:, 1], brush=[brushes[c] for c in y])
         self._points_of = data
+        self._set_range(data)
 
     def refresh(self) -> None:
         data = self.source.data
@@ -115,9 +220,10 @@ class DecisionView(InspectView):
                            f"({picture.train_loss:.3f}), acc test {picture.test_acc:.1f}%{mode}")
         if picture.hidden is not None:
             # tiles read top to bottom like text, so each map is flipped to put high y on top
-            self.hidden_mosaic = ins.map_mosaic(np.ascontiguousarray(picture.hidden[:, ::-1, :]))
-            show_image(self.hidden_plot, self.hidden, self.hidden_mosaic)
-            title = f"{picture.layer}: each of the {len(picture.hidden)} hidden neurons' output"
+            self.hidden_maps = np.ascontiguousarray(picture.hidden[:, ::-1, :])
+            self.hidden_mosaic = None
+            self._show_neurons()
+            title = f"{len(picture.hidden)} hidden neurons"  # (of the first hidden layer)
             if self.hidden_plot.titleLabel.text != title:  # setting a title costs a layout pass
                 self.hidden_plot.setTitle(title)
 
@@ -132,10 +238,17 @@ class _Picture:
     hidden: np.ndarray | None   # n_hidden × steps × steps, or None without a hidden layer
 
 
+def half_side(data) -> float:
+    """The picture's square is [-h, h]²: the lab's [-2, 2]², or larger when points reach further."""
+    reach = max((float(s.x.abs().max()) for s in (data.train, data.test) if len(s)), default=0.0)
+    return HALF_SIDE if reach <= HALF_SIDE else math.ceil(reach * 2) / 2
+
+
 @torch.no_grad()
 def _picture(model, data, train: bool) -> _Picture:
     """Everything the view draws, computed from the model (numbers and arrays only)."""
-    grid = ins.decision_grid(model, data, STEPS, train_mode=train)
+    h = half_side(data)
+    grid = ins.decision_grid(model, data, STEPS, bounds=(-h, h, -h, h), train_mode=train)
 
     def scores(split):
         out = model(data.prepare(split.x, train=False)).float()

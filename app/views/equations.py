@@ -85,9 +85,7 @@ def html(exp: cfg.Experiment) -> str:
         extra.append("batch norm / dropout are not in these formulas (nor in the hand-written backward)")
     cells = [f"<td>{_sub(s)}:</td><td class='shape'><b>{v}</b></td><td class='note'>{_sub(w)}</td>"
              for s, v, w in shapes(exp)]
-    half = (len(cells) + 1) // 2
-    table = "".join(f"<tr>{a}<td width='16'></td>{b}</tr>"
-                    for a, b in zip(cells[:half], cells[half:] + [""]))
+    table = "".join(f"<tr>{c}</tr>" for c in cells)  # one a row: narrow enough for a ~300 px dock
     return (STYLE
             + f"<p class='note'>Loss: {loss}, B = {b}, n<sub>x</sub> = {n_x}, "
             + (f"n<sub>h</sub> = {hidden[0]}, " if len(hidden) == 1 else "")

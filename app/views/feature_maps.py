@@ -4,20 +4,37 @@ layer's activations as one mosaic; clicking a map reports the unit (layer, chann
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout)
 
-from app.views.common import Canvas, InspectView, image_plot, show_image
+from app.layout import FlowLayout
+from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image
 from core import inspect as ins
 
 PAD = 1
-PER_ROW = 4
+HINT = "Click a unit in a map to see its receptive field (Receptive field tab)."
+
+
+def unreadable(path: str) -> str | None:
+    """Return why the file at path cannot be shown as an image, in a sentence, or None."""
+    name = os.path.basename(path) or path
+    if not os.path.exists(path):
+        return f"Cannot open {name}: there is no such file."
+    if os.path.isdir(path):
+        return f"Cannot open {name}: it is a folder, not an image."
+    reader = QImageReader(path)
+    if reader.read().isNull():
+        detail = reader.errorString().rstrip(".")
+        return (f"Cannot open {name}: it could not be decoded as an image ({detail}); "
+                f"the file may be damaged, or not a PNG, JPEG or BMP image.")
+    return None
 
 
 def image_from_file(path: str, shape: tuple[int, int, int]) -> torch.Tensor | None:
@@ -63,7 +80,7 @@ class FeatureMapsView(InspectView):
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
         col = QVBoxLayout(self.body)
-        row = QHBoxLayout()
+        row = FlowLayout()  # wraps in a narrow dock
         self.split = QComboBox()
         self.split.addItems(["test", "validation", "train"])
         self.split.currentIndexChanged.connect(lambda _=0: self._pick())
@@ -77,14 +94,16 @@ class FeatureMapsView(InspectView):
         row.addWidget(self.split)
         row.addWidget(self.index)
         row.addWidget(self.open)
-        row.addStretch(1)
         col.addLayout(row)
         self.canvas = Canvas()
+        self._cols = 0  # the panels' columns (_regrid)
+        self.canvas.resized.connect(self._regrid)
         col.addWidget(self.canvas, 1)
-        self.caption = QLabel("Click a unit in a map to see its receptive field (Receptive field tab).")
+        self.caption = QLabel(HINT)
         self.caption.setWordWrap(True)
         col.addWidget(self.caption)
         self.file_image: torch.Tensor | None = None
+        self.file_name = ""
         self.panels: dict[str, tuple] = {}     # layer → (plot, image)
         self.shapes: dict[str, tuple] = {}     # conv layer → its maps' shape
         self.shown: dict[str, str] = {}        # conv layer → the layer whose output is shown
@@ -94,18 +113,36 @@ class FeatureMapsView(InspectView):
     # -- the image
     def _pick(self) -> None:
         self.file_image = None
+        self.caption.setText(HINT)
         self.image_changed.emit()
 
     def _open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", "", "Images (*.png *.jpg *.jpeg *.bmp)")
-        if path and self.source.ready():
-            self.file_image = image_from_file(path, tuple(self.source.data.train.x.shape[1:]))
-            self.image_changed.emit()
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str) -> bool:
+        """Show the maps of the image file at path; if it cannot be read, say why under the
+        maps and keep the image shown until then. Return whether it was opened."""
+        if not self.source.ready():
+            return False
+        why = unreadable(path)
+        image = None if why else image_from_file(path, tuple(self.source.data.train.x.shape[1:]))
+        if image is None:
+            now = self.raw_image()[1]
+            self.caption.setText(f"⚠ {why or f'Cannot open {os.path.basename(path)}.'} "
+                                 f"Still showing {now}.")
+            return False
+        self.file_image = image
+        self.file_name = os.path.basename(path)
+        self.caption.setText(HINT)
+        self.image_changed.emit()
+        return True
 
     def raw_image(self) -> tuple[torch.Tensor, str]:
         """Return the chosen raw uint8 C×H×W image and its description."""
         if self.file_image is not None:
-            return self.file_image, "image from file"
+            return self.file_image, self.file_name
         data = self.source.data
         name = self.split.currentText()
         split = {"test": data.test, "validation": data.val, "train": data.train}[name]
@@ -137,12 +174,26 @@ class FeatureMapsView(InspectView):
 
     def _build(self, layers: list[str]) -> None:
         self.canvas.clear()
-        self.panels = {"input": image_plot(self.canvas.ci, "input", row=0, col=0)}
-        for k, conv in enumerate(layers, 1):
-            r, c = divmod(k, PER_ROW)
-            plot, img = image_plot(self.canvas.ci, conv, row=r, col=c)
+        self.panels = {"input": image_plot(self.canvas.ci, "input")}
+        for conv in layers:
+            plot, img = image_plot(self.canvas.ci, conv)
             img.clicked.connect(lambda x, y, name=conv: self._clicked(name, x, y))
             self.panels[conv] = (plot, img)
+        self._cols = 0
+        self._regrid()
+
+    def _regrid(self) -> None:
+        """The panels on as many columns as make them largest in the canvas (one or two in a
+        narrow dock, all on a row in a wide window)."""
+        plots = [plot for plot, _ in self.panels.values()]
+        cols = best_columns(len(plots), 1.0, max(1, self.canvas.width()), max(1, self.canvas.height()))
+        if not plots or cols == self._cols:
+            return
+        self._cols = cols
+        for plot in plots:
+            self.canvas.ci.removeItem(plot)
+        for k, plot in enumerate(plots):
+            self.canvas.ci.addItem(plot, row=k // cols, col=k % cols)
 
     def refresh(self) -> None:
         data = self.source.data

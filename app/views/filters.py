@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout
 
+from app.layout import FlowLayout
 from app.views.common import Canvas, InspectView, image_plot, show_image
 from core import inspect as ins
 
@@ -20,13 +21,13 @@ class FiltersView(InspectView):
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
         col = QVBoxLayout(self.body)
-        row = QHBoxLayout()
+        row = FlowLayout()  # wraps in a narrow dock
         row.addWidget(QLabel("Layer:"))
         self.layer = QComboBox()
         self.layer.setToolTip("The first convolution in colour; deeper ones one grey tile per "
                               "(output channel = row, input channel = column).")
         self.layer.currentIndexChanged.connect(lambda _=0: self.tick(force=True))
-        row.addWidget(self.layer, 1)
+        row.addWidget(self.layer)
         self.same_scale = QCheckBox("One scale for all kernels")
         self.same_scale.setToolTip("Off: each kernel stretched to its own range, so shapes show. "
                                    "On: magnitudes compare.")

@@ -17,7 +17,11 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from core import config as cfg
 
 TOLERANCE = 1e-6
-HEADERS = ["tensor", "shape", "manual\nvs auto", "manual\nvs num.", "auto\nvs num.", ""]
+# short headers: the Part 1 panel sits in a dock 320-400 px wide (KEY and the tooltips say more)
+HEADERS = ["tensor", "M–A", "M–N", "A–N", ""]
+MARK = 4  # the ✔ / ✘ column
+KEY = ("M: hand-written backward · A: autograd · N: numerical (finite differences). Each cell: "
+       "their largest relative difference; hover for the exact value.")
 _DATA: dict = {}   # (data settings, seed) → float64 data, so live checks do not reload it
 
 
@@ -51,8 +55,27 @@ def worst(row: dict) -> float:
     return max(row["manual_vs_autograd"], row["manual_vs_numeric"], row["autograd_vs_numeric"])
 
 
+def symbol(name: str, hidden: int) -> str:
+    """Return the lab's symbol of a parameter tensor ('hidden1.weight' → 'W_h', 'output.bias'
+    → 'b_y'; with several hidden layers W_1, W_2, …), as the equations below the table write it;
+    a name it does not know is returned as it is."""
+    layer, _, kind = name.partition(".")
+    letter = {"weight": "W", "bias": "b"}.get(kind)
+    if letter is None:
+        return name
+    if layer == "output":
+        return f"{letter}_y"
+    if layer.startswith("hidden") and layer[6:].isdigit():
+        return f"{letter}_{'h' if hidden == 1 else layer[6:]}"
+    return name
+
+
 class GradcheckTable(QTableWidget):
-    """One row per parameter tensor, ✔ when all three differences are below TOLERANCE."""
+    """One row per parameter tensor, ✔ when all three differences are below TOLERANCE.
+
+    It sits in the Part 1 panel, in a dock 320-400 px wide at 11 pt: so the columns hold short
+    texts (M–A headers, KEY below the table explains them; one-digit values, the full ones and
+    the tensor's name and shape in the tooltips), each as wide as its text, never squeezed."""
 
     def __init__(self, parent=None):
         super().__init__(0, len(HEADERS), parent)
@@ -65,40 +88,46 @@ class GradcheckTable(QTableWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         h = self.horizontalHeader()
+        # every column as wide as its text: stretched columns squeezed "manual vs auto" to
+        # "manua /s autc" and a value to "0.0e…" (and a stretched last one keeps 100 px at least)
         h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for j in (2, 3, 4):
-            h.setSectionResizeMode(j, QHeaderView.ResizeMode.Stretch)
-        for j, tip in enumerate(["The network's parameter tensor.",
-                                 "Its shape (rows × columns).",
-                                 "Largest |difference| between the hand-written backward (core/manual.py) "
-                                 "and autograd, relative to the gradient's scale.",
-                                 "Hand-written backward against central finite differences "
+        for j, tip in enumerate(["The network's parameter tensor, written as in the equations "
+                                 "(hover over one for its name and shape; * when only a sample of "
+                                 "its entries is checked by finite differences).",
+                                 "M–A: largest difference between the hand-written backward "
+                                 "(core/manual.py) and autograd, relative to the gradient's scale.",
+                                 "M–N: the hand-written backward against central finite differences "
                                  "(L(w+ε) − L(w−ε)) / 2ε, ε = 1e-6.",
-                                 "Autograd against central finite differences.",
+                                 "A–N: autograd against central finite differences.",
                                  f"✔ when all three are below {TOLERANCE:g}."]):
             self.horizontalHeaderItem(j).setToolTip(tip)
 
     def show_rows(self, rows: list[dict]) -> None:
         self.setRowCount(len(rows))
+        hidden = len({r["name"].partition(".")[0] for r in rows if r["name"].startswith("hidden")})
         for i, r in enumerate(rows):
             n = math.prod(r["shape"])
-            shape = "×".join(map(str, r["shape"])) + ("" if r["checked"] == n else f"  ({r['checked']} sampled)")
+            sampled = r["checked"] != n
+            shape = "×".join(map(str, r["shape"]))
             ok = worst(r) < TOLERANCE
-            cells = [r["name"], shape] + [f"{r[k]:.1e}" for k in
-                                          ("manual_vs_autograd", "manual_vs_numeric", "autograd_vs_numeric")]
-            cells.append("✔" if ok else "✘")
-            for j, text in enumerate(cells):
+            diffs = [r[k] for k in ("manual_vs_autograd", "manual_vs_numeric", "autograd_vs_numeric")]
+            cells = [symbol(r["name"], hidden) + ("*" if sampled else "")]
+            cells += [f"{d:.0e}" for d in diffs] + ["✔" if ok else "✘"]
+            checked = (f"{r['checked']:,} of its {n:,} entries checked by finite differences (sampled)"
+                       if sampled else f"all {n:,} entries checked")
+            tips = [f"{r['name']}, {shape}: {checked}"] + [f"{d:.2e}" for d in diffs]
+            tips.append(f"largest difference {worst(r):.2e} ({'<' if ok else '≥'} {TOLERANCE:g})")
+            for j, (text, tip) in enumerate(zip(cells, tips)):
                 item = QTableWidgetItem(text)
-                if j >= 2:
+                item.setToolTip(tip)
+                if j in (1, 2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if j == 5:
+                if j == MARK:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                     item.setForeground(QBrush(QColor("#2e7d32" if ok else "#c62828")))
-                    item.setToolTip(f"largest difference {worst(r):.2e} "
-                                    f"({'<' if ok else '≥'} {TOLERANCE:g})")
                 self.setItem(i, j, item)
         self.setFixedHeight(self.horizontalHeader().height() + sum(self.rowHeight(i) for i in range(len(rows)))
                             + 2 * self.frameWidth() + 2)
 
     def marks(self) -> list[str]:
-        return [self.item(i, 5).text() for i in range(self.rowCount())]
+        return [self.item(i, MARK).text() for i in range(self.rowCount())]

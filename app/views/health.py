@@ -8,13 +8,27 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import (QAbstractItemView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout)
 
-from app.views.common import Canvas, InspectView
+from app.views.common import Canvas, InspectView, best_columns, shrinkable
 from app.views.plots import RUN_COLOURS, RoundedExtent, nice_bounds, nice_ceiling
 
 FIELDS = [("act_mean", "activation mean"), ("act_std", "activation std"),
           ("dead", "dead units (0 for the whole batch)"), ("grad_norm", "‖∂loss/∂W‖ (log)")]
+
+# Part 1's hand-written forwards are plain tensor operations that never call the torch.nn
+# layers, whose hooks take the activations (app.worker), and 'manual' fills no .grad either
+HAND_WRITTEN = {
+    "manual": "Layer health watches the network's torch.nn layers, and the hand-written "
+              "implementation (Part 1: 'manual') never goes through them: its forward and backward "
+              "passes are plain tensor operations, so there are no activations or gradients to "
+              "sample. Switch Part 1's implementation to 'nn' or 'optim' to see it.",
+    "autograd": "Implementation 'autograd' runs the hand-written forward pass, which never goes "
+                "through the torch.nn layers: the activation plots stay empty and only the "
+                "gradient norms are measured. Switch Part 1's implementation to 'nn' or 'optim' "
+                "for all four.",
+}
 
 
 class HealthView(InspectView):
@@ -32,6 +46,7 @@ class HealthView(InspectView):
         self.plots = {}
         for k, (key, title) in enumerate(FIELDS):
             p = self.canvas.addPlot(row=k // 2, col=k % 2, title=title)
+            shrinkable(p.titleLabel)  # a narrow panel cuts a title, never pushes a plot out
             p.setLabel("bottom", "step")  # no grid: it makes every curve update repaint the axes
             # a fixed width: tick labels that change width would re-lay out and repaint all four
             p.getAxis("left").setWidth(48)
@@ -40,6 +55,8 @@ class HealthView(InspectView):
             p.extent = RoundedExtent()
             p.addItem(p.extent)
             self.plots[key] = p
+        self._cols = 2  # the plots' columns: 2×2, or one column in a tall dock (_regrid)
+        self.canvas.resized.connect(self._regrid)
         self.plots["grad_norm"].setLogMode(y=True)
         self.plots["act_mean"].addLegend(offset=(5, 5))
         self.table = QTableWidget(0, 1 + len(FIELDS))
@@ -50,8 +67,26 @@ class HealthView(InspectView):
         split.addWidget(self.canvas)
         split.addWidget(self.table)
         split.setSizes([600, 160])
-        QVBoxLayout(self.body).addWidget(split)
+        self.note = QLabel()  # what this implementation cannot measure
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        self.note.hide()
+        col = QVBoxLayout(self.body)
+        col.addWidget(self.note)
+        col.addWidget(split, 1)
         self.clear()
+
+    def _regrid(self) -> None:
+        """Four plots on the columns that make them largest: 2×2, or 1×4 in a tall dock."""
+        # a plot is about 4:3 (its axes take room); 1 or 2 columns, never 3
+        cols = min(2, best_columns(len(self.plots), 4 / 3, self.canvas.width(), self.canvas.height()))
+        if cols == self._cols:
+            return
+        self._cols = cols
+        for p in self.plots.values():
+            self.canvas.ci.removeItem(p)
+        for k, p in enumerate(self.plots.values()):
+            self.canvas.ci.addItem(p, row=k // cols, col=k % cols)
 
     def clear(self) -> None:
         """Forget the last run's samples (a run starts)."""
@@ -78,9 +113,18 @@ class HealthView(InspectView):
                     per[key].append(v)
 
     def refresh(self) -> None:
+        implementation = self.source.exp.model.implementation
+        why = HAND_WRITTEN.get(implementation)
+        if implementation == "manual":  # nothing at all to show
+            self.say(why)
+            return
+        self.note.setText(why or "")
+        self.note.setVisible(why is not None)
         if not self.steps:
             self.say("Waiting for the first layer-health sample (taken every few hundred "
-                     "milliseconds while training).")
+                     "milliseconds while training)." if not getattr(self.source.trainer, "stored", False)
+                     else "Layer health is measured while a run trains: a stored run keeps none, "
+                     "so train it again to see it.")
             return
         self.say(None)
         # while training, one plot per refresh; once the run has ended, all of them

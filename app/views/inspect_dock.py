@@ -1,11 +1,14 @@
-"""The Inspect dock: one tab per view of what the network has learned, refreshed only while
-visible, each at its own pace, from a private copy of the model (app.views.common.ModelSource)."""
+"""The Inspect dock: views of what the network has learned, one at a time (chosen from a
+list), the one shown refreshed at its own pace, from a private copy of the model
+(app.views.common.ModelSource)."""
 
 from __future__ import annotations
 
+import threading
 import time
 
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from app.views.batch import BatchView
 from app.views.common import ModelSource
@@ -16,7 +19,7 @@ from app.views.filters import FiltersView
 from app.views.health import HealthView
 from app.views.receptive_field import ReceptiveFieldView
 
-# --view NAME → (tab title, view class)
+# --view NAME → (title in the list, view class)
 VIEWS = {"filters": ("Filters", FiltersView), "feature-maps": ("Feature maps", FeatureMapsView),
          "receptive-field": ("Receptive field", ReceptiveFieldView),
          "decision-boundary": ("Decision boundary", DecisionView),
@@ -24,8 +27,30 @@ VIEWS = {"filters": ("Filters", FiltersView), "feature-maps": ("Feature maps", F
          "health": ("Layer health", HealthView)}
 
 
+class _Loading(QObject):
+    """Carries a stored run loaded in a background thread back to the GUI thread (queued)."""
+
+    done = Signal(object, object)  # token, a core.restore.RestoredRun or the sentence why not
+
+
+def _restore(run, token, loading: _Loading) -> None:
+    """In a background thread: rebuild the run's data and network, then hand them over."""
+    from core.errors import LearnScopeError
+    from core.restore import restore
+    try:
+        result = restore(run)
+    except LearnScopeError as e:
+        result = str(e)
+    except Exception as e:  # the window must get a sentence, never a traceback
+        result = f"Loading the run failed unexpectedly: {type(e).__name__}: {e}"
+    loading.done.emit(token, result)
+
+
 class InspectPanel(QWidget):
-    """Tabs of inspect views following the window's runs (run_started / run_finished)."""
+    """Tabs of inspect views following the window's runs (run_started / run_finished), or a
+    stored run's saved weights (inspect_run)."""
+
+    inspected = Signal(object)  # the core.restore.RestoredRun shown, or None when it could not be
 
     def __init__(self, window, parent=None):
         super().__init__(parent)
@@ -33,15 +58,35 @@ class InspectPanel(QWidget):
         self.source = ModelSource()
         self.source.iteration = self._iteration
         self.session = None
-        self.tabs = QTabWidget()
+        self.restored = None  # the stored run the views show (inspect_run), if any
+        self._loading = _Loading(self)
+        self._loading.done.connect(self._run_loaded)
+        self._token = 0
+        # the views are chosen from a list above them: it fits a narrow dock and hides none
+        # behind a tab bar's scroll arrows
+        self.chooser = QComboBox()
+        self.chooser.setObjectName("inspect-view")
+        self.chooser.setToolTip("Which view of the network to show.")
+        self.stack = QStackedWidget()
         self.views = {}
         for name, (title, cls) in VIEWS.items():
             self.views[name] = view = cls(self.source)
-            self.tabs.addTab(view, title)
-        self.tabs.currentChanged.connect(lambda _=0: self.tick(force=True))
-        QVBoxLayout(self).addWidget(self.tabs)
-        self.layout().setContentsMargins(0, 0, 0, 0)
-        self.setMinimumWidth(480)
+            self.stack.addWidget(view)
+            self.chooser.addItem(title, name)
+        self.chooser.currentIndexChanged.connect(self.stack.setCurrentIndex)
+        self.stack.currentChanged.connect(lambda _=0: self.tick(force=True))
+        self.tabs = self.stack  # the old name: scripts reach the shown view as tabs.currentWidget()
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 4, 6, 0)
+        label = QLabel("View:")
+        label.setBuddy(self.chooser)
+        top.addWidget(label)
+        top.addWidget(self.chooser, 1)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addLayout(top)
+        col.addWidget(self.stack, 1)
+        self._points = None  # whether the experiment shown has 2D points (suit)
         self._epochs = 0
         self.live = False  # while a run trains, the window's 20 Hz tick calls tick() (one timer
         # for both: each wake-up of the GUI thread takes a core from the training threads)
@@ -49,7 +94,7 @@ class InspectPanel(QWidget):
         window.run_finished.connect(self._run_finished)
 
     def current(self):
-        return self.tabs.currentWidget()
+        return self.stack.currentWidget()
 
     def spending(self) -> float:
         """The share of the GUI thread the visible view takes while a run trains (0 if none)."""
@@ -57,16 +102,26 @@ class InspectPanel(QWidget):
 
     def select(self, name: str) -> None:
         """Show the view called name (a key of VIEWS)."""
-        self.tabs.setCurrentWidget(self.views[name])
+        self.chooser.setCurrentIndex(self.chooser.findData(name))
+
+    def suit(self, exp) -> None:
+        """Open on the view made for the experiment's kind of data when that kind changes: the
+        decision boundary for 2D points, the filters for images (a choice within a kind stays)."""
+        if exp.is_points != self._points:
+            self._points = exp.is_points
+            self.select("decision-boundary" if exp.is_points else "filters")
 
     def _iteration(self) -> int:
+        if self.restored is not None:
+            return self.restored.steps
         plots = self.window_.plots
         if plots.steps.n == 0:
             return 0
         return int(round(plots.steps.view()[-1] * plots.steps_per_epoch))
 
     def _run_started(self, session) -> None:
-        self.session = session
+        self.session, self.restored = session, None
+        self._token += 1  # a stored run still loading is not shown over this one
         self.source.attach(session.trainer)
         self.views["health"].clear()
         self._epochs = 0
@@ -98,3 +153,39 @@ class InspectPanel(QWidget):
                 v.epoch_ended()
         if self.isVisible():
             self.current().tick(time.perf_counter(), force=force)
+
+    # -- a stored run (after a restart: no retraining)
+    def inspect_run(self, run) -> None:
+        """Show a stored run's trained network in every view (core.runs.Run): its data and saved
+        weights load in a background thread (an image folder takes seconds to decode), then the
+        views show it as they show a run that has just ended. `inspected` says when."""
+        if self.live:
+            self.window_.banner.show_message("info", "A run is training.", "Inspect follows the "
+                                             "run training now; inspect a stored run once it ends.")
+            return
+        self._token += 1
+        for v in self.views.values():
+            v.say(f"Loading the run {run.name} (its data and saved weights)…")
+        threading.Thread(target=_restore, args=(run, self._token, self._loading),
+                         name="learnscope-inspect-run", daemon=True).start()
+
+    def _run_loaded(self, token: int, result) -> None:
+        if token != self._token or self.live:  # another run was asked for, or one trains now
+            return
+        if isinstance(result, str):
+            self.window_.banner.show_message("error", "Cannot inspect that run.", result)
+            for v in self.views.values():
+                v.stale = True  # back to what they showed before (or the placeholder)
+            self.tick(force=True)
+            self.inspected.emit(None)
+            return
+        self.session, self.restored = None, result
+        self.source.attach(result)
+        self.source.finish()
+        self.views["health"].clear()
+        self._epochs = 0
+        for v in self.views.values():
+            v.run_started()
+        self.suit(result.exp)  # the decision boundary for points, the filters for images
+        self.tick(force=True)
+        self.inspected.emit(result)

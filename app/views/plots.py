@@ -7,14 +7,17 @@ event. The x axis of every plot is in epochs, so one crosshair lines them all up
 from __future__ import annotations
 
 
+import html
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.views.common import Canvas
+from app.layout import ignore_width
+from app.views.common import Canvas, shrinkable
 
 SPLIT_COLOURS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
 RUN_COLOURS = ["#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
@@ -72,6 +75,23 @@ def _sync_legend(plot: pg.PlotItem, items) -> None:
             legend.addItem(item, name)
         elif id(item) in shown and not has:
             legend.removeItem(item)
+
+
+def _number(v) -> float | None:
+    """v as a float if it is a number (a hand-edited metrics file may hold anything), else None."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    return None
+
+
+def overlay_key(entries: list[str], helds: list[str]) -> str:
+    """The rich text naming the ticked runs (entries: colour and label each) and what their
+    line styles mean."""
+    if not entries:
+        return ""
+    held = " or ".join(dict.fromkeys("validation" if h == "val" else h for h in helds))
+    return (f"<span style='color:#555'>Ticked runs — solid: {held}, dashed: train.</span>"
+            "&nbsp;&nbsp; " + " &nbsp;&nbsp; ".join(entries))
 
 
 def nice_ceiling(x: float) -> float:
@@ -140,8 +160,13 @@ class PlotsView(QWidget):
             self.extents[name] = RoundedExtent()
             p.addItem(self.extents[name])
             p.getAxis("left").setWidth(56)
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.acc_plot.addLegend(offset=(-10, -10))
+            shrinkable(p.titleLabel)  # a narrow window cuts a title, never pushes a plot out
+        # the live splits' legends sit in the corners the curves leave empty (a falling loss:
+        # top right; a rising accuracy: bottom right), see-through; ticked runs are named in
+        # the key below the plots, so that six of them never cover the curves
+        legend_brush = pg.mkBrush(255, 255, 255, 170)
+        self.loss_plot.addLegend(offset=(-10, 10), brush=legend_brush)
+        self.acc_plot.addLegend(offset=(-10, -10), brush=legend_brush)
         self.acc_plot.setYRange(0, 100, padding=0.02)
 
         self.batch_curve = _curve(self.batch_plot, SPLIT_COLOURS["train"], width=1)
@@ -164,6 +189,7 @@ class PlotsView(QWidget):
         self.readout = QLabel("Hover over a plot for exact values.", self)
         self.readout.setObjectName("readout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
+        ignore_width(self.readout)  # its text never widens the window (it fits 1280×720)
         self.log = QCheckBox("log-scale loss", self)
         self.log.setToolTip("Show both loss plots on a logarithmic scale: slow late progress "
                             "and divergence are easier to see.")
@@ -174,13 +200,21 @@ class PlotsView(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.canvas, 1)
+        # the ticked runs' colours, labels and line styles (set_overlays), in a row of its own
+        self.overlay_key = QLabel(self)
+        self.overlay_key.setObjectName("overlayKey")
+        self.overlay_key.setTextFormat(Qt.TextFormat.RichText)
+        self.overlay_key.setWordWrap(True)
+        self.overlay_key.hide()
+        col.addWidget(self.overlay_key)
         col.addLayout(bar)
         self._log = False
         self.clear()
 
     # -- data in
     def clear(self) -> None:
-        """Forget the live run's points (overlays stay)."""
+        """Forget the live run's points and ranges (overlays stay): a new run starts on fresh
+        axes, not on the last run's (a diverged run's loss reached 80,000)."""
         self._steps, self._losses = _Growing(), _Growing()
         self.steps_per_epoch = 1
         self.epochs: int | None = None  # the run's length, once known
@@ -194,10 +228,31 @@ class PlotsView(QWidget):
         self._new_records = 0
         self.lr_by_epoch: dict[int, float] = {}
         self._pending = set(self.PLOTS)
+        self._since: dict[str, float] = {}  # plot → when its oldest undrawn data was queued
         self._turn, self._last = 0, None
-        for e in self.extents.values():
-            e.set(1.0)
+        self._newest = self.shown = None  # the last chunk queued / drawn on the batch curve
+        self._reset_ranges()
         self.redraw(everything=True)
+
+    def _reset_ranges(self) -> None:
+        """Auto-range on every axis again (a hand zoom of the last run is dropped) from
+        x in [0, 1] and, for the losses and the learning rate, y in [0, 1]."""
+        for name, p in zip(self.PLOTS, self.plots):
+            self._fit(name, 1.0)  # no points: unit ranges
+            p.enableAutoRange(axis="x")
+            if name != "accuracy":
+                p.enableAutoRange(axis="y")
+        self.acc_plot.setYRange(0, 100, padding=0.02)
+
+    def _queue(self, *plots: str) -> None:
+        now = time.perf_counter()
+        for plot in plots:
+            self._pending.add(plot)
+            self._since.setdefault(plot, now)
+
+    def waiting_since(self) -> float | None:
+        """When the oldest data not yet drawn was queued (perf_counter), or None."""
+        return min((self._since[p] for p in self._pending if p in self._since), default=None)
 
     PLOTS = ("batch", "loss", "accuracy", "lr")
 
@@ -220,20 +275,28 @@ class PlotsView(QWidget):
             right = min(right, max(float(self.epochs), x))
         lo, hi = min([lo] + [s.lo for s in ys]), max([hi] + [s.hi for s in ys])
         log = self._log and plot in ("batch", "loss")
-        self.extents[plot].set(right, nice_bounds(lo, hi) if lo <= hi and not log else None)
+        if plot == "accuracy":
+            y = None  # fixed at 0–100 %
+        elif lo > hi:
+            y = (0.0, 1.0)  # no points yet: a unit range, not the last run's (auto-range keeps
+            # a view that no item bounds)
+        else:
+            y = None if log else nice_bounds(lo, hi)
+        self.extents[plot].set(right, y)
 
     def add_chunks(self, chunks) -> None:
         """Queue batch chunks (core.train.BatchChunk) drained from the worker's buffer."""
         if chunks:
             self._new_chunks.extend(chunks)
-            self._pending.add("batch")
+            self._newest = chunks[-1]
+            self._queue("batch")
 
     def add_records(self, records: list[dict]) -> None:
         """Queue epoch records drained from the worker's buffer."""
         if records:
             self.records.extend(records)
             self._new_records += len(records)
-            self._pending.update(("loss", "accuracy", "lr"))
+            self._queue("loss", "accuracy", "lr")
 
     def _absorb(self) -> None:
         """Grow the series by what was queued since the last call: one extend per series."""
@@ -245,7 +308,7 @@ class PlotsView(QWidget):
             for ch in chunks:
                 if self.lr_by_epoch.get(ch.epoch) != ch.lr:
                     self.lr_by_epoch[ch.epoch] = ch.lr
-                    self._pending.add("lr")
+                    self._queue("lr")
         if self._new_records:
             records = self.records[-self._new_records:]
             self._new_records = 0
@@ -281,17 +344,23 @@ class PlotsView(QWidget):
         self._absorb()
         return self._series
 
-    def redraw(self, everything: bool = False) -> bool:
+    def redraw(self, everything: bool = False, late: float | None = None) -> bool:
         """Push buffered values to the curves of one changed plot (all of them if asked).
 
         One plot per call keeps each repaint to about a quarter of the canvas, so the event
-        loop is never held for long. The per-batch loss, which changes most, gets every other
-        turn; the per-epoch plots share the rest. Returns whether anything changed."""
+        loop is never held for long. The plot whose data waits longest goes first if it waits
+        since before `late` (a perf_counter time); otherwise the per-batch loss, which changes
+        most, gets every other turn and the per-epoch plots share the rest. Returns whether
+        anything changed."""
         if not self._pending:
             return False
         self._absorb()
+        waiting = [p for p in self.PLOTS if p in self._pending and late is not None
+                   and self._since.get(p, math.inf) <= late]
         if everything:
             todo = [p for p in self.PLOTS if p in self._pending]
+        elif waiting:
+            todo = [min(waiting, key=self._since.__getitem__)]
         elif "batch" in self._pending and (self._last != "batch" or self._pending == {"batch"}):
             todo = ["batch"]
         else:
@@ -301,6 +370,7 @@ class PlotsView(QWidget):
             self._turn = (others.index(todo[0]) + 1) % len(others)
         for plot in todo:
             self._pending.discard(plot)
+            self._since.pop(plot, None)
             getattr(self, f"_draw_{plot}")()
             self._last = plot
         return True
@@ -308,6 +378,7 @@ class PlotsView(QWidget):
     def _draw_batch(self) -> None:
         self._fit("batch", self.steps.view()[-1] if self.steps.n else 1.0, [self.losses])
         self.batch_curve.setData(self.steps.view(), self.losses.view())
+        self.shown = self._newest  # the progress line reports what the curve shows
 
     def _set_markers(self) -> None:
         few = len(self.records) <= 60  # markers help on short runs and cost on long ones
@@ -355,26 +426,34 @@ class PlotsView(QWidget):
 
     # -- overlays of stored runs
     def set_overlays(self, runs: list[tuple[str, list[dict]]]) -> None:
-        """Draw each (label, epoch records) in its own colour: test (or val) solid, train dashed."""
+        """Draw each (label, epoch records) in its own colour: test (or val) solid, train dashed;
+        the key below the plots names them. Records without a numeric epoch are left out."""
         for plot, item in self.overlay_items:
             plot.removeItem(item)
             if plot.legend is not None:
                 plot.legend.removeItem(item)
         self.overlay_items = []
+        entries, helds = [], []
         for i, (label, records) in enumerate(runs):
             colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+            records = [r for r in records if isinstance(r, dict) and _number(r.get("epoch")) is not None]
             x = np.array([r["epoch"] for r in records], dtype=float)
-            held = "test" if any("test" in r for r in records) else "val"
+            held = "test" if any(isinstance(r.get("test"), dict) for r in records) else "val"
+            helds.append(held)
             for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
-                for split, dashed, name in ((held, False, f"{label} ({held})"), ("train", True, None)):
-                    y = [(r.get(split) or {}).get(key) for r in records]
-                    y = np.array([np.nan if v is None else v for v in y], dtype=float)
-                    item = _curve(plot, colour, name, dashed=dashed, width=2)
-                    item.setData(x, y, connect="finite")
+                for split, dashed in ((held, False), ("train", True)):
+                    y = [_number(r.get(split).get(key)) if isinstance(r.get(split), dict) else None
+                         for r in records]
+                    item = _curve(plot, colour, dashed=dashed, width=2)
+                    item.setData(x, np.array([np.nan if v is None else v for v in y], dtype=float),
+                                 connect="finite")
                     self.overlay_items.append((plot, item))
             lr = _curve(self.lr_plot, colour, width=1)
-            lr.setData(x, [r.get("lr", np.nan) for r in records])
+            lr.setData(x, np.array([_number(r.get("lr")) for r in records], dtype=float))
             self.overlay_items.append((self.lr_plot, lr))
+            entries.append(f"<span style='color:{colour}'><b>━━</b></span>&nbsp;{html.escape(label)}")
+        self.overlay_key.setText(overlay_key(entries, helds))
+        self.overlay_key.setVisible(bool(entries))
         _sync_legend(self.loss_plot, self.loss_plot.listDataItems())
         _sync_legend(self.acc_plot, self.acc_plot.listDataItems())
 
@@ -385,7 +464,7 @@ class PlotsView(QWidget):
         self._log = on
         for p in (self.batch_plot, self.loss_plot):
             p.setLogMode(False, on)
-        self._pending.update(("batch", "loss"))  # their rounded y ranges change scale
+        self._queue("batch", "loss")  # their rounded y ranges change scale
         self.redraw(everything=True)
         self.log.setChecked(on)
         self.log_scale_changed.emit(on)

@@ -14,6 +14,7 @@ from app.views.feature_maps import FeatureMapsView
 from core import receptive
 
 RECT_COLOUR = "#00d000"
+WIDE = 0.9  # width / height from which the maps and the input sit side by side
 
 
 class ReceptiveFieldView(InspectView):
@@ -44,20 +45,41 @@ class ReceptiveFieldView(InspectView):
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         col.addWidget(self.text)
-        split = QSplitter()
+        self.split = split = QSplitter()
         split.addWidget(self.maps)
         split.addWidget(right)
         split.setSizes([600, 400])
+        split.setOrientation(Qt.Orientation.Vertical)  # side by side once wide enough (resizeEvent)
         QVBoxLayout(self.body).addWidget(split)
         self.unit: tuple[str, int, int, int] | None = None
         self.rect_px: tuple[int, int, int, int] | None = None
+
+    # the maps beside the input where the view is wide, above it in a narrow dock
+    def _side_by_side_width(self) -> int:
+        s = self.split
+        return sum(s.widget(i).minimumSizeHint().width() for i in range(2)) + s.handleWidth()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        wide = self.width() >= WIDE * self.height() and self.width() >= self._side_by_side_width() + 24
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.split.orientation() != orientation:
+            self.split.setOrientation(orientation)
+
+    def minimumSizeHint(self):  # noqa: N802
+        # side by side only where that fits (resizeEvent): the minimum is the stacked one
+        hint = super().minimumSizeHint()
+        if self.split.orientation() == Qt.Orientation.Horizontal:
+            widest = max(self.split.widget(i).minimumSizeHint().width() for i in range(2))
+            hint.setWidth(hint.width() - self._side_by_side_width() + widest)
+        return hint
 
     def refresh(self) -> None:
         self.maps.pending = False
         self.maps.refresh()
         self.pending = self.maps.pending  # its maps still being computed: retry at the next tick
         if self.maps._stack.currentWidget() is not self.maps.body:  # no maps: say why here
-            self.say(self.maps.message.text())
+            self.say(self._why_none())
             return
         if not self.maps.shapes:
             return
@@ -67,6 +89,15 @@ class ReceptiveFieldView(InspectView):
             n, h, w = self.maps.shapes[deepest]
             self.unit = (deepest, 0, (h - 1) // 2, (w - 1) // 2)
         self._draw_rf()
+
+    def _why_none(self) -> str:
+        """Why this model has no receptive field to show, in this tab's words."""
+        if not self.source.data.is_images:
+            return "Receptive fields are patches of an input image; these data are 2D points."
+        if not self.maps.shown:
+            return ("Receptive fields are drawn for the units of convolution layers, and this "
+                    "network has none: every unit of an MLP sees the whole image.")
+        return self.maps.message.text()
 
     def select_unit(self, layer: str, channel: int, i: int, j: int) -> None:
         """Show the receptive fields of unit (channel, i, j) of a conv layer."""

@@ -34,10 +34,12 @@ class Data:
     """The train / val / test splits of an experiment, and the batches the network sees."""
 
     def __init__(self, dc: DataConfig, train: Split, val: Split, test: Split,
-                 classes: tuple[str, ...], skipped: int = 0, dtype: torch.dtype = torch.float32):
+                 classes: tuple[str, ...], skipped: int = 0, dtype: torch.dtype = torch.float32,
+                 skipped_files: tuple[str, ...] = ()):
         self.config, self.train, self.val, self.test = dc, train, val, test
         self.dtype = dtype  # of the batches the network sees
         self.classes, self.skipped = classes, skipped
+        self.skipped_files = skipped_files  # the first of them, relative to their folder
         self.is_images = train.x.dim() == 4
         self.device = train.x.device
         self._stats()
@@ -157,10 +159,14 @@ def _take(x: torch.Tensor, y: torch.Tensor, n: int, g: torch.Generator) -> tuple
 
 
 def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
-         progress: Callable[[int, int], None] | None = None, dtype: torch.dtype = torch.float32) -> Data:
-    """Return the experiment's splits, decoded once and moved to the training device."""
+         progress: Callable[[int, int], None] | None = None, dtype: torch.dtype = torch.float32,
+         between: Callable[[], None] | None = None) -> Data:
+    """Return the experiment's splits, decoded once and moved to the training device.
+
+    progress(done, total) reports an image folder's decoding; between() is called between
+    pieces of drawing Shapes-10. An exception raised by either stops the load (a Stop)."""
     g = torch.Generator().manual_seed(seed)
-    skipped = 0
+    skipped, skipped_files = 0, ()
     root, test_root = (os.path.expanduser(r) if r else r for r in (dc.root, dc.test_root))
     if dc.dataset in POINT_SETS:
         from core.data.toy2d import make_points
@@ -172,13 +178,15 @@ def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
         classes = ("class 0", "class 1")
     elif dc.dataset == "shapes10":
         from core.data.shapes import CLASSES, make_shapes
-        x, y = make_shapes(dc.n_train or DEFAULT_SIZES["shapes10"][0], 2 * seed, dc.image_size)
-        xt, yt = make_shapes(dc.n_test or DEFAULT_SIZES["shapes10"][1], 2 * seed + 1, dc.image_size)
+        x, y = make_shapes(dc.n_train or DEFAULT_SIZES["shapes10"][0], 2 * seed, dc.image_size, between)
+        xt, yt = make_shapes(dc.n_test or DEFAULT_SIZES["shapes10"][1], 2 * seed + 1, dc.image_size,
+                             between)
         classes = CLASSES
     elif dc.dataset == "folder":
         from core.data.vision import load_image_folder
         s = load_image_folder(root, dc.image_size, progress)
         skipped += s.skipped
+        skipped_files = s.skipped_files
         x, y, classes = s.images, s.labels, s.classes
         if test_root:
             t = load_image_folder(test_root, dc.image_size, progress)
@@ -187,6 +195,7 @@ def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
                                 f"the training folder has {list(classes)}; give both the same "
                                 "sub-folders.")
             skipped += t.skipped
+            skipped_files += t.skipped_files
             xt, yt = _take(t.images, t.labels, dc.n_test, g)
         else:  # hold out a test split from the one folder, before N is applied
             order = torch.randperm(len(y), generator=g)
@@ -216,4 +225,4 @@ def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
     to = lambda a, b: Split(a.to(dev), b.to(dev))  # noqa: E731
     cut = len(y) - n_val
     return Data(dc, to(x[:cut], y[:cut]), to(x[cut:], y[cut:]), to(xt, yt), tuple(classes), skipped,
-                dtype)
+                dtype, skipped_files)

@@ -10,6 +10,7 @@ memorised without being learned: overfitting is visible at small N.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
@@ -168,11 +169,14 @@ def _integer(name: str, value) -> int:
     return value.__index__()
 
 
-def make_shapes(n: int, seed: int, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+def make_shapes(n: int, seed: int, size: int = 32,
+                between: Callable[[], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (images uint8 n x 3 x size x size, labels int64 n) of Shapes-10, class-balanced and shuffled.
 
     The result depends only on (n, seed, size); the global RNG is never touched.
     Class k gets n // 10 images, plus one more for the first n % 10 classes.
+    between() is called before each chunk of drawing; an exception from it stops the drawing
+    (the trainer's Stop while the data is prepared).
     """
     n, seed, size = _integer("n", n), _integer("seed", seed), _integer("size", size)
     if n < 1:
@@ -191,6 +195,8 @@ def make_shapes(n: int, seed: int, size: int = 32) -> tuple[torch.Tensor, torch.
     start = 0
     for c, count in enumerate(counts):
         for lo in range(0, count, chunk):
+            if between is not None:
+                between()
             m = min(chunk, count - lo)
             images[start:start + m] = _draw_chunk(c, m, size, g)
             start += m

@@ -25,7 +25,8 @@ from ..errors import DataError
 __all__ = ["DataError", "ImageSet", "load_torchvision", "load_image_folder", "IMAGE_EXTENSIONS"]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
-_CACHE_VERSION = 1  # bump when the decoding changes, so old caches stop matching
+_CACHE_VERSION = 2  # bump when the decoding or the cached fields change, so old caches stop matching
+SKIPPED_NAMES = 20  # how many skipped files are named (the count covers them all)
 
 # name -> (torchvision class name, folder under root where the files must be)
 _TORCHVISION = {
@@ -43,6 +44,7 @@ class ImageSet:
     labels: torch.Tensor
     classes: tuple[str, ...]
     skipped: int = 0  # unreadable / non-image files skipped
+    skipped_files: tuple[str, ...] = ()  # the first SKIPPED_NAMES of them, relative to the folder
 
 
 def load_torchvision(name: str, root: str | Path, train: bool, download: bool = False) -> ImageSet:
@@ -99,19 +101,22 @@ def load_image_folder(root: str | Path, size: int, progress: Callable[[int, int]
 
     images, ok = _decode_all(paths, size, progress)
     if not ok.any():
-        raise DataError(f"The image folder {root} contains no readable image ({len(paths) + others} files skipped); "
-                        f"add .jpg or .png files to its class sub-folders.")
+        raise DataError(f"The image folder {root} contains no readable image ({len(paths) + len(others)} files "
+                        f"skipped); add .jpg or .png files to its class sub-folders.")
     if not ok.all():
         images = images[ok]
+    unreadable = [os.path.relpath(paths[i], root) for i in np.flatnonzero(~ok)[:SKIPPED_NAMES]]
     result = ImageSet(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
                       torch.from_numpy(np.asarray(labels, dtype=np.int64)[ok]),
-                      tuple(classes), int(others + (~ok).sum()))
+                      tuple(classes), int(len(others) + (~ok).sum()),
+                      tuple((unreadable + others)[:SKIPPED_NAMES]))
     _write_cache(cache, result)
     return result
 
 
-def _list_folder(root: Path) -> tuple[list[str], list[str], list[int], int, str]:
-    """Return (classes, image file paths, their labels, count of non-image files, digest of the listing)."""
+def _list_folder(root: Path) -> tuple[list[str], list[str], list[int], list[str], str]:
+    """Return (classes, image file paths, their labels, the non-image files relative to root,
+    digest of the listing)."""
     if not root.exists():
         raise DataError(f"The image folder {root} does not exist; check the path or create it with one "
                         f"sub-folder per class.")
@@ -125,13 +130,12 @@ def _list_folder(root: Path) -> tuple[list[str], list[str], list[int], int, str]
                         f"e.g. {root / 'cats'}/*.jpg.")
     paths: list[str] = []
     labels: list[int] = []
-    others = 0
+    others: list[str] = []
     # The digest covers every name, byte size and mtime, so any added, removed or edited file changes it.
     digest = hashlib.sha256(json.dumps(classes).encode())
     skip = len(str(root)) + 1
 
     def walk(folder: str, label: int) -> None:
-        nonlocal others
         with os.scandir(folder) as it:
             found = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
         for e in found:
@@ -143,7 +147,7 @@ def _list_folder(root: Path) -> tuple[list[str], list[str], list[int], int, str]
                 paths.append(e.path)
                 labels.append(label)
             else:
-                others += 1
+                others.append(e.path[skip:])
                 digest.update(f"\0?{e.path[skip:]}".encode("utf-8", "surrogateescape"))
 
     for label, name in enumerate(classes):
@@ -223,11 +227,13 @@ def _read_cache(path: Path, size: int) -> ImageSet | None:
         with np.load(path, allow_pickle=False) as z:
             images, labels, classes = z["images"], z["labels"], z["classes"]
             skipped = int(z["skipped"])
+            skipped_files = tuple(str(f) for f in z["skipped_files"])
         n = len(labels)
         if (images.dtype != np.uint8 or images.shape != (n, 3, size, size) or labels.dtype != np.int64
                 or classes.ndim != 1 or (n and not 0 <= labels.min() <= labels.max() < len(classes))):
             return None
-        return ImageSet(torch.from_numpy(images), torch.from_numpy(labels), tuple(str(c) for c in classes), skipped)
+        return ImageSet(torch.from_numpy(images), torch.from_numpy(labels), tuple(str(c) for c in classes), skipped,
+                        skipped_files)
     except Exception:  # missing, truncated, not a zip, wrong keys: decode again
         return None
 
@@ -241,7 +247,8 @@ def _write_cache(path: Path, data: ImageSet) -> None:
         fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, images=data.images.numpy(), labels=data.labels.numpy(),
-                     classes=np.array(data.classes, dtype=str), skipped=np.int64(data.skipped))
+                     classes=np.array(data.classes, dtype=str), skipped=np.int64(data.skipped),
+                     skipped_files=np.array(data.skipped_files, dtype=str))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
