@@ -25,6 +25,7 @@ class FlowLayout(QLayout):
     def __init__(self, parent: QWidget | None = None, spacing: int = 6):
         super().__init__(parent)
         self._items: list = []
+        self._heights: dict[int, int] = {}  # width → height, until the items change
         self.setSpacing(spacing)
         if parent is None:
             self.setContentsMargins(0, 0, 0, 0)
@@ -48,7 +49,16 @@ class FlowLayout(QLayout):
         return True
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802
-        return self._arrange(QRect(0, 0, width, 0), move=False)
+        # asked for every layout pass of its window (hundreds a second while a run updates the
+        # status line): measured once per width, it cost 3 % of the GUI thread
+        h = self._heights.get(width)
+        if h is None:
+            h = self._heights[width] = self._arrange(QRect(0, 0, width, 0), move=False)
+        return h
+
+    def invalidate(self) -> None:
+        self._heights.clear()
+        super().invalidate()
 
     def setGeometry(self, rect: QRect) -> None:  # noqa: N802
         super().setGeometry(rect)

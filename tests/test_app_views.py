@@ -181,6 +181,24 @@ def test_health_axes_grow_in_round_steps_while_training_and_fit_the_finished_run
     assert {v.plots[k].extent.bounds[0][1] for k, _ in FIELDS} == {2310}
 
 
+def test_layer_health_chosen_during_a_run_draws_every_plot_at_once():
+    """While a run trains the plots refresh one at a time, but a view just chosen (a forced
+    tick) must not show three empty plots for seconds: a paused run would keep them empty."""
+    from app.views.common import ModelSource
+    from app.views.health import FIELDS, HealthView
+    from types import SimpleNamespace
+    source = ModelSource()
+    source.attach(SimpleNamespace(exp=circles(1), model=object(), data=object(), parked=False))
+    v = HealthView(source)
+    v.add([(step, {"hidden": (0.1, 0.5, 0.0, 1.0)}) for step in (10, 20, 30)])
+    assert v.tick(force=True)
+    assert all(len(v.plots[k].listDataItems()) == 1 for k, _ in FIELDS)
+    v.add([(40, {"hidden": (0.2, 0.5, 0.0, 1.0)})])
+    v._next = 0.0
+    assert v.tick()  # an ordinary tick while live: one plot brought up to date
+    assert sum(v._drawn[k] == 4 for k, _ in FIELDS) == 1
+
+
 def test_decision_boundary_is_the_labs_40x40_picture(qtbot):
     w, v = trained(qtbot, circles(3), "decision-boundary")
     assert v.heat.image.shape == (40, 40)

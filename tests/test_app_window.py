@@ -116,7 +116,7 @@ def test_keyboard_actions_start_pause_and_stop(qtbot, window):
 def test_an_impossible_layer_disables_train_and_says_why(qtbot, window):
     w = window(tiny_shapes())
     model = w.model_panel
-    kernel = model.builder.cellWidget(0, 2)
+    kernel = model.field(0, "kernel")
     kernel.setValue(40)
     panel = w.training_panel
     assert not panel.start.isEnabled()
@@ -128,7 +128,7 @@ def test_an_impossible_layer_disables_train_and_says_why(qtbot, window):
     assert panel.start.isEnabled() and not model.problem.isVisible()
     assert model.table.item(model.table.rowCount() - 1, 0).text() == "total"
     # a convolution moved below a dense layer is flagged in its own row
-    model.builder.selectRow(1)
+    model.select(1)
     qtbot.mouseClick(model.down, Qt.MouseButton.LeftButton)
     assert not panel.start.isEnabled() and "cannot follow a fully-connected" in model.problem.text()
 
@@ -141,7 +141,7 @@ def test_the_builder_adds_removes_and_the_table_follows(qtbot, window):
     assert [r["type"] for r in model.rows] == ["dense", "dense"]
     assert w.current_experiment().model.hidden == [10, 100]
     assert model.table.total > params
-    model.builder.selectRow(1)
+    model.select(1)
     qtbot.mouseClick(model.remove, Qt.MouseButton.LeftButton)
     assert model.table.total == params and not model.add_conv.isEnabled()
 

@@ -219,7 +219,8 @@ def test_a_dense_width_of_zero_is_flagged_in_its_cell(qtbot, window):
     w = window(circles())
     model = w.model_panel
     show_tab(w, model)
-    cell = model.builder.cellWidget(0, 1)
+    model.select(0)
+    cell = model.field(0, "width")
     type_into(qtbot, cell, "0")
     assert shown(cell) == "0" and cell.value() == 0  # the cell used to stop at 1
     assert_flagged(w, cell, model.problem, "hidden1", "at least 1", "got 0")
@@ -234,13 +235,14 @@ def test_a_conv_kernel_larger_than_its_input_is_flagged_in_its_row(qtbot, window
     w = window(tiny_shapes())
     model = w.model_panel
     show_tab(w, model)
-    kernel = model.builder.cellWidget(0, 2)
+    model.select(0)
+    kernel = model.field(0, "kernel")
     type_into(qtbot, kernel, "40")
     assert shown(kernel) == "40"
     assert_flagged(w, kernel, model.problem, "conv1", "kernel 40 is larger than its padded input")
     type_into(qtbot, kernel, "0")  # the field's own rule, before any layer table
     assert_flagged(w, kernel, model.problem, "conv1 kernel", "at least 1")
-    stride = model.builder.cellWidget(0, 3)
+    stride = model.field(0, "stride")
     type_into(qtbot, kernel, "3")
     type_into(qtbot, stride, "0")  # no layer table can be built: no ZeroDivisionError either
     assert_flagged(w, stride, model.problem, "conv1 stride", "at least 1")

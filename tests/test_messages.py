@@ -344,6 +344,10 @@ def test_a_narrower_layer_table_leaves_out_biases_rather_than_scroll(qtbot):
     table.scrollToBottom()
     assert table.horizontalScrollBar().maximum() == 0
     assert "conv1: 2,400 weights + 32 biases" in table.item(1, 0).toolTip()  # still there
+    host.resize(250, 300)  # the Model tab's table in a 1280×720 window: the receptive field stays
+    qtbot.waitUntil(lambda: "weights" not in shown())
+    assert shown() == ["layer", "output", "RF"]
+    assert table.horizontalScrollBar().maximum() == 0
     host.resize(420, 300)
     qtbot.waitUntil(lambda: shown() == HEADERS)
 

@@ -382,3 +382,18 @@ def test_the_running_runs_row_counts_its_epochs_and_cannot_be_inspected(qtbot, r
     (run,) = panel.runs  # the finished row reads the run's summary again
     assert panel.table.item(0, 4).text() == "stopped"
     assert panel.table.item(0, 3).text() == str(run.summary["epochs"]) and run.summary["epochs"] > first
+
+
+def test_a_narrow_runs_table_leaves_out_columns_rather_than_squeeze_the_settings(qtbot, root, panel):
+    """At the Runs dock's width on a 1280×720 screen the settings stay readable: started, test
+    loss and epochs go (their values stay in the name's tooltip), and come back when wide."""
+    from app.panels import runs as runs_panel
+    make_run(root)
+    p = panel()
+    table = p.table
+    p.resize(560, 200)
+    qtbot.waitUntil(lambda: table.isColumnHidden(1))
+    assert table.columnWidth(2) >= runs_panel.SETTINGS_MIN
+    assert "test loss" in table.item(0, 0).toolTip() and "started" in table.item(0, 0).toolTip()
+    p.resize(1500, 200)
+    qtbot.waitUntil(lambda: not any(table.isColumnHidden(j) for j in range(table.columnCount())))

@@ -1,18 +1,26 @@
-"""The Model panel: an MLP / CNN builder (add, remove, reorder, edit layers) and its live layer table."""
+"""The Model panel: an MLP / CNN builder and its live layer table.
+
+The builder fits the Experiment dock (≈ 320 px): a list of the layers, one line each in the
+lab's words ("conv1 · 32 filters 5×5, stride 1, pad 2 · max-pool 2 / 2"), and below it a form
+with the selected layer's fields. A table of every field side by side needed ≈ 780 px and
+scrolled sideways."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 
-from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QTableWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication, QFormLayout,
+                               QGroupBox, QLabel, QListView, QListWidget, QListWidgetItem,
+                               QPushButton, QSizePolicy, QStyledItemDelegate, QStyleOptionViewItem,
+                               QVBoxLayout, QWidget)
 
 from app.experiment import input_shape
-from app.form import (FormPanel, IntSpinBox, connect_edits, in_words, make_editor, read,
-                      set_invalid, tooltip, typed_problem, write)
-from app.layout import FlowLayout
+from app.form import (BLOCK_LABELS, FormPanel, IntSpinBox, connect_edits, in_words, make_editor,
+                      read, set_invalid, tooltip, typed_problem, write)
+from app.layout import FlowLayout, compact_forms
 from app.views.layers import LayerTableView
 from core import config as cfg
 from core.errors import ConfigError
@@ -20,8 +28,175 @@ from core.models import layer_table
 
 CONV_FIELDS = [f.name for f in dataclasses.fields(cfg.ConvBlock)]
 CELLS = ["channels", "kernel", "stride", "padding", "pool", "pool_size", "pool_stride", "ceil_mode"]
-COLUMNS = ["layer", "width / filters", "kernel", "stride", "padding", "pool", "pool size",
-           "pool stride", "ceil"]
+DENSE_CELLS = ["width"]
+FIELD_LABELS = {key: BLOCK_LABELS[key].capitalize() for key in CELLS} | {"width": "Units"}
+# a layer's problem that the layer table found names the field it comes from (the messages of
+# core.models.layer_table); one that names none outlines all of the layer's fields
+NAMED_FIELDS = [("pooling window", "pool_size"), ("kernel", "kernel")]
+INVALID_ROLE = Qt.ItemDataRole.UserRole + 1   # a builder row's reason, when it is flagged
+ROW_TIP = "Select the layer to edit its fields below; Remove it, or move it with ▲ ▼."
+ROW_PADDING = 6     # px above and below a row's lines together: wrapped rows stay apart
+MAX_ROWS_SHOWN = 12  # the layer list grows with its layers up to this many, then scrolls
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary(row: dict) -> str:
+    """One layer in the lab's words: 'conv1 · 32 filters 5×5, stride 1, pad 2 · max-pool 2 / 2'."""
+    if row["type"] == "dense":
+        return f"{row['name']} · {_count(row['width'], 'unit')}"
+    k = row["kernel"]
+    text = (f"{row['name']} · {_count(row['channels'], 'filter')} {k}×{k}, "
+            f"stride {row['stride']}, pad {row['padding']}")
+    if row["pool"] == "none":
+        return text + " · no pooling"
+    return (text + f" · {row['pool']}-pool {row['pool_size']} / {row['pool_stride']}"
+            + (", ceil" if row["ceil_mode"] else ""))
+
+
+class _RowDelegate(QStyledItemDelegate):
+    """Wraps a row's line to the list's width, and outlines a flagged row in red (as the
+    style sheet outlines an invalid editor)."""
+
+    def sizeHint(self, option, index):  # noqa: N802
+        opt = QStyleOptionViewItem(option)
+        # the style wraps the text only in a rect it is given: the list's visible width
+        opt.rect = QRect(0, 0, max(1, self.parent().viewport().width()), 1 << 16)
+        size = super().sizeHint(opt, index)
+        return QSize(size.width(), size.height() + ROW_PADDING)
+
+    def paint(self, painter, option, index) -> None:
+        bad = index.data(INVALID_ROLE)
+        if bad:
+            painter.fillRect(option.rect, QColor("#fdecea"))
+        super().paint(painter, option, index)
+        if bad:
+            painter.save()
+            painter.setPen(QPen(QColor("#d32f2f"), 2))
+            painter.drawRect(option.rect.adjusted(1, 1, -1, -1))
+            painter.restore()
+
+
+class LayerList(QListWidget):
+    """The builder's list of layers: one word-wrapped line each, as tall as its lines (the
+    panel scrolls up and down), never wider than the dock."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("builder")
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setWordWrap(True)
+        self.setAlternatingRowColors(True)  # where one wrapped row ends and the next begins
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setResizeMode(QListView.ResizeMode.Adjust)  # lines re-wrap when the dock resizes
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setItemDelegate(_RowDelegate(self))
+
+    def set_rows(self, lines: list[str]) -> None:
+        while self.count() > len(lines):
+            self.takeItem(self.count() - 1)
+        while self.count() < len(lines):
+            item = QListWidgetItem("", self)
+            item.setToolTip(ROW_TIP)
+        for i, line in enumerate(lines):
+            self.set_line(i, line)
+        self.fit_height()
+
+    def set_line(self, i: int, line: str) -> None:
+        item = self.item(i)
+        text = f"⚠ {line}" if item.data(INVALID_ROLE) else line
+        if item.text() != text:
+            item.setText(text)
+            self.fit_height()
+
+    def flag(self, i: int, reason: str | None) -> None:
+        """Outline row i in red with reason in its tooltip (None: clear it)."""
+        item = self.item(i)
+        if item.data(INVALID_ROLE) == reason:
+            return
+        line = item.text().removeprefix("⚠ ")
+        item.setData(INVALID_ROLE, reason)
+        item.setData(Qt.ItemDataRole.ForegroundRole, QColor("#b00020") if reason else None)
+        item.setToolTip(f"<p style='color:#b00020'><b>{reason}</b></p>{ROW_TIP}" if reason else ROW_TIP)
+        self.set_line(i, line)
+
+    def flagged(self, i: int) -> str | None:
+        """The reason row i is flagged, or None."""
+        return self.item(i).data(INVALID_ROLE)
+
+    def fit_height(self) -> None:
+        shown = [self.sizeHintForRow(i) for i in range(min(self.count(), MAX_ROWS_SHOWN))]
+        line = self.fontMetrics().height() + 4
+        self.setFixedHeight(max(sum(shown), line) + 2 * self.frameWidth())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.fit_height()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        # the style sheet's font, presentation mode's zoom: taller lines
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.fit_height()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        # Qt's hint is its unwrapped lines' width: the dock, not the longest line, sets it
+        return QSize(self.minimumSizeHint().width(), self.height())
+
+
+class LayerForm(QWidget):
+    """The fields of one layer (a conv block's, or a dense layer's width), shown under the
+    list while the layer is selected. Each layer keeps its own editors, so a half-typed
+    number stays with its layer when another is selected."""
+
+    def __init__(self, row: dict, parent=None):
+        super().__init__(parent)
+        self.row = row
+        self.fields: dict[str, QWidget] = {}
+        self.tips: dict[str, str] = {}
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        for key in CELLS if row["type"] == "conv" else DENSE_CELLS:
+            if key == "width":  # a width of 0 or less is shown and flagged, never clamped
+                w = IntSpinBox(self)
+                w.size_for(1, 100000)
+                w.setObjectName("width")
+            else:
+                w = make_editor("block", key, self)
+            write(w, row[key])
+            label = QLabel(FIELD_LABELS[key], self)
+            label.setBuddy(w)
+            form.addRow(label, w)
+            self.fields[key] = w
+        self.set_tips("hidden")
+        compact_forms(self)  # labels above the fields when the dock is narrow
+
+    def set_tips(self, dense: str) -> None:
+        """Give each field (and its label) its tooltip; dense is 'hidden' or 'fc'."""
+        form = self.layout()
+        for key, w in self.fields.items():
+            self.tips[key] = tooltip("model", dense) if key == "width" else tooltip("block", key)
+            if w.property("invalid") is not True:
+                w.setToolTip(self.tips[key])
+            form.labelForField(w).setToolTip(self.tips[key])
+
+    def flag(self, keys, reason: str | None) -> None:
+        """Outline the fields named in keys with reason in their tooltips; clear the others."""
+        for key, w in self.fields.items():
+            bad = reason is not None and key in keys
+            set_invalid(w, bad)
+            w.setToolTip(f"<p style='color:#b00020'><b>{reason}</b></p>{self.tips[key]}"
+                         if bad else self.tips[key])
+
+    def has_typing(self) -> bool:
+        """Whether a number box of this layer has the keyboard: the user is typing in it."""
+        focus = QApplication.focusWidget()
+        return (focus is not None and self.isAncestorOf(focus)
+                and any(isinstance(w, QAbstractSpinBox) and (w is focus or w.isAncestorOf(focus))
+                        for w in self.fields.values()))
 
 
 class ModelPanel(FormPanel):
@@ -42,22 +217,15 @@ class ModelPanel(FormPanel):
         f.addRow("Init σ", init)
 
         build = QGroupBox("Layers", self)
-        self.builder = QTableWidget(0, len(COLUMNS), build)
-        self.builder.setObjectName("builder")
-        self.builder.setHorizontalHeaderLabels(COLUMNS)
-        self.builder.verticalHeader().hide()
-        self.builder.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.builder.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.builder.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for j, name in enumerate(["channels", "kernel", "stride", "padding", "pool", "pool_size",
-                                  "pool_stride", "ceil_mode"], 1):
-            self.builder.horizontalHeaderItem(j).setToolTip(tooltip("block", name))
+        self.builder = LayerList(build)
+        self.builder.currentRowChanged.connect(self._show_form)
         buttons = FlowLayout()  # wraps in a narrow dock
         self.add_conv = QPushButton("+ Conv", build)
         self.add_conv.setToolTip("Add a convolution block (conv → activation → pool).")
         self.add_dense = QPushButton("+ Dense", build)
         self.add_dense.setToolTip("Add a hidden fully-connected layer (n_h, question 4).")
         self.remove = QPushButton("Remove", build)
+        self.remove.setToolTip("Remove the selected layer.")
         self.up = QPushButton("▲", build)
         self.down = QPushButton("▼", build)
         self.up.setToolTip("Move the selected layer up.")
@@ -69,14 +237,23 @@ class ModelPanel(FormPanel):
         self.remove.clicked.connect(self._remove)
         self.up.clicked.connect(lambda: self._move(-1))
         self.down.clicked.connect(lambda: self._move(1))
+        # the selected layer's fields: a short title (a group box's title sets its minimum width)
+        self.layer_box = QGroupBox("Layer", build)
+        self.layer_box.setObjectName("layerFields")
+        self.forms_column = QVBoxLayout(self.layer_box)
+        # the reason a layer is flagged: under its outlined field, else under the list
         self.problem = QLabel(build)
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
+        self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.problem.hide()
-        col = QVBoxLayout(build)
+        self._problem_form: QFormLayout | None = None  # the layer form it is in, if any
+        self._build_box = build
+        self._build_col = col = QVBoxLayout(build)
         col.addWidget(self.builder)
         col.addLayout(buttons)
         col.addWidget(self.problem)
+        col.addWidget(self.layer_box)
 
         # a short title: a group box's title sets its minimum width (the dock fits 1280×720)
         table = QGroupBox("Layer table", self)
@@ -91,18 +268,28 @@ class ModelPanel(FormPanel):
 
         main = QVBoxLayout(self)
         main.addWidget(top)
-        main.addWidget(build, 2)
-        main.addWidget(table, 3)
-        self.rows: list[dict] = []
+        main.addWidget(build)
+        main.addWidget(table, 1)
+        self.forms: list[LayerForm] = []   # one per layer, in the list's order
+        self._flagged_now = self._flagged_before = -1  # the flagged layer, this refresh and the last
+        self._pending = -1  # a flagged layer to select once the user stops typing in another
         self.kind.currentIndexChanged.connect(self._kind_changed)
+
+    @property
+    def rows(self) -> list[dict]:
+        """The layers, in order: {'type': 'conv' | 'dense', 'name': 'conv1', its fields}."""
+        return [form.row for form in self.forms]
 
     # -- config in / out
     def loaded(self, exp: cfg.Experiment) -> None:
         m = exp.model
         widths = m.hidden if m.kind == "mlp" else m.fc
-        self.rows = ([{"type": "conv", **cfg.to_dict(b)} for b in m.blocks] if m.kind == "cnn" else [])
-        self.rows += [{"type": "dense", "width": w} for w in widths]
-        self._rebuild()
+        rows = ([{"type": "conv", **cfg.to_dict(b)} for b in m.blocks] if m.kind == "cnn" else [])
+        rows += [{"type": "dense", "width": w} for w in widths]
+        for form in self.forms:
+            self._drop(form)
+        self.forms = [self._form(r) for r in rows]
+        self._rebuild(select=0)
 
     def store(self, exp: cfg.Experiment) -> None:
         super().store(exp)
@@ -114,73 +301,105 @@ class ModelPanel(FormPanel):
         else:
             m.fc = widths
 
-    # -- the builder table
+    # -- the builder: the list of layers and the selected layer's form
+    def select(self, i: int) -> None:
+        """Select layer i: its line in the list, its fields in the form below."""
+        self.builder.setCurrentRow(i)
+
+    def selected(self) -> int:
+        """The selected layer's index (-1: none)."""
+        return self.builder.currentRow()
+
+    def field(self, i: int, key: str) -> QWidget:
+        """The editor of layer i's field key ('kernel', …; 'width' for a dense layer)."""
+        return self.forms[i].fields[key]
+
+    def _form(self, row: dict) -> LayerForm:
+        form = LayerForm(row, self.layer_box)
+        form.hide()
+        self.forms_column.addWidget(form)
+        for key, w in form.fields.items():
+            connect_edits(w, lambda *_, form=form, key=key: self._field_edited(form, key))
+            if isinstance(w, QAbstractSpinBox):
+                w.editingFinished.connect(self._select_pending)
+        return form
+
+    def _drop(self, form: LayerForm) -> None:
+        if self._problem_form is form.layout():  # the reason line is not the layer's to take
+            self._place_problem(None)
+            self.problem.hide()
+        form.hide()
+        self.forms_column.removeWidget(form)
+        form.deleteLater()
+
     def _kind_changed(self, *_) -> None:
         self.add_conv.setEnabled(self.kind.currentData() == "cnn")
+        self._name_layers()
+
+    def _name_layers(self) -> None:
+        """Name the layers as the layer table does (conv1, …, hidden1 / fc1, …) and show them."""
+        dense = "hidden" if self.kind.currentData() == "mlp" else "fc"
+        n = {"conv": 0, "dense": 0}
+        for form in self.forms:
+            r = form.row
+            n[r["type"]] += 1
+            r["name"] = f"{'conv' if r['type'] == 'conv' else dense}{n[r['type']]}"
+            form.set_tips(dense)
+        self.builder.set_rows([summary(r) for r in self.rows])
+        self._title()
+
+    def _title(self) -> None:
+        i = self.selected()
+        self.layer_box.setTitle(self.rows[i]["name"] if 0 <= i < len(self.forms) else "Layer")
 
     def _insert(self, row: dict) -> None:
-        i = self.builder.currentRow()
+        i = self.selected()
+        rows = self.rows
         if row["type"] == "conv":  # a new conv goes after the last conv, before the dense layers
-            convs = [k for k, r in enumerate(self.rows) if r["type"] == "conv"]
-            at = (i + 1) if 0 <= i and self.rows[i]["type"] == "conv" else (convs[-1] + 1 if convs else 0)
+            convs = [k for k, r in enumerate(rows) if r["type"] == "conv"]
+            at = (i + 1) if 0 <= i and rows[i]["type"] == "conv" else (convs[-1] + 1 if convs else 0)
         else:
-            at = i + 1 if i >= 0 else len(self.rows)
-        if row["type"] == "conv" and self.rows[at - 1:at] and self.rows[at - 1]["type"] == "conv":
-            prev = self.rows[at - 1]  # double the filters, as the lab's CNN does
+            at = i + 1 if i >= 0 else len(rows)
+        if row["type"] == "conv" and rows[at - 1:at] and rows[at - 1]["type"] == "conv":
+            prev = rows[at - 1]  # double the filters, as the lab's CNN does
             row["channels"] = min(512, prev["channels"] * 2)
-        self.rows.insert(at, row)
+        self.forms.insert(at, self._form(row))
         self._rebuild(select=at)
         self._edited()
 
     def _remove(self) -> None:
-        i = self.builder.currentRow()
-        if 0 <= i < len(self.rows):
-            del self.rows[i]
-            self._rebuild(select=min(i, len(self.rows) - 1))
+        i = self.selected()
+        if 0 <= i < len(self.forms):
+            self._drop(self.forms.pop(i))
+            self._rebuild(select=min(i, len(self.forms) - 1))
             self._edited()
 
     def _move(self, step: int) -> None:
-        i = self.builder.currentRow()
+        i = self.selected()
         j = i + step
-        if 0 <= i < len(self.rows) and 0 <= j < len(self.rows):
-            self.rows[i], self.rows[j] = self.rows[j], self.rows[i]
+        if 0 <= i < len(self.forms) and 0 <= j < len(self.forms):
+            self.forms[i], self.forms[j] = self.forms[j], self.forms[i]
             self._rebuild(select=j)
             self._edited()
 
     def _rebuild(self, select: int = -1) -> None:
-        b = self.builder
-        b.setRowCount(len(self.rows))
-        conv_n = dense_n = 0
-        for i, row in enumerate(self.rows):
-            for j in range(len(COLUMNS)):
-                b.removeCellWidget(i, j)
-            if row["type"] == "conv":
-                conv_n += 1
-                name = f"conv{conv_n}"
-                for j, key in enumerate(CELLS, 1):
-                    w = make_editor("block", key, b)
-                    write(w, row[key])
-                    connect_edits(w, lambda *_, r=row, k=key, w=w: self._cell(r, k, w))
-                    b.setCellWidget(i, j, w)
-            else:
-                dense_n += 1
-                name = f"{'hidden' if self.kind.currentData() == 'mlp' else 'fc'}{dense_n}"
-                w = IntSpinBox(b)  # a width of 0 or less is shown and flagged, never clamped
-                w.size_for(1, 100000)
-                w.setValue(row["width"])
-                w.setToolTip(tooltip("model", "hidden" if self.kind.currentData() == "mlp" else "fc"))
-                connect_edits(w, lambda *_, r=row, w=w: self._cell(r, "width", w))
-                b.setCellWidget(i, 1, w)
-            label = QLabel(f"  {name}", b)
-            label.setToolTip("Select the row, then Remove or move it with ▲ ▼.")
-            b.setCellWidget(i, 0, label)
-            row["name"] = name
-        if select >= 0:
-            b.selectRow(select)
-        self._kind_changed()
+        self._kind_changed()  # names the layers and fills the list
+        for i in range(len(self.forms)):
+            self.builder.flag(i, None)
+        self._flagged_now = self._flagged_before = self._pending = -1  # the rows moved
+        i = select if 0 <= select < len(self.forms) else (0 if self.forms else -1)
+        self.builder.setCurrentRow(i)
+        self._show_form(i)
 
-    def _cell(self, row: dict, key: str, w: QWidget | None, value=None) -> None:
-        row[key] = read(w) if w is not None else value
+    def _show_form(self, i: int) -> None:
+        for k, form in enumerate(self.forms):
+            form.setVisible(k == i)
+        self.layer_box.setVisible(0 <= i < len(self.forms))
+        self._title()
+
+    def _field_edited(self, form: LayerForm, key: str) -> None:
+        form.row[key] = read(form.fields[key])
+        self.builder.set_line(self.forms.index(form), summary(form.row))
         self._edited()
 
     # -- the live table and problems flagged in place
@@ -199,7 +418,8 @@ class ModelPanel(FormPanel):
 
     def show_layers(self, exp: cfg.Experiment) -> str | None:
         """Refresh the layer table for exp; flag and return the problem, if any."""
-        problem = self.structural_problem()
+        self._name_layers()  # the kind may have just changed: hidden1 is now fc1
+        problem, fields = self.structural_problem(), ()  # the order of the layers: no field
         if problem is None:
             try:  # each field's own rule first: a stride of 0 has no layer table to show
                 cfg.check_fields("model", exp.model)
@@ -209,6 +429,7 @@ class ModelPanel(FormPanel):
                 rows = layer_table(exp.model, *input_shape(exp))
             except ConfigError as e:
                 problem = (self._row_of(str(e)), str(e))
+                fields = self._fields_named(problem[0], str(e))
             else:
                 self.table.show_rows(rows)
                 self.total.setText(f"<b>{self.table.total:,}</b> parameters · input "
@@ -218,7 +439,7 @@ class ModelPanel(FormPanel):
             name = self.rows[row]["name"] if 0 <= row < len(self.rows) else "model"
             self.table.show_error(name, in_words(reason))
             self.total.setText("")
-        self._flag(problem)
+        self._flag(problem, fields)
         return None if problem is None else problem[1]
 
     def _row_of(self, message: str) -> int:
@@ -234,8 +455,16 @@ class ModelPanel(FormPanel):
             return dense[k] if k < len(dense) else -1
         return -1
 
+    def _fields_named(self, row: int, message: str) -> list[str]:
+        """The fields of layer row that a layer problem names ('kernel 40 is larger …')."""
+        if not 0 <= row < len(self.forms):
+            return []
+        why = message.split(":", 1)[-1]
+        named = [key for words, key in NAMED_FIELDS if words in why]
+        return named[:1] or list(self.forms[row].fields)
+
     def _field_problem(self, message: str) -> str | None:
-        """Show a model field's broken rule; return it when it is the builder's (a cell)."""
+        """Show a model field's broken rule; return it when it is the builder's (a field)."""
         row = self._row_of(message)
         self.table.show_error(self.rows[row]["name"] if 0 <= row < len(self.rows) else "model",
                               in_words(message))
@@ -247,23 +476,76 @@ class ModelPanel(FormPanel):
         self._flag_cell(cell, message)
         return message
 
-    def _flag(self, problem: tuple[int, str] | None) -> None:
+    def _flag(self, problem: tuple[int, str] | None, fields=()) -> None:
+        """Flag layer problem[0]'s row and the fields named, with the reason in words (None
+        clears every layer)."""
         bad = problem[0] if problem else -2
-        for i in range(self.builder.rowCount()):
-            for j in range(len(COLUMNS)):
-                w = self.builder.cellWidget(i, j)
-                if w is not None:
-                    set_invalid(w, i == bad)
-        self.problem.setText(f"⚠ {in_words(problem[1])}" if problem else "")
-        self.problem.setVisible(problem is not None)
+        words = in_words(problem[1]) if problem else None
+        for i, form in enumerate(self.forms):
+            self.builder.flag(i, words if i == bad else None)
+            form.flag(fields if i == bad else (), words if i == bad else None)
+        self._show_problem(words, fields[0] if len(fields) == 1 and 0 <= bad < len(self.forms) else None,
+                           bad)
+        self._flagged_now = bad if 0 <= bad < len(self.forms) else -1
+        self._bring_forward(self._flagged_now)
 
     def _flag_cell(self, cell: QWidget, message: str) -> None:
-        set_invalid(cell, True)
-        self.problem.setText(f"⚠ {in_words(message)}")
-        self.problem.setVisible(True)
+        words = in_words(message)
+        for i, form in enumerate(self.forms):
+            key = next((k for k, w in form.fields.items() if w is cell), None)
+            if key is not None:
+                form.flag([key], words)
+                self.builder.flag(i, words)
+                self._flagged_now = i
+                self._show_problem(words, key, i)
+        self._bring_forward(self._flagged_now)
+
+    def _show_problem(self, words: str | None, key: str | None, i: int) -> None:
+        """Show words under layer i's field key (None: under the list); hide them for None."""
+        self._place_problem(self.forms[i].fields[key] if words and key else None)
+        self.problem.setText(f"⚠ {words}" if words else "")
+        self.problem.setVisible(words is not None)
+
+    def _place_problem(self, field: QWidget | None) -> None:
+        """Move the reason line into the row under field, or back under the list."""
+        form = field.parentWidget().layout() if field is not None else None
+        if form is not None and form is self._problem_form:
+            if form.getWidgetPosition(self.problem)[0] == form.getWidgetPosition(field)[0] + 1:
+                return
+        if self._problem_form is not None:
+            self._problem_form.takeRow(self.problem)
+            self._problem_form = None
+        elif form is None:
+            return  # under the list already
+        else:
+            self._build_col.removeWidget(self.problem)
+        if form is None:
+            self._build_col.insertWidget(2, self.problem)  # list, buttons, this line
+        else:
+            form.insertRow(form.getWidgetPosition(field)[0] + 1, self.problem)
+            self._problem_form = form
+
+    def _bring_forward(self, i: int) -> None:
+        """Select a newly flagged layer so that its outlined field shows, unless the user is
+        typing in the selected layer's form (then once they leave the field)."""
+        if i < 0 or i == self.selected():
+            self._pending = -1
+            return
+        if i == self._flagged_before:
+            return  # flagged already: the user may have chosen to look at another layer
+        current = self.selected()
+        if 0 <= current < len(self.forms) and self.forms[current].has_typing():
+            self._pending = i
+        else:
+            self.select(i)
+
+    def _select_pending(self) -> None:
+        i, self._pending = self._pending, -1
+        if 0 <= i < len(self.forms) and self.builder.flagged(i):
+            self.select(i)
 
     def _cell_at(self, path: str | None) -> QWidget | None:
-        """Return the builder cell a config path names: model.blocks[0].kernel, model.hidden[1]."""
+        """Return the builder field a config path names: model.blocks[0].kernel, model.hidden[1]."""
         m = re.fullmatch(r"model\.(blocks|hidden|fc)\[(\d+)\](?:\.(\w+))?", path or "")
         if m is None:
             return None
@@ -272,20 +554,19 @@ class ModelPanel(FormPanel):
         k = int(m[2])
         if k >= len(rows) or (kind == "conv" and m[3] not in CELLS):
             return None
-        return self.builder.cellWidget(rows[k], CELLS.index(m[3]) + 1 if kind == "conv" else 1)
+        return self.forms[rows[k]].fields[m[3] if kind == "conv" else "width"]
 
     def typed_problem(self) -> str | None:
-        """Return 'path: why' for an editor or builder cell whose text is not a number."""
+        """Return 'path: why' for an editor or builder field whose text is not a number."""
         why = super().typed_problem()
         if why:
             return why
         dense = "hidden" if self.kind.currentData() == "mlp" else "fc"
         n = {"conv": 0, "dense": 0}
-        for i, r in enumerate(self.rows):
-            keys = CELLS if r["type"] == "conv" else ["width"]
-            for j, key in enumerate(keys, 1):
-                cell = self.builder.cellWidget(i, j)
-                why = typed_problem(cell) if cell is not None else None
+        for form in self.forms:
+            r = form.row
+            for key, w in form.fields.items():
+                why = typed_problem(w)
                 if why:
                     where = (f"model.blocks[{n['conv']}].{key}" if r["type"] == "conv"
                              else f"model.{dense}[{n['dense']}]")
@@ -294,9 +575,11 @@ class ModelPanel(FormPanel):
         return None
 
     def mark(self, path: str | None, message: str = "") -> bool:
-        """Flag a plain field's editor, or the builder cell the path names."""
+        """Flag a plain field's editor, or the builder field the path names."""
         found = super().mark(path, message)
         cell = self._cell_at(path)
         if cell is not None:
             self._flag_cell(cell, message)
+        # the window marks last in each refresh: a layer still flagged next time is not new
+        self._flagged_before = self._flagged_now
         return found or cell is not None

@@ -27,6 +27,11 @@ STATUS_COLOURS = {"done": "#2e7d32", "stopped": "#8d6e00", "diverged": "#c62828"
                   "running": "#1565c0"}
 
 
+# columns left out, in this order, when the table is too narrow for the settings to read
+# (a 1280×720 screen gives the Runs dock about 580 px); the name's tooltip keeps their values
+OPTIONAL_COLUMNS = [1, 7, 3]   # started, test loss, epochs
+SETTINGS_MIN = 180             # the settings column gets at least this many pixels, if it can
+
 LIVE_EVERY_S = 1.0  # the running run's row shows a new epoch at most this often
 BASE_TEXT = Qt.ItemDataRole.UserRole + 1  # a settings cell's text without the differences
 
@@ -34,6 +39,11 @@ BASE_TEXT = Qt.ItemDataRole.UserRole + 1  # a settings cell's text without the d
 def _pct(split: dict | None, key: str = "accuracy") -> str:
     v = (split or {}).get(key)
     return "" if v is None else (f"{v:.2f} %" if key == "accuracy" else f"{v:.4f}")
+
+
+def _started(text: str) -> str:
+    """'2026-12-01T08:50:40' as '12-01 08:50' (the full time is in the name's tooltip)."""
+    return text[5:16].replace("T", " ") if len(text) >= 16 else text
 
 
 def _ask_confirm(parent: QWidget, title: str, text: str) -> bool:
@@ -140,6 +150,7 @@ class RunsPanel(QWidget):
             self._filling = False
         self._colour_ticks()
         self._update_actions()
+        self._fit_columns()
         if ticked:
             self.overlays_changed.emit()
 
@@ -149,7 +160,6 @@ class RunsPanel(QWidget):
         name = QTableWidgetItem(run.name)
         name.setFlags(name.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         name.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
-        name.setToolTip(str(run.folder))
         status = s.get("status", "unknown")
         if run.problem and status == "unknown":
             status = "unreadable"
@@ -160,9 +170,12 @@ class RunsPanel(QWidget):
         settings_item.setData(BASE_TEXT, settings)
         settings_item.setToolTip(settings)
         held = s.get("test") or s.get("val")
-        values = [name, s.get("started", "").replace("T", " "), settings_item,
+        started = str(s.get("started", ""))
+        values = [name, _started(started), settings_item,
                   str(s.get("epochs", 0)), status, _pct(s.get("train")), _pct(held),
                   _pct(held, "loss")]
+        name.setToolTip(f"{run.folder}<br>started {started.replace('T', ' ')} · "
+                        f"{values[3]} epochs · test loss {values[7] or '—'}")
         items = [v if isinstance(v, QTableWidgetItem) else QTableWidgetItem(v) for v in values]
         items[4].setForeground(QBrush(QColor(STATUS_COLOURS.get(status, "#555555"))))
         items[4].setToolTip(s.get("message", "") or run.problem)
@@ -259,6 +272,7 @@ class RunsPanel(QWidget):
         self.delete_action = action("Delete…\tDel", self._delete)
         self.open_action = action("Open folder", self._open_folder)
         self.table.installEventFilter(self)
+        self.table.viewport().installEventFilter(self)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_menu)
         self.table.itemSelectionChanged.connect(self._update_actions)
@@ -344,6 +358,8 @@ class RunsPanel(QWidget):
             self.inspect_requested.emit(run)
 
     def eventFilter(self, obj, event) -> bool:
+        if obj is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()  # the viewport's own size: the table's comes before it
         if obj is self.table and event.type() == QEvent.Type.KeyPress \
                 and event.modifiers() == Qt.KeyboardModifier.NoModifier:
             action = {Qt.Key.Key_Delete: self.delete_action, Qt.Key.Key_F2: self.rename_action}.get(event.key())
@@ -351,6 +367,25 @@ class RunsPanel(QWidget):
                 self._key_pressed(action)
                 return True
         return super().eventFilter(obj, event)
+
+    def _fit_columns(self) -> None:
+        """Leave out started, test loss, then epochs while the settings column would get less
+        than SETTINGS_MIN pixels, rather than scroll the table sideways."""
+        t, header = self.table, self.table.horizontalHeader()
+        room = t.viewport().width()
+
+        def width(j: int) -> int:
+            return max(header.sectionSizeFromContents(j).width(), t.sizeHintForColumn(j))
+
+        hidden = []
+        others = sum(width(j) for j in range(len(HEADERS)) if j != 2)
+        for j in OPTIONAL_COLUMNS:
+            if room - others >= SETTINGS_MIN:
+                break
+            hidden.append(j)
+            others -= width(j)
+        for j in OPTIONAL_COLUMNS:
+            t.setColumnHidden(j, j in hidden)
 
     def _key_pressed(self, action: QAction) -> None:
         self._update_actions()

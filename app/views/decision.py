@@ -223,7 +223,9 @@ class DecisionView(InspectView):
             self.hidden_maps = np.ascontiguousarray(picture.hidden[:, ::-1, :])
             self.hidden_mosaic = None
             self._show_neurons()
-            title = f"{len(picture.hidden)} hidden neurons"  # (of the first hidden layer)
+            # (of the first hidden layer) on two lines: the maps' column is narrow beside the
+            # square picture, in the docked panel and in presentation mode alike
+            title = f"{len(picture.hidden)} hidden<br>neurons"
             if self.hidden_plot.titleLabel.text != title:  # setting a title costs a layout pass
                 self.hidden_plot.setTitle(title)
 

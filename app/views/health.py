@@ -127,9 +127,16 @@ class HealthView(InspectView):
                      "so train it again to see it.")
             return
         self.say(None)
-        # while training, one plot per refresh; once the run has ended, all of them
-        for _ in range(1 if self.source.live else len(FIELDS)):
+        # while training, one plot per refresh; once the run has ended, or when the view has
+        # just been chosen (a forced tick), all of them: half-empty plots read as missing data
+        for _ in range(1 if self.source.live and not self._forced else len(FIELDS)):
             self._refresh_one()
+
+    def tick(self, now: float | None = None, force: bool = False) -> bool:
+        self._forced = force
+        return super().tick(now, force)
+
+    _forced = False
 
     def refresh_all(self) -> None:
         """Bring every plot and the table up to date at once (screenshots)."""

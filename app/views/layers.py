@@ -21,7 +21,9 @@ TIPS = ["The layer, in the order the data flows (hover over a row for its parame
         "Receptive field: the side, in input pixels, of the square patch one output unit sees "
         "(questions 10-11); 5 means 5×5 pixels.",
         "Distance in input pixels between two neighbouring output units."]
-OPTIONAL = (3, 5)  # biases, then jump: hidden, in this order, when the table is too narrow
+OPTIONAL = (3, 5, 2)  # biases, jump, then weights: hidden, in this order, when the table is too
+                      # narrow (a 1280×720 screen gives the dock ~300 px); the row tooltips and
+                      # the total below keep them
 
 
 class LayerTableView(QTableWidget):
@@ -83,8 +85,8 @@ class LayerTableView(QTableWidget):
             self._measure()
 
     def _fit_columns(self) -> None:
-        """Show every column at its needed width, leaving out the optional ones (biases, then
-        jump) while they do not all fit the table's width."""
+        """Show every column at its needed width, leaving out the optional ones (biases, jump,
+        then weights) while they do not all fit the table's width."""
         room, hidden = self.viewport().width(), set()
         total = sum(self.needed)
         for j in OPTIONAL:
