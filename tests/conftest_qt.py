@@ -1,4 +1,5 @@
-"""Fixtures for the app's Qt tests: no QThread may outlive its test; settings go to a temp file.
+"""Fixtures for the app's Qt tests: no QThread may outlive its test; settings go to a temp file;
+`window` makes main windows that are shut down at the test's end.
 
 Test modules import them (`from conftest_qt import *`); adding
 `pytest_plugins = ["conftest_qt"]` to tests/conftest.py would apply them everywhere.
@@ -10,7 +11,7 @@ import traceback
 
 import pytest
 
-__all__ = ["_no_dangling_qthreads", "_isolated_settings"]
+__all__ = ["_no_dangling_qthreads", "_isolated_settings", "window"]
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +45,27 @@ def _no_dangling_qthreads(monkeypatch, qapp):
     if dangling:
         pytest.fail(f"{len(dangling)} QThread(s) still running at the end of the test, started at:\n"
                     + "\n".join(dangling))
+
+
+@pytest.fixture
+def window(qtbot):
+    """window(exp=None, tab=None, **MainWindow options) → a shown MainWindow; its settings are
+    not kept (persist=False) unless asked, its runs go to the test's folder (tests/conftest.py),
+    and each window's run is stopped when the test ends."""
+    from app.window import MainWindow
+    made = []
+
+    def make(exp=None, tab=None, **options):
+        options.setdefault("persist", False)
+        w = MainWindow(exp, **options)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        if tab is not None:
+            w.tabs.setCurrentIndex(tab)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.shutdown(5000)

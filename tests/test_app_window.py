@@ -27,21 +27,6 @@ def tiny_shapes() -> cfg.Experiment:
     return cfg.validate(exp)
 
 
-@pytest.fixture
-def window(qtbot):
-    from app.window import MainWindow
-    made = []
-
-    def make(exp=None):
-        w = MainWindow(exp)
-        qtbot.addWidget(w)
-        w.show()
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown(5000)
 
 
 def train(qtbot, w, timeout=30_000):
@@ -218,12 +203,12 @@ def test_closing_mid_run_stops_within_2_s_and_keeps_finished_epochs(qtbot, windo
 
 
 def test_layout_experiment_and_preferences_persist(qtbot, window):
-    w = window(circles())
+    w = window(circles(), persist=True)
     w.optim_panel.lr.setValue(0.125)
     w.plots.log.setChecked(True)
     w.tabs.setCurrentIndex(2)
     w.close()
-    again = window()
+    again = window(persist=True)
     assert again.current_experiment().optim.lr == 0.125
     assert again.plots.log.isChecked() and again.tabs.currentIndex() == 2
 

@@ -33,21 +33,6 @@ def small_cnn(**sets) -> cfg.Experiment:
     return cfg.with_overrides(presets.load("shapes-cnn"), overrides)
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from app.window import MainWindow
-    made = []
-
-    def make(exp=None):
-        w = MainWindow(exp, run_root=tmp_path / "runs", persist=False)
-        qtbot.addWidget(w)
-        w.show()
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown(5000)
 
 
 def click(qtbot, button) -> None:

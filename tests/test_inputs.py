@@ -32,22 +32,6 @@ def tiny_shapes() -> cfg.Experiment:
     return cfg.validate(exp)
 
 
-@pytest.fixture
-def window(qtbot):
-    from app.window import MainWindow
-    made = []
-
-    def make(exp=None):
-        w = MainWindow(exp, persist=False)
-        qtbot.addWidget(w)
-        w.show()
-        qtbot.waitExposed(w)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown(5000)
 
 
 def show_tab(w, panel) -> None:

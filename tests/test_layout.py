@@ -30,21 +30,6 @@ def tiny_shapes() -> cfg.Experiment:
         "data.n_train=64", "data.n_test=32", "train.epochs=1", "train.batch_size=32", "train.device=cpu"])
 
 
-@pytest.fixture
-def window(qtbot):
-    from app.window import MainWindow
-    made = []
-
-    def make(exp=None, **kw):
-        w = MainWindow(exp, **kw)
-        qtbot.addWidget(w)
-        w.show()
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown(5000)
 
 
 def docks(w) -> list[QDockWidget]:

@@ -75,21 +75,6 @@ def folder_window(qapp, request, tmp_path_factory):
             os.environ[k] = v
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from app.window import MainWindow
-    made = []
-
-    def make(exp):
-        w = MainWindow(exp, persist=False, run_root=tmp_path / "runs")
-        qtbot.addWidget(w)
-        w.show()
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown(5000)
 
 
 def text_margin(widget) -> int:

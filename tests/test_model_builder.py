@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
@@ -23,22 +22,6 @@ def shapes_cnn() -> cfg.Experiment:
     return cfg.with_overrides(presets.load("shapes-cnn"), ["train.device=cpu"])
 
 
-@pytest.fixture
-def window(qtbot):
-    from app.window import MainWindow
-    made = []
-
-    def make(exp=None):
-        w = MainWindow(exp, persist=False)
-        qtbot.addWidget(w)
-        w.show()
-        qtbot.waitExposed(w)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown(5000)
 
 
 def model_tab(w):

@@ -7,7 +7,6 @@ import math
 import os
 
 import numpy as np
-import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QImage, QImageReader
