@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 VIEWS = ["filters", "feature-maps", "receptive-field", "decision-boundary", "confusion", "batch",
@@ -27,7 +28,40 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as a shell reports
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Open LearnScope; Ctrl+C (or SIGTERM) at any moment quits with one line, exit 130 (143):
+    a run training then is stopped first, so that it reads "stopped" in the Runs list."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # while Qt or torch import, or the first windows are built
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _quit_on_signals(app, window) -> list:
+    """While the window runs: SIGINT and SIGTERM stop its run and quit; return the list that
+    receives the signal's number. Qt's event loop runs no Python code by itself, so a timer
+    lets Python see the signal within a fifth of a second."""
+    from PySide6.QtCore import QTimer
+    received: list[int] = []
+
+    def handle(signum, _frame):
+        received.append(signum)
+        window.shutdown()
+        window.save_settings()
+        app.quit()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handle)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return received
+
+
+def _main(argv: list[str] | None) -> int:
     from core import malloc
     malloc.keep_freed_memory()  # before Qt or torch start threads: CPU training a fifth faster
     args = parse(argv)
@@ -63,7 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         probe_main_window(probe, app, window)
         warm_up_training(window)
         first.hand_over(window)
-        return app.exec()
+        received = _quit_on_signals(app, window)
+        code = app.exec()
+        if received:
+            print("Interrupted.", file=sys.stderr)
+            return EXIT_TERMINATED if received[-1] == signal.SIGTERM else EXIT_INTERRUPTED
+        return code
 
     w, h = (int(v) for v in args.size.lower().split("x"))
     window.resize(w, h)

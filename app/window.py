@@ -46,7 +46,7 @@ LATE_S = MAX_LAG_S - 5 * TICK_MS / 1000
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (the issue allows 2 s)
 DEFAULT_PRESET = "circles-mlp"
 
-BANNERS = {"diverged": ("warning", "Training diverged."), "memory": ("error", "Out of GPU memory."),
+BANNERS = {"diverged": ("warning", "Training diverged."), "memory": ("error", "Out of memory."),
            "data": ("error", "Could not load the data."), "config": ("error", "Invalid settings."),
            "internal": ("error", "Training failed.")}
 

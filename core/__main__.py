@@ -1,6 +1,8 @@
 """Headless LearnScope: `python -m core train CONFIG.toml | --preset NAME`, `python -m core presets`.
 
-Exit codes: 0 done (or stopped with Ctrl+C), 1 other failure, 2 invalid config, 3 diverged.
+Exit codes: 0 done (or stopped with Ctrl+C while training), 1 other failure, 2 invalid config,
+3 diverged, 130 Ctrl+C before training began (prints "Interrupted."), 143 stopped by SIGTERM (the
+run is stopped as by Ctrl+C: it reads "stopped" and keeps every finished epoch).
 Works where Qt is not installed: nothing here imports PySide6 or app.
 """
 
@@ -12,11 +14,41 @@ import signal
 import sys
 import time
 
-from core import config as cfg
-from core import malloc, presets
-from core.errors import ConfigError
+try:
+    from core import config as cfg
+    from core import malloc, presets
+    from core.errors import ConfigError
+except KeyboardInterrupt:  # Ctrl+C while Python starts: one line, no traceback
+    sys.stderr.write("Interrupted.\n")
+    raise SystemExit(130) from None
 
 EXIT = {"done": 0, "stopped": 0, "diverged": 3}
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as a shell reports
+
+
+class StopOnSignals:
+    """While a run trains, Ctrl+C (SIGINT) and SIGTERM stop it at the next batch, as the GUI's
+    Stop does: the run ends "stopped" with every finished epoch written. `received` is the last
+    signal that came (None if none)."""
+
+    def __init__(self, stop):
+        self.stop, self.received, self._previous = stop, None, {}
+
+    def _handle(self, signum, _frame) -> None:
+        self.received = signum
+        self.stop()
+
+    def __enter__(self) -> StopOnSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+    def exit_code(self, code: int) -> int:
+        return EXIT_TERMINATED if self.received == signal.SIGTERM else code
 GRADCHECK_TOLERANCE = 1e-6
 
 
@@ -34,6 +66,10 @@ class Progress:
         if self.tty:
             self.stream.write(f"\rdecoding images {done}/{total}")
             self.stream.flush()
+
+    def on_data_note(self, text: str) -> None:  # a long preparation step (ZCA): one line each
+        self.stream.write(("\r" if self.tty else "") + text + "\n")
+        self.stream.flush()
 
     def on_fit_start(self, info) -> None:
         self.info, self.t0 = info, time.perf_counter()
@@ -121,13 +157,8 @@ def cmd_train(args) -> int:
     progress = Progress()
     trainer = Trainer(exp, [progress], run_root=args.out)
 
-    def interrupt(*_):  # Ctrl+C ends the run cleanly, keeping every finished epoch
-        trainer.stop()
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
+    with StopOnSignals(trainer.stop) as signals:  # Ctrl+C, SIGTERM: a clean stop
         result = trainer.fit()
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
     if result.status == "failed":
         print(f"error: {result.message}", file=sys.stderr)
@@ -143,7 +174,7 @@ def cmd_train(args) -> int:
         print(final_table(result.last))
     if result.run_folder:
         print(f"run written to {result.run_folder}")
-    return EXIT.get(result.status, 1)
+    return signals.exit_code(EXIT.get(result.status, 1))
 
 
 def _experiment(args) -> cfg.Experiment:
@@ -203,17 +234,31 @@ def cmd_sweep(args) -> int:
     print(f"{'run':<40} {'status':<9} {'train acc':>10} {'test acc':>9}")
     code = 0
     for exp in runs:
-        result = Trainer(exp, run_root=args.out).fit()
+        trainer = Trainer(exp, run_root=args.out)
+        with StopOnSignals(trainer.stop) as signals:  # stops this run and skips the rest
+            result = trainer.fit()
         last = result.last or {}
         acc = lambda s: f"{last[s]['accuracy']:.2f} %" if s in last else "-"  # noqa: E731
         print(f"{exp.name:<40} {result.status:<9} {acc('train'):>10} {acc('test'):>9}")
         if result.status == "failed":
             print(f"  {result.message}", file=sys.stderr)
             code = 1
+        if signals.received is not None:
+            print(f"{result.message} The remaining runs were not trained.", file=sys.stderr)
+            return signals.exit_code(code)
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; Ctrl+C outside a run's training ends it with one line, exit 130."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     malloc.keep_freed_memory()  # before any thread: CPU training runs a fifth faster
     parser = argparse.ArgumentParser(prog="python -m core", description="LearnScope's headless engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -248,4 +293,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # between main's return and the exit
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(EXIT_INTERRUPTED)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +97,9 @@ class ModelConfig:
     fc: list[int] = _f([], "Widths of the hidden fully-connected layers after the convolutions "
                        "(the lab's CNN: 1000).", each_min=1)
     batch_norm: bool = _f(False, "Batch normalisation right after each convolution (or hidden "
-                          "linear layer), before its activation (question 34).")
+                          "linear layer), before its activation (question 34). It needs 2 or more "
+                          "examples a batch: when N leaves a last batch of one, that example is "
+                          "left out of the epoch (another each epoch, as the shuffle changes).")
     dropout: float = _f(0.0, "Dropout probability p (0 = off); questions 29-33.", min=0.0,
                         max=0.95)
     implementation: str = _f("optim", "How an MLP takes its SGD step (Part 1): 'manual' writes the "
@@ -140,7 +144,7 @@ class TrainConfig:
                          "mini-batch (question 10).", min=1)
     epochs: int = _f(150, "Passes over the training set.", min=1, max=100000)
     seed: int = _f(0, "Seed of the data, the initial weights, the shuffles and the augmentation: "
-                   "the same seed gives the same run.", min=0)
+                   "the same seed gives the same run.", min=0, max=2**63 - 1)
     device: str = _f("auto", "Where to train: auto (a GPU when there is one), cpu, cuda, cuda:N "
                      "or mps.")
     dtype: str = _f("float32", "Number precision of the weights and inputs; float64 makes the "
@@ -167,22 +171,54 @@ IMAGE_SIDE = {"mnist": 28, "fashion-mnist": 28, "cifar10": 32}  # the others: da
 
 
 # ---------------------------------------------------------------- validation
+INT_MAX = 2**63 - 1  # TOML's integers are 64-bit: a larger one would not load back elsewhere
+FLOAT32_MAX = 3.4028234663852886e38
+_SHOW = reprlib.Repr()
+_SHOW.maxstring, _SHOW.maxother, _SHOW.maxlist, _SHOW.maxdict, _SHOW.maxlevel = 60, 60, 6, 6, 3
+
+
+def _show(value: Any) -> str:
+    """Return a short repr of a value for an error message (long or deep values are cut)."""
+    try:
+        return _SHOW.repr(value)
+    except (RecursionError, ValueError):  # e.g. int too large to write out
+        return f"a {type(value).__name__}"
+
+
+def check_text(path: str, value: str) -> None:
+    """Refuse control characters (tabs and line breaks included) and lone surrogates in a
+    text field: they make the saved config.toml and the runs list unreadable."""
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            raise ConfigError(f"{path}: contains the control character U+{ord(ch):04X} at "
+                              f"position {i + 1}; remove it (text settings are one line of "
+                              "printable characters)")
+
+
 def _check_value(path: str, f: dataclasses.Field, value: Any) -> None:
     m = f.metadata
     if m.get("choices") and value not in m["choices"]:
         allowed = ", ".join(repr(c) for c in m["choices"])
-        raise ConfigError(f"{path}: must be one of {allowed}, got {value!r}")
+        raise ConfigError(f"{path}: must be one of {allowed}, got {_show(value)}")
     lo, hi = m.get("min"), m.get("max")
     if lo is not None and (value <= lo if m.get("min_open") else value < lo):
-        raise ConfigError(f"{path}: must be {'>' if m.get('min_open') else '>='} {lo}, got {value!r}")
+        raise ConfigError(f"{path}: must be {'>' if m.get('min_open') else '>='} {lo}, "
+                          f"got {_show(value)}")
     if hi is not None and value > hi:
-        raise ConfigError(f"{path}: must be <= {hi}, got {value!r}")
+        raise ConfigError(f"{path}: must be <= {hi}, got {_show(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{path}: must be a finite number, got {value!r}")
+    if type(value) is int and not -INT_MAX - 1 <= value <= INT_MAX:
+        raise ConfigError(f"{path}: must be at most {INT_MAX} (a 64-bit whole number), got "
+                          f"{_show(value)}")
+    if isinstance(value, str):
+        check_text(path, value)
     if m.get("each_min") is not None:
         for i, v in enumerate(value):
             if v < m["each_min"]:
-                raise ConfigError(f"{path}[{i}]: must be >= {m['each_min']}, got {v!r}")
+                raise ConfigError(f"{path}[{i}]: must be >= {m['each_min']}, got {_show(v)}")
+            if v > INT_MAX:
+                raise ConfigError(f"{path}[{i}]: must be at most {INT_MAX}, got {_show(v)}")
 
 
 def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
@@ -190,26 +226,30 @@ def _coerce(path: str, f: dataclasses.Field, value: Any) -> Any:
     kind = f.type
     if kind == "list[ConvBlock]":
         if not isinstance(value, list):
-            raise ConfigError(f"{path}: must be a list of conv blocks, got {value!r}")
+            raise ConfigError(f"{path}: must be a list of conv blocks, got {_show(value)}")
         return [_build(f"{path}[{i}]", ConvBlock, v) for i, v in enumerate(value)]
     if kind == "list[int]":
         if not isinstance(value, list) or not all(type(v) is int for v in value):
-            raise ConfigError(f"{path}: must be a list of whole numbers, got {value!r}")
+            raise ConfigError(f"{path}: must be a list of whole numbers, got {_show(value)}")
         return list(value)
     if kind == "bool":
         if type(value) is not bool:
-            raise ConfigError(f"{path}: must be true or false, got {value!r}")
+            raise ConfigError(f"{path}: must be true or false, got {_show(value)}")
         return value
     if kind == "int":
         if type(value) is not int:
-            raise ConfigError(f"{path}: must be a whole number, got {value!r}")
+            raise ConfigError(f"{path}: must be a whole number, got {_show(value)}")
         return value
     if kind == "float":
         if type(value) not in (int, float):
-            raise ConfigError(f"{path}: must be a number, got {value!r}")
-        return float(value)
+            raise ConfigError(f"{path}: must be a number, got {_show(value)}")
+        try:
+            return float(value)
+        except OverflowError:  # a whole number with hundreds of digits
+            raise ConfigError(f"{path}: must be a finite number, got a whole number of "
+                              f"{len(str(abs(value)))} digits") from None
     if not isinstance(value, str):
-        raise ConfigError(f"{path}: must be text, got {value!r}")
+        raise ConfigError(f"{path}: must be text, got {_show(value)}")
     return value
 
 
@@ -217,11 +257,11 @@ def _build(path: str, cls: type, table: Any):
     if isinstance(table, cls):
         table = to_dict(table)
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: must be a table of settings, got {table!r}")
+        raise ConfigError(f"{path}: must be a table of settings, got {_show(table)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(table) - set(fields))
     if unknown:
-        raise ConfigError(f"{path}.{unknown[0]}: unknown setting (allowed: {', '.join(fields)})")
+        raise ConfigError(f"{path}.{_key(unknown[0])}: unknown setting (allowed: {', '.join(fields)})")
     values = {}
     for name, value in table.items():
         f = fields[name]
@@ -230,15 +270,27 @@ def _build(path: str, cls: type, table: Any):
     return cls(**values)
 
 
+def _key(key: str) -> str:
+    """Return a TOML key as it is written in a config (quoted when it is not a bare key)."""
+    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    return key if bare else _show(key)
+
+
 def from_dict(d: dict) -> Experiment:
     """Return a validated Experiment from nested dicts (as read from TOML)."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"config: must be a table of sections, got {_show(d)}")
     unknown = sorted(set(d) - set(SECTIONS) - {"name"})
     if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown section (allowed: name, {', '.join(SECTIONS)})")
+        raise ConfigError(f"{_key(unknown[0])}: unknown section (allowed: name, {', '.join(SECTIONS)})")
     name = d.get("name", "")
     if not isinstance(name, str):
-        raise ConfigError(f"name: must be text, got {name!r}")
-    exp = Experiment(name=name, **{s: _build(s, cls, d.get(s, {})) for s, cls in SECTIONS.items()})
+        raise ConfigError(f"name: must be text, got {_show(name)}")
+    try:
+        exp = Experiment(name=name, **{s: _build(s, cls, d.get(s, {})) for s, cls in SECTIONS.items()})
+    except RecursionError:
+        raise ConfigError("config: values are nested too deeply to read; a setting holds at "
+                          "most a list of numbers or a list of conv-block tables") from None
     validate(exp)
     return exp
 
@@ -286,7 +338,65 @@ def validate(exp: Experiment) -> Experiment:
     if exp.is_points and image_only:  # the path names the field that is set
         raise ConfigError(f"data.{image_only[0]}: ZCA, crops and flips apply to images, "
                           f"not to the 2D set {exp.data.dataset!r}")
+    _validate_sizes(exp)
+    _validate_batch_norm(exp)
     return exp
+
+
+def _validate_batch_norm(exp: Experiment) -> None:
+    """Refuse batch norm on batches of one example where a layer would see a single value.
+
+    A linear layer's batch norm, or a convolution's whose map is 1×1, normalises each unit
+    over the batch alone: with train.batch_size 1 that is one value (no variance). A conv
+    block's batch norm over a larger map still has the map's pixels, so it is allowed."""
+    m = exp.model
+    if not m.batch_norm or exp.train.batch_size > 1:
+        return
+    if m.kind == "mlp":
+        raise ConfigError("model.batch_norm: batch norm normalises each hidden unit over the batch, "
+                          "and train.batch_size 1 (online learning) gives it one value, from which "
+                          "it cannot compute a variance; use a batch size of 2 or more, or turn "
+                          "batch norm off")
+    from core import memory, models  # torch: only for a CNN with batch norm on batches of one
+    in_shape, k = memory.input_shape(exp)
+    table = models.layer_table(m, in_shape, k)
+    t = models.single_value_norm(table)
+    if t is not None:
+        raise ConfigError(f"{models.norm_setting(t)}: batch norm over a "
+                          f"{'×'.join(map(str, t.out_shape[1:])) or '1×1'} feature map with "
+                          "train.batch_size 1 sees one value per channel, from which it cannot "
+                          "compute a variance; use a batch size of 2 or more, more pixels before "
+                          "this block (less stride or pooling), or turn batch norm off")
+
+
+def _validate_sizes(exp: Experiment) -> None:
+    """Refuse, by name, what the loader and the trainer would otherwise fail on later."""
+    if not isinstance(exp.name, str):
+        raise ConfigError(f"name: must be text, got {_show(exp.name)}")
+    check_text("name", exp.name)
+    d = exp.data
+    if exp.is_points:
+        for path, n in (("data.n_train", d.n_train), ("data.n_test", d.n_test)):
+            if n == 1:
+                raise ConfigError(f"{path}: a 2D data set needs at least 2 points (one of each "
+                                  "class), got 1; use 2 or more, or 0 for the default")
+    if d.dataset == "shapes10" and d.image_size < 16:
+        raise ConfigError(f"data.image_size: Shapes-10 images must be at least 16 pixels wide, "
+                          f"got {d.image_size}")
+    known = {"shapes10": 10000}.get(d.dataset, 200 if exp.is_points else None)
+    if known is not None:  # the size of the training set is known before loading
+        n = d.n_train or known
+        if n - int(round(d.val_fraction * n)) < 1:
+            raise ConfigError(f"data.val_fraction: {d.val_fraction} of {n} training examples "
+                              "leaves none to train on; lower it or raise data.n_train")
+    if exp.train.dtype == "float32":  # a float64 value beyond float32's range overflows in torch
+        for s in SECTIONS:
+            for f in dataclasses.fields(SECTIONS[s]):
+                v = getattr(getattr(exp, s), f.name)
+                if type(v) is float and abs(v) > FLOAT32_MAX:
+                    raise ConfigError(f"{s}.{f.name}: {v:g} does not fit in float32 (at most "
+                                      f"{FLOAT32_MAX:.4g}); lower it, or set train.dtype = "
+                                      "'float64'")
 
 
 def check_folders(exp: Experiment) -> None:
@@ -312,23 +422,62 @@ def to_dict(obj) -> Any:
     return obj
 
 
-def loads(text: str) -> Experiment:
-    """Return the Experiment described by TOML text."""
+def loads(text: str, source: str = "config") -> Experiment:
+    """Return the Experiment described by TOML text; every failure is a ConfigError whose
+    message starts with source (the file's name, or 'config')."""
+    if not isinstance(text, str):
+        raise ConfigError(f"{source}: must be TOML text, got {type(text).__name__}")
     try:
         d = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"config: not valid TOML ({e})") from None
-    return from_dict(d)
+    except tomllib.TOMLDecodeError as e:  # its message names the line and column
+        raise ConfigError(f"{source}: not valid TOML ({e}); fix that line") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not a config LearnScope can read (arrays or tables are "
+                          "nested hundreds deep); a setting holds at most a list of numbers or "
+                          "a list of conv-block tables") from None
+    except (ValueError, TypeError, OverflowError) as e:  # tomllib's own limits on odd input
+        raise ConfigError(f"{source}: not valid TOML ({e})") from None
+    if source == "config":
+        return from_dict(d)
+    try:
+        return from_dict(d)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
 
 
 def load(path: str | Path) -> Experiment:
-    """Return the Experiment in a TOML file."""
+    """Return the Experiment in a TOML file (a ConfigError names the file)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except OSError as e:
         raise ConfigError(f"config: cannot read {p} ({e.strerror or e})") from None
-    return loads(text)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ConfigError(f"{p} is not UTF-8 text (byte 0x{data[e.start]:02x} on line {line} "
+                          "cannot be decoded); save it as UTF-8") from None
+    return loads(text, str(p))
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+            "\r": "\\r"}
+
+
+def _toml_string(v: str) -> str:
+    """Return v as a TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in v:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif unicodedata.category(ch) == "Cc":  # TOML forbids them raw (U+0000-001F, U+007F, C1)
+            out.append(f"\\u{ord(ch):04X}")
+        elif unicodedata.category(ch) == "Cs":  # a lone surrogate cannot be written as UTF-8
+            raise ValueError(f"cannot write the lone surrogate U+{ord(ch):04X} as TOML")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _toml_value(v: Any) -> str:
@@ -339,7 +488,7 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return _toml_string(v)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise TypeError(f"cannot write {v!r} as TOML")
@@ -370,14 +519,25 @@ def save(exp: Experiment, path: str | Path) -> None:
 # ---------------------------------------------------------------- overrides
 def parse_override(text: str) -> tuple[str, str, Any]:
     """Return (section, field, value) from 'section.field=value' (value read as TOML)."""
+    shown = _show(text)
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) in ("Cc", "Cs") and ch != "\t":
+            what = "a line break" if ch in "\n\r" else f"the control character U+{ord(ch):04X}"
+            raise ConfigError(f"--set {shown}: contains {what} at position {i + 1}; give one "
+                              "setting on one line, e.g. --set optim.lr=0.01")
     key, sep, raw = text.partition("=")
-    section, dot, name = key.strip().partition(".")
+    section, dot, name = (part.strip() for part in key.strip().partition("."))
     if not sep or not dot:
-        raise ConfigError(f"--set {text!r}: expected section.field=value, e.g. optim.lr=0.01")
+        raise ConfigError(f"--set {shown}: expected section.field=value, e.g. optim.lr=0.01")
+    if not section or not name:
+        missing = "a section before the dot" if not section else "a field after the dot"
+        raise ConfigError(f"--set {shown}: the key {key.strip()!r} lacks {missing}; write "
+                          f"section.field=value with a section of {', '.join(SECTIONS)}, e.g. "
+                          "optim.lr=0.01")
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = raw  # bare words such as cifar10 or cuda are text
     return section, name, value
 
@@ -388,7 +548,8 @@ def with_overrides(exp: Experiment, overrides: list[str]) -> Experiment:
     for text in overrides:
         section, name, value = parse_override(text)
         if section == "name" or section not in SECTIONS:
-            raise ConfigError(f"{section}: unknown section (allowed: {', '.join(SECTIONS)})")
+            raise ConfigError(f"--set {_show(text)}: unknown section {section!r} (allowed: "
+                              f"{', '.join(SECTIONS)})")
         d[section][name] = value
     return from_dict(d)
 

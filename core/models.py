@@ -156,3 +156,20 @@ def format_table(table: list[LayerInfo]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+
+
+def single_value_norm(table: list[LayerInfo]) -> LayerInfo | None:
+    """Return the first batch-norm layer that sees one value per channel of an example (the
+    units of a linear layer, a 1×1 feature map), or None: a batch of one example gives such
+    a layer a single value, from which it cannot compute a variance."""
+    for t in table:
+        if t.kind == "batchnorm" and math.prod(t.out_shape[1:]) == 1:
+            return t
+    return None
+
+
+def norm_setting(t: LayerInfo) -> str:
+    """Return the config setting behind a batch-norm row: 'model.blocks[2] (bn3)'."""
+    if t.name.startswith("bn") and t.name[2:].isdigit():
+        return f"model.blocks[{int(t.name[2:]) - 1}] ({t.name})"
+    return f"model.batch_norm ({t.name})"

@@ -80,6 +80,81 @@ def _clean(value):
     return value
 
 
+#: a "running" run written on another host whose summary is older than this reads as
+#: interrupted (its process cannot be asked there); the summary is rewritten at each epoch's end
+#: at most every SAVE_EVERY_S, so only an epoch longer than this is mistaken for a dead one
+STALE_AFTER_S = 6 * 3600.0
+INTERRUPTED = ("The process that trained it ended without finishing (killed or crashed); its "
+               "finished epochs are kept.")
+
+
+def _boot_id() -> str:
+    """This boot of the machine (Linux), so that a pid left from before a restart is not taken
+    for a live process; "" where the system does not say."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def writer_identity() -> dict:
+    """What a summary records of the process writing it: pid, host, boot (see run_is_gone)."""
+    import socket
+    return {"pid": os.getpid(), "host": socket.gethostname(), "boot": _boot_id()}
+
+
+def _pid_alive(pid: int) -> bool | None:
+    """Whether a process with this pid runs on this machine (None: cannot tell)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would end the process there: ask through OpenProcess
+        try:
+            import ctypes
+            k32 = ctypes.WinDLL("kernel32", use_last_error=True)
+            handle = k32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+            if not handle:  # 5: access denied (it exists); 87: no such process
+                return {5: True, 87: False}.get(ctypes.get_last_error())
+            code = ctypes.c_ulong()
+            ok = k32.GetExitCodeProcess(handle, ctypes.byref(code))
+            k32.CloseHandle(handle)
+            return code.value == 259 if ok else None  # 259: STILL_ACTIVE
+        except (OSError, AttributeError, ValueError, OverflowError):
+            return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except (OSError, OverflowError):
+        return None
+    try:  # a killed child its parent has not waited for yet is a zombie: it trains no more
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2:][:1] != "Z"
+    except (OSError, ValueError):
+        return True
+
+
+def run_is_gone(summary: dict, summary_mtime: float | None = None) -> bool:
+    """Whether a summary that says "running" was left by a process that ended without finishing:
+    on this host, its pid is not alive (or the machine restarted since); elsewhere, or for a
+    summary without a pid (written by an older LearnScope), it is older than STALE_AFTER_S."""
+    import socket
+    pid, host, boot = summary.get("pid"), summary.get("host"), summary.get("boot")
+    if isinstance(pid, int) and host == socket.gethostname():
+        if boot and _boot_id() and boot != _boot_id():
+            return True
+        alive = _pid_alive(pid)
+        if alive is not None:
+            return not alive
+    beat = summary.get("heartbeat")
+    if not _is_number(beat) or not math.isfinite(beat):
+        beat = summary_mtime
+    return beat is not None and time.time() - beat > STALE_AFTER_S
+
+
 class RunWriter:
     """Writes one run's files as training goes (used by the CLI and the GUI alike)."""
 
@@ -96,7 +171,7 @@ class RunWriter:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.summary: dict = {"status": "running", "name": exp.name, "epochs": 0,
-                              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                              "started": time.strftime("%Y-%m-%dT%H:%M:%S"), **writer_identity()}
         atomic_write_text(self.folder / "config.toml", cfg.dumps(exp))
         self._metrics = open(self.folder / "metrics.jsonl", "a", encoding="utf-8")
         self._next_save = 0.0
@@ -104,6 +179,7 @@ class RunWriter:
         self._write_summary()
 
     def _write_summary(self) -> None:
+        self.summary["heartbeat"] = time.time()  # a reader on another host tells a dead run by it
         atomic_write_text(self.folder / "summary.json", json.dumps(_clean(self.summary), indent=2))
 
     def epoch(self, record: dict, model: torch.nn.Module | None = None) -> None:
@@ -154,7 +230,12 @@ SPLITS = ("train", "val", "test")
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """Whether v is a number a plot can draw (an int of hundreds of digits is no float)."""
+    if isinstance(v, float):
+        return True
+    if isinstance(v, int) and not isinstance(v, bool):
+        return -1e308 < v < 1e308
+    return False
 
 
 def _short(value) -> str:
@@ -184,7 +265,9 @@ def _read_json(path: Path):
 
 #: what each summary field must hold; a field that holds something else is left out
 SUMMARY_FIELDS = {"status": (str, "text"), "name": (str, "text"), "message": (str, "text"),
-                  "started": (str, "a date and time"), "finished": (str, "a date and time")}
+                  "started": (str, "a date and time"), "finished": (str, "a date and time"),
+                  "host": (str, "a host name"), "boot": (str, "text"),
+                  "pid": (int, "a process id"), "heartbeat": ((int, float), "a time")}
 
 
 def _summary(folder: Path) -> tuple[dict, str]:
@@ -199,7 +282,8 @@ def _summary(folder: Path) -> tuple[dict, str]:
     for key, value in raw.items():
         kind = SUMMARY_FIELDS.get(key)
         if kind is not None:
-            ok = isinstance(value, kind[0]) or (key == "name" and value is None)
+            ok = (isinstance(value, kind[0]) and not isinstance(value, bool)
+                  or (key == "name" and value is None))
             expected = kind[1]
         elif key == "epochs":
             ok = _is_number(value) and value >= 0 and (isinstance(value, int) or value.is_integer())
@@ -215,6 +299,13 @@ def _summary(folder: Path) -> tuple[dict, str]:
         else:
             bad.append(f"{key!r} is {_short(value)}, not {expected}")
     out.setdefault("status", "unknown")
+    if out["status"] == "running":
+        try:
+            mtime = (folder / "summary.json").stat().st_mtime
+        except OSError:
+            mtime = None
+        if run_is_gone(out, mtime):
+            out["status"], out["message"] = "interrupted", INTERRUPTED
     if bad:
         problem = "summary.json: " + bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
     return out, problem
@@ -298,8 +389,10 @@ def _config(path: Path, configs: dict | None) -> tuple[cfg.Experiment | None, st
     problem = ""
     try:
         exp = cfg.load(path)
-    except cfg.ConfigError as e:
-        exp, problem = None, f"config.toml: {e}"
+    except cfg.ConfigError as e:  # load names the file: shorten its full path to config.toml
+        text = str(e)
+        exp, problem = None, ("config.toml" + text[len(str(path)):] if text.startswith(str(path))
+                              else f"config.toml: {text}")
     except UnicodeDecodeError:
         exp, problem = None, "config.toml is not UTF-8 text"
     except (ValueError, RecursionError) as e:
@@ -404,7 +497,12 @@ def rename_run(folder: Path, name: str, root: Path | None = None) -> str:
         raise RunError(f"Cannot rename the run: {reason}.")
     raw["name"] = name
     try:
-        atomic_write_text(real / "summary.json", json.dumps(_clean(raw), indent=2))
+        text = json.dumps(_clean(raw), indent=2)
+    except RecursionError:  # readable, but too deep to write back (hand-edited)
+        raise RunError("Cannot rename the run: summary.json is nested too deeply to "
+                       "rewrite.") from None
+    try:
+        atomic_write_text(real / "summary.json", text)
     except OSError as e:
         raise RunError(f"Could not rename the run ({e.strerror or e}).") from None
     return name

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from core import config as cfg
-from core import manual, models
+from core import manual, memory, models
 from core.data import loader
 from core.errors import ConfigError, DataError, LearnScopeError
 from core.runs import RunWriter
@@ -69,6 +69,7 @@ class Observer:
     """Hooks the Trainer calls; each does nothing unless overridden."""
 
     def on_data_progress(self, done: int, total: int) -> None: ...
+    def on_data_note(self, text: str) -> None: ...  # a long preparation step (ZCA) begins
     def on_fit_start(self, info: FitInfo) -> None: ...
     def on_batch_end(self, chunk: BatchChunk) -> None: ...
     def on_epoch_end(self, record: dict) -> None: ...
@@ -218,9 +219,38 @@ class Trainer:
         self._emit("on_data_progress", done, total)
         self._check_stop()  # the loader stops decoding an image folder at the exception
 
+    def _out_of_memory(self, e: BaseException) -> str:
+        """Return the sentence for a run that ran out of memory: where, the batch size, the
+        largest layer, and what to try."""
+        dev = getattr(self, "device", None)
+        where = "the GPU" if dev is not None and dev.type == "cuda" else "the CPU"
+        size = memory.failed_allocation(e)
+        text = f"{where[0].upper()}{where[1:]} ran out of memory" + (
+            f" (an allocation of {size} failed)" if size else "")
+        try:  # the layer table of the built model, or else the config's (shapes only)
+            table = self.model.table if self.model is not None else None
+            parts = memory.needs(self.exp, table)
+            layers = [p for p in parts if p.what.startswith(("model.", "the output"))]
+            if layers:
+                text += f"; the largest layer is {layers[0].what}, {memory.gb(layers[0].bytes)} with " \
+                        "its gradients and the optimiser's state"
+        except Exception:  # noqa: BLE001 - the sentence must come out whatever the config
+            pass
+        text += (f". train.batch_size is {self.exp.train.batch_size}: lower it, or use fewer units "
+                 "or channels in the largest layer")
+        if where == "the GPU":
+            text += ", or train on the CPU (train.device = 'cpu')"
+        return text + "."
+
+    def _data_note(self, text: str) -> None:
+        self._emit("on_data_note", text)
+        self._check_stop()
+
     def _emit(self, hook: str, *args) -> None:
         for o in self.observers:
-            getattr(o, hook)(*args)
+            fn = getattr(o, hook, None)  # an observer need not define every hook
+            if fn is not None:
+                fn(*args)
 
     # -- the run
     def fit(self) -> FitResult:
@@ -236,17 +266,19 @@ class Trainer:
             result = FitResult("failed", str(e), error_kind="config")
         except DataError as e:
             result = FitResult("failed", str(e), error_kind="data")
-        except torch.cuda.OutOfMemoryError:
-            result = FitResult("failed", "The GPU ran out of memory; lower train.batch_size or the "
-                               "model's size, or train on the CPU.", error_kind="memory")
+        except (MemoryError, torch.OutOfMemoryError) as e:
+            result = FitResult("failed", self._out_of_memory(e), error_kind="memory")
         except LearnScopeError as e:
             result = FitResult("failed", str(e), error_kind="internal")
         except OSError as e:  # the run folder could not be written (disk full, permissions)
             result = FitResult("failed", f"Could not write the run's files ({e}); free some disk "
                                "space or choose another runs folder.", error_kind="io")
         except Exception as e:  # the run must end with a sentence, never a traceback
-            result = FitResult("failed", f"Training failed unexpectedly: {type(e).__name__}: {e}",
-                               error_kind="internal")
+            if memory.is_out_of_memory(e):  # the CPU allocator's RuntimeError
+                result = FitResult("failed", self._out_of_memory(e), error_kind="memory")
+            else:
+                result = FitResult("failed", f"Training failed unexpectedly: {type(e).__name__}: {e}",
+                                   error_kind="internal")
         finally:
             if result.status == "failed":
                 self._emit("on_error", result.message)
@@ -268,8 +300,15 @@ class Trainer:
         self.device = resolve_device(tc.device)
         torch.manual_seed(tc.seed)  # initial weights and dropout masks
         dtype = torch.float64 if tc.dtype == "float64" else torch.float32
-        self.data = data = loader.load(exp.data, tc.seed, self.device, progress=self._data_progress,
-                                       dtype=dtype, between=self._check_stop)
+        # refuse, naming the setting, what cannot fit before anything is allocated (exit 2)
+        memory.check(exp, self.device)
+        try:
+            self.data = data = loader.load(exp.data, tc.seed, self.device, progress=self._data_progress,
+                                           dtype=dtype, between=self._check_stop, note=self._data_note)
+        except OSError as e:  # reading the data, not writing the run: fit() would say "free some disk space"
+            where = f" {e.filename}" if e.filename else ""
+            raise DataError(f"Could not read the data file{where} ({e.strerror or e}); check that it exists "
+                            f"and can be read, or remove it from the data folder.") from e
         self._check_stop()
         model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device, dtype)
         self.model = model
@@ -303,7 +342,17 @@ class Trainer:
 
         n = len(data.train)
         bs = min(tc.batch_size, n)
-        steps = math.ceil(n / bs)
+        # batch norm cannot normalise one example (one value per unit of a linear layer or per
+        # channel of a 1×1 map): a last batch of one is left out of the epoch (each epoch's
+        # shuffle leaves out another example); config.validate refuses batches of one
+        single = exp.model.batch_norm and bs > 1 and n % bs == 1
+        lone = models.single_value_norm(model.table) if bs == 1 else None
+        if lone is not None:  # every batch is the one example
+            raise ConfigError(f"{models.norm_setting(lone)}: batch norm needs at least 2 training "
+                              f"examples here, but the training split holds {n}; raise "
+                              "data.n_train (or lower data.val_fraction) or turn batch norm off")
+        steps = n // bs if single else math.ceil(n / bs)
+        used = min(n, steps * bs)  # the examples an epoch trains on
         top5 = len(data.classes) >= 10
         if self.record:
             self.writer = RunWriter(exp, self.run_root)
@@ -315,7 +364,7 @@ class Trainer:
         # per-step metrics stay on the device: loss, correct, top-5 correct, batch size
         buf = torch.zeros(steps, 4, device=self.device, dtype=dtype)
         buf[:, 3] = bs
-        buf[-1, 3] = n - (steps - 1) * bs  # the last batch may be smaller
+        buf[-1, 3] = used - (steps - 1) * bs  # the last batch may be smaller
         self._last = {}
         self._last_loss = float("nan")
         epoch = 0
@@ -323,8 +372,8 @@ class Trainer:
             for epoch in range(1, tc.epochs + 1):
                 model.train()
                 lr = opt.param_groups[0]["lr"]
-                sync = _Reader(self, buf, epoch, (epoch - 1) * steps, lr, bs, n)
-                for k, (xb, yb) in enumerate(data.batches(data.train, bs, True, g)):
+                sync = _Reader(self, buf, epoch, (epoch - 1) * steps, lr, bs, used)
+                for k, (xb, yb) in enumerate(data.batches(data.train, bs, True, g, drop_last=single)):
                     if self._stop.is_set():  # before the views' calls: a stop waits for nothing
                         sync.read(k)
                         raise _Stopped
@@ -355,7 +404,7 @@ class Trainer:
                                             f"epoch {epoch} (learning rate {lr:g}); lower "
                                             "optim.lr or standardise the inputs.")
                 record["seconds"] = time.perf_counter() - sync.t0
-                record["images_per_s"] = n / max(train_seconds, 1e-9)
+                record["images_per_s"] = used / max(train_seconds, 1e-9)
                 if sched:
                     sched.step()
                 self._last, self.confusion = record, confusion

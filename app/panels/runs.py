@@ -24,7 +24,7 @@ from core.compare import differences
 
 HEADERS = ["run", "started", "settings", "epochs", "status", "train acc", "test acc", "test loss"]
 STATUS_COLOURS = {"done": "#2e7d32", "stopped": "#8d6e00", "diverged": "#c62828", "failed": "#c62828",
-                  "running": "#1565c0"}
+                  "running": "#1565c0", "interrupted": "#8d6e00"}
 
 
 # columns left out, in this order, when the table is too narrow for the settings to read
@@ -402,7 +402,8 @@ class RunsPanel(QWidget):
             what = f"the run “{runs[0].name}” ({runs[0].folder.name})"
         else:
             what = f"these {len(runs)} runs"
-        # a killed CLI run says "running" for ever; one still training elsewhere would lose its files
+        # a run training in another process (the CLI, another window) would lose its files;
+        # one whose process is gone reads "interrupted" (core.runs.run_is_gone)
         elsewhere = (" One of them says it is still running: if `python -m core train` is "
                      "training it now, stop that first." if any(r.summary.get("status") == "running"
                                                                for r in runs) else "")

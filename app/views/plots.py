@@ -80,7 +80,10 @@ def _sync_legend(plot: pg.PlotItem, items) -> None:
 def _number(v) -> float | None:
     """v as a float if it is a number (a hand-edited metrics file may hold anything), else None."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:  # an integer of hundreds of digits
+            return None
     return None
 
 

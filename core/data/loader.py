@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from core.config import POINT_SETS, DataConfig
-from core.errors import DataError
+from core.errors import ConfigError, DataError
 
 DEFAULT_SIZES = {"points": (200, 200), "shapes10": (10000, 2000)}
 
@@ -35,8 +35,10 @@ class Data:
 
     def __init__(self, dc: DataConfig, train: Split, val: Split, test: Split,
                  classes: tuple[str, ...], skipped: int = 0, dtype: torch.dtype = torch.float32,
-                 skipped_files: tuple[str, ...] = ()):
+                 skipped_files: tuple[str, ...] = (), note: Callable[[str], None] | None = None):
         self.config, self.train, self.val, self.test = dc, train, val, test
+        #: note(text) announces a long preparation step (ZCA); an exception from it stops it
+        self._note = note or (lambda text: None)
         self.dtype = dtype  # of the batches the network sees
         self.classes, self.skipped = classes, skipped
         self.skipped_files = skipped_files  # the first of them, relative to their folder
@@ -73,12 +75,22 @@ class Data:
 
     def _zca(self, eps: float = 1e-2) -> torch.Tensor:
         """Return the ZCA whitening matrix U·diag(1/√(λ+ε))·Uᵀ of the standardised train split."""
-        d = self.train.x[0].numel()
+        from core.memory import gb
+        d, n = self.train.x[0].numel(), len(self.train)
+        shape = "×".join(map(str, self.train.x.shape[1:]))
+        slow = " (minutes on a CPU)" if d >= 4096 and self.device.type == "cpu" else ""
+        self._note(f"ZCA whitening: a {d:,} × {d:,} covariance of {n:,} training images of "
+                   f"{shape} pixels ({gb(d * d * 8)} in float64){slow}")
         cov = torch.zeros(d, d, dtype=torch.float64, device=self.device)
+        done = 0
         for chunk in self.train.x.split(2048):
             v = self._standardise(chunk).flatten(1).double()
             cov += v.T @ v
-        cov /= max(len(self.train), 1)
+            done += len(chunk)
+            if done < n:
+                self._note(f"ZCA whitening: covariance {done:,}/{n:,} images")
+        cov /= max(n, 1)
+        self._note(f"ZCA whitening: eigendecomposition of the {d:,} × {d:,} covariance{slow}")
         lam, u = torch.linalg.eigh(cov.cpu())
         w = (u * (1 / (lam.clamp_min(0) + eps).sqrt())) @ u.T
         return w.float().to(self.device)
@@ -134,11 +146,17 @@ class Data:
         return ((v - self._shift) / (self._scale * 255)).clamp(0, 1)
 
     def batches(self, split: Split, batch_size: int, train: bool,
-                g: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield (inputs, labels) batches; training batches are reshuffled each epoch."""
+                g: torch.Generator | None = None,
+                drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield (inputs, labels) batches; training batches are reshuffled each epoch.
+
+        drop_last leaves out a last batch of one example (batch norm cannot normalise it);
+        the shuffle leaves out another example each epoch."""
         n = len(split)
         order = torch.randperm(n, device=self.device, generator=g) if train else None
         for i in range(0, n, batch_size):
+            if drop_last and n - i < 2:
+                return
             if order is None:
                 xb, yb = split.x[i:i + batch_size], split.y[i:i + batch_size]
             else:
@@ -160,11 +178,13 @@ def _take(x: torch.Tensor, y: torch.Tensor, n: int, g: torch.Generator) -> tuple
 
 def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
          progress: Callable[[int, int], None] | None = None, dtype: torch.dtype = torch.float32,
-         between: Callable[[], None] | None = None) -> Data:
+         between: Callable[[], None] | None = None,
+         note: Callable[[str], None] | None = None) -> Data:
     """Return the experiment's splits, decoded once and moved to the training device.
 
     progress(done, total) reports an image folder's decoding; between() is called between
-    pieces of drawing Shapes-10. An exception raised by either stops the load (a Stop)."""
+    pieces of drawing Shapes-10; note(text) announces a long step (ZCA whitening). An exception
+    raised by any of them stops the load (a Stop)."""
     g = torch.Generator().manual_seed(seed)
     skipped, skipped_files = 0, ()
     root, test_root = (os.path.expanduser(r) if r else r for r in (dc.root, dc.test_root))
@@ -184,12 +204,12 @@ def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
         classes = CLASSES
     elif dc.dataset == "folder":
         from core.data.vision import load_image_folder
-        s = load_image_folder(root, dc.image_size, progress)
+        s = load_image_folder(root, dc.image_size, progress, min_classes=2)
         skipped += s.skipped
         skipped_files = s.skipped_files
         x, y, classes = s.images, s.labels, s.classes
         if test_root:
-            t = load_image_folder(test_root, dc.image_size, progress)
+            t = load_image_folder(test_root, dc.image_size, progress, min_classes=2)
             if t.classes != classes:
                 raise DataError(f"The test folder {dc.test_root} has classes {list(t.classes)} but "
                                 f"the training folder has {list(classes)}; give both the same "
@@ -201,8 +221,8 @@ def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
             order = torch.randperm(len(y), generator=g)
             k = dc.n_test or max(1, len(y) // 10)
             if k >= len(y):
-                raise DataError(f"data.n_test: {k} test images leave none to train on; the "
-                                f"folder {dc.root} holds {len(y)} images")
+                raise ConfigError(f"data.n_test: {k} test images leave none to train on; the "
+                                  f"folder {dc.root} holds {len(y)} images")
             xt, yt = x[order[:k]], y[order[:k]]
             x, y = x[order[k:]], y[order[k:]]
         x, y = _take(x, y, dc.n_train, g)
@@ -215,8 +235,8 @@ def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
         classes = tr.classes
     n_val = int(round(dc.val_fraction * len(y)))
     if len(y) - n_val < 1:
-        raise DataError(f"data.val_fraction: {dc.val_fraction} of {len(y)} examples leaves none "
-                        "to train on; lower it or raise data.n_train")
+        raise ConfigError(f"data.val_fraction: {dc.val_fraction} of {len(y)} examples leaves none "
+                          "to train on; lower it or raise data.n_train")
     if dc.crop and x.dim() == 4 and dc.crop > min(x.shape[2:]) + 2 * dc.crop_padding:
         raise DataError(f"data.crop: a {dc.crop}×{dc.crop} crop does not fit in "
                         f"{x.shape[2]}×{x.shape[3]} images padded by {dc.crop_padding}")
@@ -225,4 +245,4 @@ def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
     to = lambda a, b: Split(a.to(dev), b.to(dev))  # noqa: E731
     cut = len(y) - n_val
     return Data(dc, to(x[:cut], y[:cut]), to(x[cut:], y[cut:]), to(xt, yt), tuple(classes), skipped,
-                dtype, skipped_files)
+                dtype, skipped_files, note)
