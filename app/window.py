@@ -335,6 +335,7 @@ class MainWindow(QMainWindow):
         self.experiment = exp
         self.session = session
         session.data_progressed.connect(self._data_progressed)
+        session.data_noted.connect(self.training_panel.show_message)
         session.fit_started.connect(self._fit_started)
         session.finished.connect(self._finished)
         self.plots.clear()

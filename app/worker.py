@@ -86,6 +86,9 @@ class _Relay(Observer):
     def on_data_progress(self, done: int, total: int) -> None:
         self.worker.data_progressed.emit(int(done), int(total))
 
+    def on_data_note(self, text: str) -> None:  # a long preparation step (ZCA) and its progress
+        self.worker.data_noted.emit(str(text))
+
     def on_fit_start(self, info) -> None:
         model = self.worker.trainer.model
         if model is not None:
@@ -143,6 +146,7 @@ class TrainingWorker(QObject):
     """Lives in the worker thread; run() trains once and then ends the thread's event loop."""
 
     data_progressed = Signal(int, int)
+    data_noted = Signal(str)           # a long preparation step's sentence (ZCA whitening: …)
     fit_started = Signal(object)       # core.train.FitInfo
     failed = Signal(str)
     fit_finished = Signal(object)      # core.train.FitResult
@@ -178,6 +182,7 @@ class TrainingSession(QObject):
     """
 
     data_progressed = Signal(int, int)
+    data_noted = Signal(str)           # a long preparation step's sentence (ZCA whitening: …)
     fit_started = Signal(object)
     failed = Signal(str)
     finished = Signal(object)
@@ -193,6 +198,7 @@ class TrainingSession(QObject):
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         self.worker.data_progressed.connect(self.data_progressed)
+        self.worker.data_noted.connect(self.data_noted)
         self.worker.fit_started.connect(self.fit_started)
         self.worker.failed.connect(self.failed)
         self.worker.fit_finished.connect(self._on_fit_finished)

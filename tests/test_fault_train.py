@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest_qt import *  # noqa: F401,F403  (window; no dangling QThread, temp settings)
 from core import config as cfg
 from core import memory, presets
 from core import train as train_mod
@@ -174,6 +175,17 @@ def test_zca_says_what_it_computes_before_it_starts():
     out = io.StringIO()
     Progress(out).on_data_note(notes[0])  # the CLI prints it, tty or not
     assert out.getvalue() == notes[0] + "\n"
+
+
+def test_the_window_shows_what_zca_computes_while_it_prepares(qtbot, window):
+    """The window's status line carries the same sentences as the CLI's lines."""
+    w = window(_zca(16))
+    shown = []
+    show = w.training_panel.show_message
+    w.training_panel.show_message = lambda text: (shown.append(text), show(text))
+    with qtbot.waitSignal(w.run_finished, timeout=60_000):
+        assert w.start_training()
+    assert any(t.startswith("ZCA whitening: a 768 × 768 covariance") for t in shown), shown
 
 
 def test_zca_that_cannot_fit_is_refused_by_name():
