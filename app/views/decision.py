@@ -58,7 +58,8 @@ class DecisionView(InspectView):
 
     interval_s = 0.12  # the window ticks every 50 ms: a refresh every 0.15 s
     SHARE = 0.1  # the issue asks for ≥ 5 pictures a second; a refresh and its repaint cost ~5 ms
-    placeholder = "Train a model on 2D points (circles, moons, xor, spiral, blobs) to see its decision boundary."
+    placeholder = ("Train (Ctrl+Enter) a model on 2D points (circles, moons, xor, spiral, blobs) to "
+                   "watch its decision boundary form.")
 
     def __init__(self, source, parent=None):
         super().__init__(source, parent)
