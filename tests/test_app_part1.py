@@ -6,14 +6,14 @@ import pytest
 from PySide6.QtCore import Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+import lab
 from core import config as cfg
 from core import presets
 from core import runs as store
 
 
 def circles(epochs: int = 2, preset: str = "circles-mlp", **sets) -> cfg.Experiment:
-    overrides = [f"train.epochs={epochs}", "train.device=cpu"] + [f"{k}={v}" for k, v in sets.items()]
-    return cfg.with_overrides(presets.load(preset), overrides)
+    return lab.experiment(preset, epochs, **sets)
 
 
 @pytest.fixture

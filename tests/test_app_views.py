@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+import lab
 from core import config as cfg
 from core import presets, receptive
 
 
 def circles(epochs: int = 3) -> cfg.Experiment:
-    return cfg.with_overrides(presets.load("circles-mlp"), [f"train.epochs={epochs}", "train.device=cpu"])
+    return lab.circles(epochs)
 
 
 def tiny_shapes() -> cfg.Experiment:

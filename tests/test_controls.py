@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+import lab
 from core import config as cfg
 from core import presets
 from core import runs as store
@@ -22,8 +23,7 @@ STOP_S = 0.5  # the issue's bound for Stop on the CNN on a CPU
 
 
 def circles(epochs: int = 150, **sets) -> cfg.Experiment:
-    overrides = [f"train.epochs={epochs}", "train.device=cpu"] + [f"{k}={v}" for k, v in sets.items()]
-    return cfg.with_overrides(presets.load("circles-mlp"), overrides)
+    return lab.circles(epochs, **sets)
 
 
 def small_cnn(**sets) -> cfg.Experiment:

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+import lab
 from core import config as cfg
 from core import presets
 from core.errors import ConfigError
@@ -20,16 +21,11 @@ PATH_WORDS = re.compile(r"\b(data|model|optim|train)\.\w+")  # 'optim.lr': a con
 
 
 def circles(**sets) -> cfg.Experiment:
-    overrides = ["train.epochs=150", "train.device=cpu"] + [f"{k}={v}" for k, v in sets.items()]
-    return cfg.with_overrides(presets.load("circles-mlp"), overrides)
+    return lab.circles(150, **sets)
 
 
 def tiny_shapes() -> cfg.Experiment:
-    exp = cfg.with_overrides(presets.load("shapes-cnn"), [
-        "data.n_train=64", "data.n_test=64", "train.epochs=2", "train.batch_size=32",
-        "train.device=cpu", "model.fc=[16]"])
-    exp.model.blocks = [cfg.ConvBlock(channels=4, kernel=3, padding=1)]
-    return cfg.validate(exp)
+    return lab.tiny_shapes(blocks=1)
 
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpin
                                QDockWidget, QGraphicsView, QLabel, QScrollArea, QWidget)
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+import lab
 from core import config as cfg
 from core import presets
 
@@ -22,7 +23,7 @@ CONTROLS = (QLabel, QAbstractButton, QComboBox, QAbstractSpinBox, QAbstractItemV
 
 
 def circles(epochs: int = 2) -> cfg.Experiment:
-    return cfg.with_overrides(presets.load("circles-mlp"), [f"train.epochs={epochs}", "train.device=cpu"])
+    return lab.circles(epochs)
 
 
 def tiny_shapes() -> cfg.Experiment:

@@ -17,6 +17,7 @@ from PySide6.QtGui import QFont, QImage, QPainter
 from PySide6.QtWidgets import QStyle, QVBoxLayout, QWidget
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+import lab
 from core import config as cfg
 from core import presets
 
@@ -45,8 +46,7 @@ def folder_cnn(root: Path) -> cfg.Experiment:
 
 
 def circles(**sets) -> cfg.Experiment:
-    overrides = ["train.epochs=2", "train.device=cpu"] + [f"{k}={v}" for k, v in sets.items()]
-    return cfg.with_overrides(presets.load("circles-mlp"), overrides)
+    return lab.circles(2, **sets)
 
 
 @pytest.fixture(scope="module")

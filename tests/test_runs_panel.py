@@ -11,25 +11,19 @@ import pytest
 from PySide6.QtCore import Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
+import lab
 from core import config as cfg
-from core import presets
 from core import runs as store
 from core.compare import differences
 from core.train import Trainer
 
 
 def circles(epochs: int = 1, **sets) -> cfg.Experiment:
-    overrides = [f"train.epochs={epochs}", "train.device=cpu"] + [f"{k}={v}" for k, v in sets.items()]
-    return cfg.with_overrides(presets.load("circles-mlp"), overrides)
+    return lab.circles(epochs, **sets)
 
 
 def tiny_shapes() -> cfg.Experiment:
-    exp = cfg.with_overrides(presets.load("shapes-cnn"), [
-        "data.n_train=64", "data.n_test=32", "train.epochs=1", "train.batch_size=32",
-        "train.device=cpu", "model.fc=[16]"])
-    exp.model.blocks = [cfg.ConvBlock(channels=4, kernel=3, padding=1),
-                        cfg.ConvBlock(channels=8, kernel=3, padding=1)]
-    return cfg.validate(exp)
+    return lab.tiny_shapes(epochs=1, n_test=32)
 
 
 def make_run(root: Path, exp: cfg.Experiment | None = None) -> Path:
