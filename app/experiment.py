@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from core import config as cfg
+from core.data import registry
 
 
 def input_shape(exp: cfg.Experiment) -> tuple[tuple[int, ...], int]:
     """Return (input shape, number of classes) the experiment's network will see, without loading data."""
-    d = exp.data
-    if exp.is_points:
-        return (2,), 2
-    channels = 1 if d.dataset in ("mnist", "fashion-mnist") else 3
-    side = {"mnist": 28, "fashion-mnist": 28, "cifar10": 32}.get(d.dataset, d.image_size)
-    side = d.crop or side
-    return (channels, side, side), 10
+    return registry.input_shape(exp.data)
 
 
 def devices() -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""Editors bound to config fields: each widget takes its range, choices and tooltip from the field.
+"""Editors bound to config fields: each widget takes its type, range, choices, words and
+tooltip from the field (core.config), and a panel box is built from the fields of its group.
 
 A FormPanel keeps a map (section, name) → editor, loads an Experiment into its editors,
 stores them back, and can mark one editor with a validation message next to it.
@@ -6,25 +7,17 @@ stores them back, and can mark one editor with a validation message next to it.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import re
+from typing import Callable
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
-                               QLabel, QSizePolicy, QSpinBox, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QAbstractButton, QCheckBox, QComboBox, QFormLayout, QGroupBox,
+                               QLabel, QLineEdit, QSizePolicy, QWidget)
 
+from app.spinbox import FloatSpinBox, IntSpinBox, _NumberBox
 from core import config as cfg
 
 BIG = 1_000_000_000      # a whole-number box without a maximum is sized for this many digits
-INT_BIG = 2**31 - 1      # the most a QSpinBox holds: whole-number boxes span -INT_BIG … INT_BIG
-FLOAT_BIG = 1e300        # float boxes span ±FLOAT_BIG: the engine, not the box, sets the limits
-
-
-def _field(section: str, name: str) -> dataclasses.Field:
-    cls = cfg.SECTIONS.get(section, cfg.ConvBlock)
-    return {f.name: f for f in dataclasses.fields(cls)}[name]
 
 
 def tooltip(section: str, name: str, extra: str = "") -> str:
@@ -34,29 +27,8 @@ def tooltip(section: str, name: str, extra: str = "") -> str:
     return f"<p style='max-width:28em'>{text}{(' ' + extra) if extra else ''}<br><i>{path}</i></p>"
 
 
-# What the window calls each config field: the engine's messages name config paths (the CLI
-# keeps them), the window's messages name the field as its panel shows it
-LABELS = {
-    "data.dataset": "Data set", "data.root": "Data folder", "data.test_root": "Test folder",
-    "data.download": "Download when missing", "data.n_train": "Train size N",
-    "data.n_test": "Test size", "data.val_fraction": "Validation fraction",
-    "data.noise": "Noise (2D)", "data.image_size": "Image side", "data.standardize": "Standardise",
-    "data.crop": "Random crop", "data.crop_padding": "Crop padding", "data.flip": "Flip",
-    "model.kind": "Network kind", "model.hidden": "Hidden layers", "model.activation": "Activation",
-    "model.init_std": "Init σ", "model.blocks": "Conv layers", "model.fc": "Dense layers",
-    "model.batch_norm": "Batch norm", "model.dropout": "Dropout p",
-    "model.implementation": "Implementation", "model.dropout_place": "Dropout after",
-    "optim.loss": "Loss", "optim.reduction": "Batch reduction", "optim.optimizer": "Optimiser",
-    "optim.lr": "Learning rate η", "optim.momentum": "Momentum", "optim.nesterov": "Nesterov",
-    "optim.weight_decay": "Weight decay", "optim.scheduler": "Schedule", "optim.gamma": "γ",
-    "optim.step_size": "Step (epochs)", "train.batch_size": "Batch size", "train.epochs": "Epochs",
-    "train.seed": "Seed", "train.device": "Device", "train.dtype": "Precision",
-    "train.sync_every": "Metrics read-back (steps)",
-}
-BLOCK_LABELS = {"channels": "filters", "kernel": "kernel", "stride": "stride", "padding": "padding",
-                "pool": "pool", "pool_size": "pool size", "pool_stride": "pool stride",
-                "ceil_mode": "ceil"}
-
+# The engine's messages name config paths (the CLI keeps them); the window's messages name
+# each field by its label (core.config), as its panel shows it
 _PATH = re.compile(r"(?<![\w./\\])(data|model|optim|train)\.(\w+)"
                    r"(?:\[(\d+)\](?:\.(\w+))?(?: \((?:conv|fc|hidden)\d+\))?)?")
 _BOUND = re.compile(r"must be (>=|<=|>|<) (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
@@ -64,13 +36,20 @@ _GOT = re.compile(r"\bgot (-?\d+\.\d+(?:e[-+]?\d+)?)\b")
 _BOUND_WORDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
 
 
+def _label(section: str, name: str, default: str) -> str:
+    try:
+        return cfg.field_of(section, name).metadata.get("label") or default
+    except KeyError:  # not a field: the message's words stay
+        return default
+
+
 def _words_for_path(m: re.Match) -> str:
     section, name, index, key = m.groups()
     if index is not None and name == "blocks":
-        return f"conv{int(index) + 1}" + (f" {BLOCK_LABELS.get(key, key)}" if key else "")
+        return f"conv{int(index) + 1}" + (f" {_label('block', key, key)}" if key else "")
     if index is not None:  # model.hidden[i] / model.fc[i]: the builder's rows hidden1, fc1, …
         return f"{'hidden' if name == 'hidden' else 'fc'}{int(index) + 1} width"
-    return LABELS.get(f"{section}.{name}", m[0])
+    return _label(section, name, m[0])
 
 
 def in_words(message: str) -> str:
@@ -82,213 +61,38 @@ def in_words(message: str) -> str:
     return _GOT.sub(lambda m: f"got {float(m[1]):.10g}", text)
 
 
-class _NumberBox:
-    """What the lab's spin boxes share: a value is shown as typed and never clamped.
-
-    Their range is as wide as the box can hold, so that the engine's rules (core.config) say
-    what is wrong with a value instead of Qt silently changing it. Text that is not a number
-    the box can hold ("1e", "-") stays shown and `typed_problem` says why; the value the box
-    holds does not change until the text is a number. The special value text (Qt's 'shown at
-    the minimum') is shown for 0 here, the fields' 'off' / 'all'. Space goes to the window's
-    Pause / Resume shortcut: a number needs no space.
-    """
-
-    def _init_number(self) -> None:
-        self._typed: str | None = None   # the text shown when it is not a number the box holds
-        self._zero_text = ""
-        self.lineEdit().textEdited.connect(self._text_edited)
-
-    def _parse(self, text: str):
-        raise NotImplementedError
-
-    def _format(self, value) -> str:
-        raise NotImplementedError
-
-    def _number(self, text: str):
-        """Return the number text means, or None when it is not one the box can hold."""
-        t = text.strip()
-        if self._zero_text and t.lower() == self._zero_text.lower():
-            return 0
-        v = self._parse(t)
-        return v if v is not None and self.minimum() <= v <= self.maximum() else None
-
-    def _text_edited(self, text: str) -> None:
-        typed = None if self._number(text) is not None else text
-        if typed != self._typed:
-            self._typed = typed
-            self.typed.emit()
-
-    def _forget_typed(self) -> None:
-        if self._typed is not None:
-            self._typed = None
-            self.typed.emit()
-
-    def typed_problem(self) -> str | None:
-        """Return why the text shown is not a value, or None when the box holds what it shows."""
-        if self._typed is None:
-            return None
-        t = self._typed.strip()
-        if not t:
-            return "is empty: type a number"
-        if self._parse(t) is not None:
-            return f"{t} is beyond what this field can hold"
-        return self._not_a_number(t)
-
-    def _not_a_number(self, t: str) -> str:
-        return f"'{t}' is not a number"
-
-    def setSpecialValueText(self, text: str) -> None:
-        self._zero_text = text
-        self.updateGeometry()
-        if self._typed is None:
-            self.setValue(self.value())  # shows the text if the value is 0
-
-    def specialValueText(self) -> str:
-        return self._zero_text
-
-    def textFromValue(self, value) -> str:
-        if self._typed is not None:  # Qt rewrites the text on focus out: keep what was typed
-            return self._typed
-        return self._zero_text if value == 0 and self._zero_text else self._format(value)
-
-    def valueFromText(self, text: str):
-        v = self._number(text)
-        return self.value() if v is None else v
-
-    def validate(self, text, pos):
-        ok = self._number(text) is not None
-        return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
-
-    def fixup(self, text):
-        return text  # Qt's fixup would rewrite what was typed
-
-    def setValue(self, value) -> None:
-        self._forget_typed()
-        super().setValue(value)
-
-    def stepBy(self, steps: int) -> None:
-        self._forget_typed()  # the arrows step from the value the box holds
-        super().stepBy(steps)
-
-    def size_for(self, low, high) -> None:
-        """Size the box for values from low to high (its range is far wider: sized for that,
-        every box would be as wide as -2147483647)."""
-        self._sized_for = (low, high)
-        self.updateGeometry()
-
-    def _resized(self, size):
-        sized_for = getattr(self, "_sized_for", None)
-        if sized_for is None:
-            return size
-        fm = self.fontMetrics()
-        held = max(fm.horizontalAdvance(self._format(v)) for v in (self.minimum(), self.maximum()))
-        wanted = [self._format(v) for v in sized_for] + [self._zero_text]
-        size.setWidth(size.width() - held + max(fm.horizontalAdvance(t[:18]) for t in wanted))
-        return size
-
-    def sizeHint(self):
-        return self._resized(super().sizeHint())
-
-    def minimumSizeHint(self):
-        return self._resized(super().minimumSizeHint())
-
-    def event(self, e) -> bool:
-        if (e.type() == QEvent.Type.ShortcutOverride and e.key() == Qt.Key.Key_Space
-                and e.modifiers() == Qt.KeyboardModifier.NoModifier):
-            e.ignore()  # not taken here, so the window's Space shortcut (Pause / Resume) fires
-            return True
-        return super().event(e)
-
-
-class FloatSpinBox(_NumberBox, QDoubleSpinBox):
-    """A spin box that shows floats plainly (0.03, 1e-05), steps adaptively, never clamps."""
-
-    typed = Signal()  # the text became, or stopped being, something that is not a number
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._init_number()
-        # Qt rounds every value to this many decimals: with 8, a typed 1e-9 became 0
-        self.setDecimals(323)
-        self.setRange(-FLOAT_BIG, FLOAT_BIG)
-        self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-
-    def _parse(self, text: str):
-        try:
-            v = float(text.replace(",", "."))
-        except ValueError:
-            return None
-        return v if math.isfinite(v) else None
-
-    def _format(self, value) -> str:
-        return f"{value:.10g}"  # 0.9500001 must not read as 0.95: no more digits hidden
-
-    def _not_a_number(self, t: str) -> str:
-        try:
-            float(t.replace(",", "."))
-            return f"{t} is not a finite number"
-        except ValueError:
-            return f"'{t}' is not a number"
-
-    def stepBy(self, steps: int) -> None:
-        if self.value() == 0 and self._typed is None:
-            # Qt's adaptive step from 0 is one unit of the last decimal (1e-323 here)
-            self.setValue(steps * self.singleStep())
-        else:
-            super().stepBy(steps)
-
-
-class IntSpinBox(_NumberBox, QSpinBox):
-    """A whole-number spin box that shows what was typed and never clamps."""
-
-    typed = Signal()  # the text became, or stopped being, something that is not a number
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._init_number()
-        self.setRange(-INT_BIG, INT_BIG)
-
-    def _parse(self, text: str):
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        try:
-            v = float(text.replace(",", "."))
-        except ValueError:
-            return None
-        return int(v) if math.isfinite(v) and v.is_integer() else None
-
-    def _format(self, value) -> str:
-        return str(value)
-
-    def _not_a_number(self, t: str) -> str:
-        try:
-            float(t.replace(",", "."))
-            return f"{t} is not a whole number"
-        except ValueError:
-            return f"'{t}' is not a whole number"
+def _number_box(kind: type, m, parent) -> QWidget:
+    """A box that never clamps: a value out of the rule's range is shown and flagged."""
+    lo, hi = m.get("min"), m.get("max")
+    if kind is int:
+        w = IntSpinBox(parent)
+        w.size_for(int(lo) if lo is not None else 0, int(hi) if hi is not None else BIG)
+        w.setAccelerated(True)
+    else:
+        w = FloatSpinBox(parent)
+        w.size_for(float(lo) if lo is not None else -1e15, float(hi) if hi is not None else 1e15)
+    if m.get("step"):
+        w.setSingleStep(m["step"])
+    if m.get("special"):
+        w.setSpecialValueText(m["special"])
+    return w
 
 
 def make_editor(section: str, name: str, parent: QWidget | None = None) -> QWidget:
-    """Return the editor widget for a config field, with its tooltip, range and choices."""
-    f = _field(section, name)
-    m, kind = f.metadata, f.type
-    if m.get("choices"):
+    """Return the editor widget for a config field, with its tooltip, range and choices:
+    a choice box for a field with choices, a check box for a bool, a number box for an int
+    or a float, a line edit for text."""
+    kind, m = cfg.field_type(section, name), cfg.field_of(section, name).metadata
+    if cfg.choices(section, name):
         w = QComboBox(parent)
-        for c in m["choices"]:
-            w.addItem(str(c), c)
-    elif kind == "bool":
+        for value, words in cfg.choice_words(section, name).items():
+            w.addItem(words, value)
+    elif kind is bool:
         w = QCheckBox(parent)
-    elif kind == "int":  # no range from the rule: a value out of it is shown and flagged
-        w = IntSpinBox(parent)
-        w.size_for(int(m["min"]) if m.get("min") is not None else 0,
-                   int(m["max"]) if m.get("max") is not None else BIG)
-        w.setAccelerated(True)
-    elif kind == "float":
-        w = FloatSpinBox(parent)
-        w.size_for(float(m["min"]) if m.get("min") is not None else -1e15,
-                   float(m["max"]) if m.get("max") is not None else 1e15)
+    elif kind in (int, float):
+        w = _number_box(kind, m, parent)
+    elif kind is str:
+        w = QLineEdit(parent)
     else:
         raise TypeError(f"no editor for {section}.{name} ({kind})")
     w.setToolTip(tooltip(section, name))
@@ -300,16 +104,20 @@ def read(w: QWidget):
     """Return the value an editor holds."""
     if isinstance(w, QComboBox):
         return w.currentData()
-    if isinstance(w, QCheckBox):
+    if isinstance(w, QAbstractButton):  # a check box, or a checkable button
         return w.isChecked()
+    if isinstance(w, QLineEdit):
+        return w.text().strip()
     return w.value()
 
 
 def write(w: QWidget, value) -> None:
     if isinstance(w, QComboBox):
         w.setCurrentIndex(max(0, w.findData(value)))
-    elif isinstance(w, QCheckBox):
+    elif isinstance(w, QAbstractButton):
         w.setChecked(bool(value))
+    elif isinstance(w, QLineEdit):
+        w.setText(value)
     else:
         w.setValue(value)
 
@@ -317,8 +125,10 @@ def write(w: QWidget, value) -> None:
 def changed_signal(w: QWidget):
     if isinstance(w, QComboBox):
         return w.currentIndexChanged
-    if isinstance(w, QCheckBox):
+    if isinstance(w, QAbstractButton):
         return w.toggled
+    if isinstance(w, QLineEdit):
+        return w.textChanged
     return w.valueChanged
 
 
@@ -386,10 +196,43 @@ class FormPanel(QWidget):
         self._reason_form: QFormLayout | None = None
 
     def editor(self, section: str, name: str) -> QWidget:
-        w = make_editor(section, name, self)
+        """Return a new editor of section.name that load / store / mark handle."""
+        return self.adopt(section, name, make_editor(section, name, self))
+
+    def adopt(self, section: str, name: str, w: QWidget) -> QWidget:
+        """Let load / store / mark handle w, a panel's own editor of section.name (a folder
+        field, a toggle button); return it."""
         self.editors[(section, name)] = w
         connect_edits(w, self._edited)
         return w
+
+    def add_field(self, form: QFormLayout, section: str, name: str) -> QWidget:
+        """Add a row for section.name to form: its label, then its editor. A check box shows
+        the field's check_text beside it, or else its label (and the row's label is empty)."""
+        w = self.editor(section, name)
+        label = cfg.field_label(section, name)
+        if isinstance(w, QCheckBox):
+            text = cfg.field_of(section, name).metadata.get("check_text")
+            w.setText(text or label)
+            label = label if text else ""
+        form.addRow(label, w)
+        return w
+
+    def field_box(self, group: str, place: dict[str, Callable[[QFormLayout], object]] | None = None,
+                  ) -> tuple[QGroupBox, QFormLayout]:
+        """Return a box titled group with a row for each of the group's fields, in their order
+        (core.config.fields_of). place maps 'section.name' to a function that adds the panel's
+        own row for that field instead (a folder field with Browse…); rows the panel adds
+        after, such as hints, go below."""
+        box = QGroupBox(group, self)
+        form = QFormLayout(box)
+        for section, name in cfg.fields_of(group):
+            own = (place or {}).get(f"{section}.{name}")
+            if own is not None:
+                own(form)
+            else:
+                self.add_field(form, section, name)
+        return box, form
 
     def bind(self, path: str, w: QWidget) -> None:
         """Let mark flag w, an editor of path that the panel loads and stores itself."""

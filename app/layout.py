@@ -150,6 +150,19 @@ def default_size(available: QRect) -> QSize | None:
                  min(available.height(), max(DEFAULT_SIZE.height(), round(available.height() * LARGE_SHARE))))
 
 
+def place_default(window: QWidget, available: QRect) -> QSize:
+    """Give window this screen's default size, centred, or maximise it (default_size);
+    return the size it gets."""
+    size = default_size(available)
+    if size is None:
+        window.setWindowState(Qt.WindowState.WindowMaximized)
+        return available.size()
+    window.setWindowState(Qt.WindowState.WindowNoState)
+    window.resize(size)
+    window.move(available.center() - window.rect().center())
+    return size
+
+
 def fits(size, available: QRect) -> bool:
     """Whether a window of this size (a QSize, or None: unknown) fits the available area."""
     return (isinstance(size, QSize) and size.isValid() and size.width() <= available.width()

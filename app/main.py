@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 
-VIEWS = ["filters", "feature-maps", "receptive-field", "decision-boundary", "confusion", "batch",
-         "health"]  # the Inspect dock's views (app.views.inspect_dock.VIEWS)
+from app.views.registry import VIEWS  # the Inspect dock's views (names only: imports no Qt)
+
 TABS = {"data": 0, "model": 1, "optim": 2, "optimisation": 2, "part1": 3}
 
 
@@ -21,7 +21,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="with --screenshot: train S seconds before saving it")
     p.add_argument("--tab", choices=sorted(TABS), default="data",
                    help="with --screenshot: which experiment panel to show")
-    p.add_argument("--view", choices=VIEWS, metavar="NAME",
+    p.add_argument("--view", choices=list(VIEWS), metavar="NAME",
                    help="with --screenshot: save this Inspect view instead of the window: "
                    + "|".join(VIEWS))
     p.add_argument("--size", default="1600x1000", metavar="WxH", help="with --screenshot: window size")
@@ -68,7 +68,6 @@ def _main(argv: list[str] | None) -> int:
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from core import presets
@@ -82,28 +81,39 @@ def _main(argv: list[str] | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LearnScope")
     app.setOrganizationName("LearnScope")
-    first = None
-    if not args.screenshot:  # a window on screen before the second that `import torch` takes
-        from app.settings import open_settings
-        from app.startup import FirstWindow, Probe, probe_main_window, warm_up_training
-        probe = Probe.from_env()
-        first = FirstWindow(open_settings())
-        first.show_now(app)
-        probe.mark("window")
+    if args.screenshot:
+        from app.window import MainWindow  # after QApplication: pyqtgraph reads its settings
+        return _screenshot(app, MainWindow(exp, persist=False), args)
+    return _run(app, exp)
+
+
+def _run(app, exp) -> int:
+    """Show a first window at once (before the second that `import torch` takes), then the
+    main window in its place; run until it closes or a signal stops it."""
+    from app.settings import open_settings
+    from app.startup import FirstWindow, Probe, probe_main_window, warm_up_training
+    probe = Probe.from_env()
+    first = FirstWindow(open_settings())
+    first.show_now(app)
+    probe.mark("window")
     from app.window import MainWindow  # after QApplication: pyqtgraph reads its settings
 
-    window = MainWindow(exp, persist=not args.screenshot)
-    if first is not None:
-        probe_main_window(probe, app, window)
-        warm_up_training(window)
-        first.hand_over(window)
-        received = _quit_on_signals(app, window)
-        code = app.exec()
-        if received:
-            print("Interrupted.", file=sys.stderr)
-            return EXIT_TERMINATED if received[-1] == signal.SIGTERM else EXIT_INTERRUPTED
-        return code
+    window = MainWindow(exp, persist=True)
+    probe_main_window(probe, app, window)
+    warm_up_training(window)
+    first.hand_over(window)
+    received = _quit_on_signals(app, window)
+    code = app.exec()
+    if received:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_TERMINATED if received[-1] == signal.SIGTERM else EXIT_INTERRUPTED
+    return code
 
+
+def _screenshot(app, window, args) -> int:
+    """Render the window (or one Inspect view, --view) offscreen into args.screenshot, after
+    training args.train_seconds; return 0 when the file was written."""
+    from PySide6.QtCore import QTimer
     w, h = (int(v) for v in args.size.lower().split("x"))
     window.resize(w, h)
     window.tabs.setCurrentIndex(TABS[args.tab])

@@ -1,5 +1,5 @@
-"""Sentences for the window about what the engine left out or could not use, as the CLI
-reports them on its terminal (core.__main__.Progress)."""
+"""Sentences for the window about how a run ended and what the engine left out or could not
+use, as the CLI reports them on its terminal (core.__main__.Progress)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,25 @@ def skipped_files(count: int, names: tuple[str, ...]) -> tuple[str, str]:
                 f"skipped{': ' + shown if shown else ''}. Training uses the other images; "
                 "delete or replace the file" + ("" if one else "s") + " to stop this warning.")
     return f"{'A file was' if one else 'Some files were'} left out.", sentence
+
+
+BANNERS = {"diverged": ("warning", "Training diverged."), "memory": ("error", "Out of memory."),
+           "data": ("error", "Could not load the data."), "config": ("error", "Invalid settings."),
+           "internal": ("error", "Training failed.")}
+
+
+def run_outcome(result) -> tuple[str, tuple[str, str] | None]:
+    """Return the training line's sentence for how a run ended (core.train.FitResult: its
+    message and last epoch's accuracies), and the banner's (kind, title) when it ended badly."""
+    last, tail = result.last, ""
+    if last is not None:
+        held = last.held()
+        tail = (f"   ·   train {last.train.accuracy:.2f} %"
+                + (f", test {held.accuracy:.2f} %" if held else ""))
+    if result.status == "done":
+        return f"✔ {result.message}{tail}", None
+    if result.status == "stopped":
+        return f"■ {result.message}{tail}", None
+    kind, title = BANNERS.get("diverged" if result.status == "diverged" else result.error_kind,
+                              BANNERS["internal"])
+    return f"{title}{tail}", (kind, title)

@@ -89,20 +89,15 @@ class FirstWindow(QWidget):
         self.had_geometry = self._place(settings)
 
     def _place(self, settings) -> bool:
-        """Where the main window will be (MainWindow._restore's rule): its saved geometry when
-        that fits this screen, else the screen's default size, centred, or maximised. Returns
-        whether the saved geometry was taken."""
+        """Where the main window will be (the rule of app.window_docks.Docks.restore): its
+        saved geometry when that fits this screen, else the screen's default size, centred, or
+        maximised. Returns whether the saved geometry was taken."""
         available = self.screen().availableGeometry()
         geometry = settings.value("window/geometry") if settings is not None else None
         if (isinstance(geometry, QByteArray) and layout.fits(settings.value("window/size"), available)
                 and self.restoreGeometry(geometry)):
             return True
-        size = layout.default_size(available)
-        if size is None:
-            self.setWindowState(Qt.WindowState.WindowMaximized)
-        else:
-            self.resize(size)
-            self.move(available.center() - self.rect().center())
+        layout.place_default(self, available)
         return False
 
     def paintEvent(self, event) -> None:

@@ -17,34 +17,13 @@ from core import config as cfg
 from core import sweeps
 from core.errors import ConfigError
 
-SHORTCUTS = [("batch", "Batch size: full / mini / online (Q10)",
-              "Train full batch (N), mini-batch and online (1) one after the other, then overlay them."),
-             ("lr", "Learning-rate sweep (Q11)",
-              "Train at η = 0.003, 0.03, 0.3 and 3, then overlay them."),
-             ("loss", "Cross-entropy vs squared error (Q8–9)",
-              "Train with each loss, then overlay them."),
-             ("n", "Train size N sweep (Q2)",
-              "Train with N = 10 … 1000 training points (same test set), overlay them and plot the "
-              "final accuracies against N.")]
-
-#: the shortcuts written for Part 1's MLP on 2D points (its questions, its settings), and why
-#: they do not fit a network trained on images
-PART1_ONLY = {
-    "lr": "For Part 1's MLP on 2D points (question 11): η = 0.003 … 3 suit its summed "
-          "gradients, not this network. Set η on the Optimisation tab and train instead.",
-    "loss": "For Part 1's MLP on 2D points (questions 8–9). For this network, choose the loss on "
-            "the Optimisation tab, train each, and tick both runs in the Runs list.",
-    "n": "For Part 1's MLP on 2D points (question 2: N = 10 … 1000 points). For images, set "
-         "Train size N on the Data tab and train instead.",
-}
-
-
 def shortcut_problem(kind: str, exp: cfg.Experiment) -> str | None:
     """Return why the shortcut does not fit this experiment (its menu item and button are
-    disabled with this as their tip), or None."""
-    if exp.is_points:
+    disabled with this as their tip): the shortcuts written for Part 1's MLP on 2D points
+    (its questions, its settings) on a network trained on images. None if it fits."""
+    if exp.is_points or kind not in sweeps.SHORTCUTS:
         return None
-    return PART1_ONLY.get(kind)
+    return sweeps.SHORTCUTS[kind].points_only
 
 
 def shortcut_cost(kind: str, exp: cfg.Experiment) -> str | None:

@@ -42,7 +42,7 @@ def engine_rates(exp: cfg.Experiment) -> list[float]:
             self.rates = []
 
         def on_epoch_end(self, record):
-            self.rates.append(record["images_per_s"])
+            self.rates.append(record.images_per_s)
 
     rates = Rates()
     result = Trainer(exp, [rates], record=False).fit()

@@ -195,7 +195,7 @@ class WindowRuns:
         loop.exec()
         w.run_finished.disconnect(loop.quit)
         pin(ALL_CPUS)
-        rates = [r["images_per_s"] for r in w.plots.records[first[0]:first[1]]]
+        rates = [r.images_per_s for r in w.plots.records[first[0]:first[1]]]
         late = (np.diff(ticks) - 0.010) * 1000 if ticks else np.zeros(0)
         return np.maximum(late, 0), rates, busy[0] / seconds
 
@@ -218,7 +218,7 @@ def headless_rates(preset: str, sets: list[str], seconds: float, threads: int, c
             if self.until is None:
                 self.until = now + seconds  # the first epoch is warm-up, as in the window
             else:
-                self.rates.append(record["images_per_s"])
+                self.rates.append(record.images_per_s)
                 if now >= self.until:
                     trainer.stop()
 
@@ -252,7 +252,7 @@ def main() -> None:
                         "others (Linux; for the one-thread circles MLP: it makes a CNN's threads "
                         "share one core)")
     args = p.parse_args()
-    from app.views.inspect_dock import VIEWS
+    from app.views.registry import VIEWS
     views = list(VIEWS) if args.all_views else args.view
     from app.worker import cpu_threads
     default_threads = torch.get_num_threads()

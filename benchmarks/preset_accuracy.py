@@ -27,7 +27,7 @@ class Best(Observer):
 
     def on_epoch_end(self, record):
         self.records.append(record)
-        self.best = max(self.best, record["test"]["accuracy"])
+        self.best = max(self.best, record.test.accuracy)
 
 
 def main() -> None:
@@ -53,9 +53,9 @@ def main() -> None:
         conf = confusion_matrix(trainer.model, trainer.data, trainer.data.test)
         per_class = per_class_accuracy(conf)
         print(f"{label}: {result.status} after {result.epochs} epochs in {seconds:.0f} s on "
-              f"{trainer.device}; train {last['train']['accuracy']:.1f} % / test "
-              f"{last['test']['accuracy']:.1f} % (best test {best.best:.1f} %), "
-              f"{last['images_per_s']:,.0f} img/s")
+              f"{trainer.device}; train {last.train.accuracy:.1f} % / test "
+              f"{last.test.accuracy:.1f} % (best test {best.best:.1f} %), "
+              f"{last.images_per_s:,.0f} img/s")
         if result.status != "done":
             print(f"    {result.message}")
         print("    per-class test accuracy: " + ", ".join(

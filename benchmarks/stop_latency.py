@@ -5,7 +5,7 @@ images, batch 128, its training threads at a lower priority — and each run is 
 while it prepares its data, during a training epoch (after a delay that differs from run to
 run, so the stop lands anywhere in a step), or during the test split's evaluation. Prints,
 per phase and overall, the median and the largest time from `stop_training()` to the
-window's `run_finished` (the Train button usable again); the issue asks for at most 0.5 s.
+window's `run_finished` (the Train button usable again): Stop should answer within 0.5 s.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/stop_latency.py [--runs 4] [--set KEY=VALUE ...]
 """

@@ -16,7 +16,7 @@ import time
 
 try:
     from core import config as cfg
-    from core import malloc, presets
+    from core import malloc, presets, sweeps
     from core.errors import ConfigError
 except KeyboardInterrupt:  # Ctrl+C while Python starts: one line, no traceback
     sys.stderr.write("Interrupted.\n")
@@ -49,7 +49,6 @@ class StopOnSignals:
 
     def exit_code(self, code: int) -> int:
         return EXIT_TERMINATED if self.received == signal.SIGTERM else code
-GRADCHECK_TOLERANCE = 1e-6
 
 
 class Progress:
@@ -95,14 +94,15 @@ class Progress:
                           f"{chunk.images_per_s:,.0f} img/s  ETA {_clock(eta)}  ")
         self.stream.flush()
 
-    def on_epoch_end(self, record: dict) -> None:
+    def on_epoch_end(self, record) -> None:
         if self.tty:
             return
-        parts = [f"epoch {record['epoch']}/{self.info.epochs}"]
+        parts = [f"epoch {record.epoch}/{self.info.epochs}"]
         for split in ("train", "val", "test"):
-            if split in record:
-                parts.append(f"{split} {record[split]['loss']:.4f} / {record[split]['accuracy']:.2f}%")
-        parts.append(f"{record['images_per_s']:,.0f} img/s")
+            m = record.split(split)
+            if m is not None:
+                parts.append(f"{split} {m.loss:.4f} / {m.accuracy:.2f}%")
+        parts.append(f"{record.images_per_s:,.0f} img/s")
         self.stream.write("  ".join(parts) + "\n")
         self.stream.flush()
 
@@ -118,14 +118,14 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def final_table(record: dict) -> str:
-    """Return the train / val / test loss and accuracy as a small table."""
+def final_table(record) -> str:
+    """Return an epoch record's train / val / test loss and accuracy as a small table."""
     rows = [("split", "loss", "accuracy", "top-5")]
     for split in ("train", "val", "test"):
-        if split in record:
-            m = record[split]
-            rows.append((split, f"{m['loss']:.4f}", f"{m['accuracy']:.2f} %",
-                         f"{m['top5']:.2f} %" if "top5" in m else ""))
+        m = record.split(split)
+        if m is not None:
+            rows.append((split, f"{m.loss:.4f}", f"{m.accuracy:.2f} %",
+                         f"{m.top5:.2f} %" if m.top5 is not None else ""))
     return "\n".join(f"{a:<6} {b:>9} {c:>10} {d:>9}" for a, b, c, d in rows)
 
 
@@ -170,7 +170,7 @@ def cmd_train(args) -> int:
     elif result.status == "stopped":
         print(result.message, file=sys.stderr)
     if result.last:
-        print(f"after epoch {result.last['epoch']}:")
+        print(f"after epoch {result.last.epoch}:")
         print(final_table(result.last))
     if result.run_folder:
         print(f"run written to {result.run_folder}")
@@ -215,14 +215,13 @@ def cmd_gradcheck(args) -> int:
         worst = max(worst, *diffs)
         sampled = "" if r["checked"] == math.prod(r["shape"]) else f"  ({r['checked']} entries sampled)"
         print(f"{r['name']:<16} {shape:>9} {diffs[0]:>16.2e} {diffs[1]:>15.2e} {diffs[2]:>17.2e}{sampled}")
-    ok = worst < GRADCHECK_TOLERANCE
+    ok = worst < manual.GRADCHECK_TOLERANCE
     print(f"{'PASS' if ok else 'FAIL'}: largest difference {worst:.2e} "
-          f"({'<' if ok else '>='} {GRADCHECK_TOLERANCE:g})")
+          f"({'<' if ok else '>='} {manual.GRADCHECK_TOLERANCE:g})")
     return 0 if ok else 1
 
 
 def cmd_sweep(args) -> int:
-    from core import sweeps
     from core.train import Trainer
     try:
         runs = sweeps.sweep(args.kind, _experiment(args))
@@ -237,8 +236,11 @@ def cmd_sweep(args) -> int:
         trainer = Trainer(exp, run_root=args.out)
         with StopOnSignals(trainer.stop) as signals:  # stops this run and skips the rest
             result = trainer.fit()
-        last = result.last or {}
-        acc = lambda s: f"{last[s]['accuracy']:.2f} %" if s in last else "-"  # noqa: E731
+        last = result.last
+
+        def acc(split: str) -> str:
+            m = last.split(split) if last is not None else None
+            return f"{m.accuracy:.2f} %" if m is not None else "-"
         print(f"{exp.name:<40} {result.status:<9} {acc('train'):>10} {acc('test'):>9}")
         if result.status == "failed":
             print(f"  {result.message}", file=sys.stderr)
@@ -279,9 +281,8 @@ def _main(argv: list[str] | None) -> int:
     g.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
     g.set_defaults(func=cmd_gradcheck)
     w = sub.add_parser("sweep", help="Part 1's shortcuts: several runs differing in one setting")
-    w.add_argument("kind", choices=("batch", "lr", "loss", "n"),
-                   help="batch: full/mini/online (Q10); lr: learning rates (Q11); "
-                        "loss: cross-entropy vs MSE (Q8-9); n: training-set sizes (Q2)")
+    w.add_argument("kind", choices=sweeps.KINDS,
+                   help="; ".join(f"{k}: {s.summary}" for k, s in sweeps.SHORTCUTS.items()))
     w.add_argument("config", nargs="?", help="experiment TOML file")
     w.add_argument("--preset", help="a preset instead of a file")
     w.add_argument("--epochs", type=int, help="override train.epochs")

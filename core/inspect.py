@@ -16,10 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from core import mosaic
 from core.data.loader import Data, Split
-from core.receptive import effective_rf, rf_coverage, theoretical_rf  # noqa: F401  (re-exported)
-
-ACTIVATION_TYPES = (nn.ReLU, nn.Tanh, nn.Sigmoid)
+from core.models import ACTIVATION_TYPES
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -102,22 +101,6 @@ def _scaled(tiles: np.ndarray, scale: str) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _tile(tiles: np.ndarray, rows: int, cols: int, pad: int, fill: float) -> np.ndarray:
-    """Return tiles n×h×w(×3) laid out row by row on a rows×cols grid, `pad` pixels apart."""
-    n, h, w = tiles.shape[:3]
-    out = np.full((rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad) + tiles.shape[3:],
-                  fill, dtype=np.float32)
-    for k in range(n):
-        r, c = divmod(k, cols)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = tiles[k]
-    return out
-
-
-def _square(n: int) -> tuple[int, int]:
-    cols = math.ceil(math.sqrt(n))
-    return math.ceil(n / cols), cols
-
-
 def filter_mosaic(weight: torch.Tensor, rgb: bool, pad: int = 1, scale: str = "each",
                   fill: float = 1.0) -> np.ndarray:
     """Return a conv layer's kernels as one image: rgb=True (3 input channels) an H×W×3 mosaic
@@ -129,9 +112,9 @@ def filter_mosaic(weight: torch.Tensor, rgb: bool, pad: int = 1, scale: str = "e
         if n_in != 3:
             raise ValueError(f"an RGB mosaic needs 3 input channels, this layer has {n_in}")
         tiles = _scaled(w.transpose(0, 2, 3, 1), scale)  # out×k×k×3: the colour a filter likes
-        return _tile(tiles, *_square(n_out), pad, fill)
+        return mosaic.tile(tiles, pad=pad, fill=fill)
     tiles = _scaled(w.reshape(n_out * n_in, *w.shape[2:]), scale)
-    return _tile(tiles, n_out, n_in, pad, fill)
+    return mosaic.tile(tiles, cols=n_in, pad=pad, fill=fill)  # a row per output channel
 
 
 def mlp_weight_tiles(weight: torch.Tensor, image_shape: tuple[int, int, int], pad: int = 1,
@@ -143,7 +126,7 @@ def mlp_weight_tiles(weight: torch.Tensor, image_shape: tuple[int, int, int], pa
         raise ValueError(f"images of {c} channels cannot be shown as grey or RGB tiles")
     v = weight.detach().float().cpu().numpy().reshape(-1, c, h, w)
     tiles = v[:, 0] if c == 1 else v.transpose(0, 2, 3, 1)
-    return _tile(_scaled(tiles, scale), *_square(len(v)), pad, fill)
+    return mosaic.tile(_scaled(tiles, scale), pad=pad, fill=fill)
 
 
 # ---------------------------------------------------------------- feature maps
@@ -168,8 +151,7 @@ def map_mosaic(maps: np.ndarray, pad: int = 1, scale: str = "each", fill: float 
                cols: int | None = None) -> np.ndarray:
     """Return the channels×h×w maps of one layer as a near-square H×W grey mosaic in [0, 1]
     (or one on `cols` columns)."""
-    grid = _square(len(maps)) if cols is None else (math.ceil(len(maps) / cols), cols)
-    return _tile(_scaled(np.asarray(maps, np.float32), scale), *grid, pad, fill)
+    return mosaic.tile(_scaled(np.asarray(maps, np.float32), scale), cols=cols, pad=pad, fill=fill)
 
 
 # ---------------------------------------------------------------- 2D decision boundary

@@ -4,7 +4,7 @@ Four ways to take one SGD step on the same network, from the most explicit to to
   manual    forward and backward as plain tensor operations (questions 7, 14–17), no autograd;
   autograd  the same hand-written forward, gradients from loss.backward();
   nn        torch.nn layers and loss.backward(), the update W ← W − η∇W written out;
-  optim     torch.nn layers and torch.optim.SGD (the engine's usual step, in core/train.py).
+  optim     torch.nn layers and the run's torch.optim optimiser (the engine's usual step).
 All four read and update the parameters of one core.models network, so the same seed gives the
 same run, and evaluation, run files and inspection views work the same for each.
 
@@ -21,7 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import models
+from core.losses import loss_fn, softmax_mse
+
 IMPLEMENTATIONS = ("optim", "nn", "autograd", "manual")
+#: a gradient check passes when every relative difference between the hand-written, autograd
+#: and numeric gradients is below this (float64; the CLI and the Gradient check view use it)
+GRADCHECK_TOLERANCE = 1e-6
 
 
 def layers(model: nn.Module) -> list[tuple[nn.Linear, str | None]]:
@@ -30,24 +36,11 @@ def layers(model: nn.Module) -> list[tuple[nn.Linear, str | None]]:
     for name, m in model.named_children():
         if isinstance(m, nn.Linear):
             out.append((m, None))
-        elif isinstance(m, (nn.Tanh, nn.ReLU, nn.Sigmoid)) and out:
-            out[-1] = (out[-1][0], type(m).__name__.lower())
+        elif isinstance(m, models.ACTIVATION_TYPES) and out:
+            out[-1] = (out[-1][0], models.activation_of(m).name)
         elif not isinstance(m, nn.Flatten):
             raise ValueError(f"the hand-written MLP has no rule for layer {name} ({type(m).__name__})")
     return out
-
-
-def _act(kind: str, v: torch.Tensor) -> torch.Tensor:
-    return {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[kind](v)
-
-
-def _act_grad(kind: str, h: torch.Tensor) -> torch.Tensor:
-    """Return the activation's derivative written from its output h (tanh: 1 − h²)."""
-    if kind == "tanh":
-        return 1 - h * h
-    if kind == "sigmoid":
-        return h * (1 - h)
-    return (h > 0).to(h.dtype)
 
 
 def forward(params: list[tuple[torch.Tensor, torch.Tensor, str | None]], x: torch.Tensor):
@@ -57,16 +50,15 @@ def forward(params: list[tuple[torch.Tensor, torch.Tensor, str | None]], x: torc
         seen.append(v)
         v = v @ w.T + b
         if act:
-            v = _act(act, v)
+            v = models.ACTIVATIONS[act].fn(v)
     return seen, v
 
 
 def loss_from_logits(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     """Return the batch-mean loss: cross-entropy −Σ y log ŷ, or Σ (ŷ − y)² on the softmax."""
-    yhat = logits.softmax(1)
-    onehot = F.one_hot(y, logits.shape[1]).to(logits.dtype)
     if loss == "mse":
-        return (yhat - onehot).pow(2).sum(1).mean()
+        return softmax_mse(logits, y)
+    onehot = F.one_hot(y, logits.shape[1]).to(logits.dtype)
     return -(onehot * logits.log_softmax(1)).sum(1).mean()
 
 
@@ -87,7 +79,7 @@ def backward(params, seen: list[torch.Tensor], logits: torch.Tensor, y: torch.Te
         w, _, _ = params[i]
         grads.append((delta.T @ seen[i], delta.sum(0)))  # ∇W = ∇ᵀ·input, ∇b = Σ∇ (question 16)
         if i:
-            delta = (delta @ w) * _act_grad(params[i - 1][2], seen[i])  # ∇h̃ (question 17)
+            delta = (delta @ w) * models.ACTIVATIONS[params[i - 1][2]].grad(seen[i])  # ∇h̃ (question 17)
     return grads[::-1]
 
 
@@ -95,17 +87,33 @@ def _params(model: nn.Module):
     return [(lin.weight, lin.bias, act) for lin, act in layers(model)]
 
 
-def make_step(kind: str, model: nn.Module, loss: str, reduction: str,
-              lr: Callable[[], float]) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """Return step(x, y) -> (batch-mean loss, logits) that updates the model by plain SGD.
+def _optim_step(model: nn.Module, loss: str, reduction: str, opt: torch.optim.Optimizer):
+    criterion = loss_fn(loss)
 
-    lr() gives the current learning rate (a schedule may change it between epochs)."""
+    def step(x, y):
+        out = model(x)
+        batch_loss = criterion(out, y)  # the batch mean, which the metrics report
+        opt.zero_grad(set_to_none=True)
+        (batch_loss * y.shape[0] if reduction == "sum" else batch_loss).backward()
+        opt.step()
+        return batch_loss, out
+    return step
+
+
+def make_step(kind: str, model: nn.Module, loss: str, reduction: str,
+              opt: torch.optim.Optimizer) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Return step(x, y) -> (batch-mean loss, logits) that updates the model.
+
+    "optim" steps opt on autograd's gradients; the hand-written kinds take a plain SGD step at
+    opt's current learning rate (a schedule may change it between epochs)."""
+    if kind == "optim":
+        return _optim_step(model, loss, reduction, opt)
     params = _params(model)
     scale = (lambda n: n) if reduction == "sum" else (lambda n: 1)
 
     def sgd_update(grads):
         with torch.no_grad():
-            eta = lr()
+            eta = opt.param_groups[0]["lr"]
             for (w, b, _), (gw, gb) in zip(params, grads):
                 w.sub_(eta * gw)
                 b.sub_(eta * gb)
@@ -206,7 +214,6 @@ def check_experiment(exp, data, model: nn.Module | None = None) -> tuple[list[di
 
     data must be the experiment's splits loaded in float64 (core.data.loader.load(...,
     dtype=torch.float64)); torch's global random state is left as it was."""
-    from core import models
     xb, yb = next(data.batches(data.train, exp.train.batch_size, train=True,
                                g=torch.Generator().manual_seed(exp.train.seed)))
     if model is None:

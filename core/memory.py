@@ -20,53 +20,31 @@ import re
 from dataclasses import dataclass
 
 from core import config as cfg
+from core.data import registry
 from core.errors import ConfigError
+from core.units import gb
 
-#: examples an image folder holds are unknown before it is read; the others' full sizes
-FULL_SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "cifar10": (50000, 10000)}
 ZCA_COPIES = 5  # covariance on the device, its CPU copy, eigenvectors, the product, the result
 
 
 def input_shape(exp: cfg.Experiment) -> tuple[tuple[int, ...], int]:
     """Return (the network's input shape, the number of classes) without loading data
     (an image folder's class count is unknown until it is read: 10 is assumed)."""
-    d = exp.data
-    if exp.is_points:
-        return (2,), 2
-    channels = 1 if d.dataset in ("mnist", "fashion-mnist") else 3
-    side = d.crop or cfg.IMAGE_SIDE.get(d.dataset, d.image_size)
-    return (channels, side, side), 10
+    return registry.input_shape(exp.data)
 
 
 def image_shape(exp: cfg.Experiment) -> tuple[int, ...]:
     """Return the shape of one stored example (images before any crop)."""
-    d = exp.data
-    if exp.is_points:
-        return (2,)
-    side = cfg.IMAGE_SIDE.get(d.dataset, d.image_size)
-    return (1 if d.dataset in ("mnist", "fashion-mnist") else 3, side, side)
+    return registry.example_shape(exp.data)
 
 
 def split_sizes(exp: cfg.Experiment) -> tuple[int, int]:
     """Return (training + validation examples, test examples); 0 where unknown (folders)."""
-    from core.data.loader import DEFAULT_SIZES
-    d = exp.data
-    full = (DEFAULT_SIZES["points"] if exp.is_points else DEFAULT_SIZES.get(d.dataset)
-            or FULL_SIZES.get(d.dataset, (0, 0)))
-    n_train = d.n_train or full[0]
-    n_test = d.n_test or full[1]
-    if d.dataset in FULL_SIZES:
-        n_train, n_test = min(n_train, full[0]), min(n_test, full[1])
+    d, ds = exp.data, registry.get(exp.data.dataset)
+    n_train, n_test = d.n_train or ds.sizes[0], d.n_test or ds.sizes[1]
+    if ds.whole:
+        n_train, n_test = min(n_train, ds.sizes[0]), min(n_test, ds.sizes[1])
     return n_train, n_test
-
-
-def gb(n: float) -> str:
-    """Return a byte count as text: '40.0 GB', '312 MB'."""
-    if n >= 1e9:
-        return f"{n / 1e9:,.1f} GB"
-    if n >= 1e6:
-        return f"{n / 1e6:,.0f} MB"
-    return f"{n / 1e3:,.0f} kB" if n >= 1e3 else f"{int(n)} bytes"
 
 
 def available_bytes(device) -> int | None:

@@ -11,14 +11,39 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import nn
 
-from core.config import ModelConfig
 from core.errors import ConfigError
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+if TYPE_CHECKING:  # config refuses some layouts by building them (models): no import back
+    from core.config import ModelConfig
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A non-linearity (model.activation): its layer, and the same function and its derivative
+    on tensors for the hand-written passes of Part 1 (core.manual)."""
+    name: str
+    module: type[nn.Module]                       # the layer build() puts in
+    fn: Callable[[torch.Tensor], torch.Tensor]    # h = σ(h̃)
+    grad: Callable[[torch.Tensor], torch.Tensor]  # σ'(h̃) written from the output h (tanh: 1 − h²)
+
+
+ACTIVATIONS = {a.name: a for a in (
+    Activation("tanh", nn.Tanh, torch.tanh, lambda h: 1 - h * h),
+    Activation("relu", nn.ReLU, torch.relu, lambda h: (h > 0).to(h.dtype)),
+    Activation("sigmoid", nn.Sigmoid, torch.sigmoid, lambda h: h * (1 - h)),
+)}
+#: the layer types that are activations (the views find the hidden layers' outputs by them)
+ACTIVATION_TYPES = tuple(a.module for a in ACTIVATIONS.values())
+
+
+def activation_of(layer: nn.Module) -> Activation | None:
+    """The activation a layer is, or None if it is none of ACTIVATIONS."""
+    return next((a for a in ACTIVATIONS.values() if isinstance(layer, a.module)), None)
 
 
 @dataclass(frozen=True)
@@ -57,84 +82,110 @@ def _pooled(size: int, k: int, s: int, p: int, ceil: bool) -> int:
     return out
 
 
-def build(mc: ModelConfig, in_shape: tuple[int, ...], n_classes: int) -> Network:
-    """Return the network for input shape (C, H, W) or (D,); ConfigError names a bad layer."""
-    layers: list[tuple[str, nn.Module]] = []
-    # an input pixel i covers [i, i + 1), so the first unit's centre is at 0.5
-    table = [LayerInfo("input", "input", tuple(in_shape), rf=1, jump=1, start=0.5)
-             if len(in_shape) == 3 else LayerInfo("input", "input", tuple(in_shape))]
-    act = ACTIVATIONS[mc.activation]
-    drop_conv = mc.dropout > 0 and mc.dropout_place in ("conv", "all")
-    drop_fc = mc.dropout > 0 and mc.dropout_place in ("fc", "all")
+class _Layers:
+    """The layers of a network being built, each with its row of the layer table."""
 
-    def add(name: str, module: nn.Module, kind: str, shape, **rf):
+    def __init__(self, in_shape: tuple[int, ...]):
+        self.modules: list[tuple[str, nn.Module]] = []
+        # an input pixel i covers [i, i + 1), so the first unit's centre is at 0.5
+        self.table = [LayerInfo("input", "input", tuple(in_shape), rf=1, jump=1, start=0.5)
+                      if len(in_shape) == 3 else LayerInfo("input", "input", tuple(in_shape))]
+
+    @property
+    def last(self) -> LayerInfo:
+        return self.table[-1]
+
+    def add(self, name: str, module: nn.Module, kind: str, shape, **rf) -> None:
+        """Append a layer; without rf/jump/start it keeps the previous layer's."""
         w = sum(p.numel() for n, p in module.named_parameters() if n == "weight")
         b = sum(p.numel() for n, p in module.named_parameters() if n == "bias")
-        prev = table[-1]
+        prev = self.last
         rf = rf or {"rf": prev.rf, "jump": prev.jump, "start": prev.start}
-        layers.append((name, module))
-        table.append(LayerInfo(name, kind, tuple(shape), w, b, **rf))
+        self.modules.append((name, module))
+        self.table.append(LayerInfo(name, kind, tuple(shape), w, b, **rf))
 
-    shape = tuple(in_shape)
-    if mc.kind == "cnn":
-        if len(shape) != 3:
-            raise ConfigError(f"model.kind: a CNN needs image input, got input of shape {shape}")
-        for i, blk in enumerate(mc.blocks, 1):
-            c, h, w = shape
-            where = f"model.blocks[{i - 1}] (conv{i})"
-            if blk.kernel > min(h, w) + 2 * blk.padding:
-                raise ConfigError(f"{where}: kernel {blk.kernel} is larger than its padded input "
-                                  f"{h + 2 * blk.padding}×{w + 2 * blk.padding}")
-            oh = (h + 2 * blk.padding - blk.kernel) // blk.stride + 1
-            ow = (w + 2 * blk.padding - blk.kernel) // blk.stride + 1
-            prev = table[-1]
-            add(f"conv{i}", nn.Conv2d(c, blk.channels, blk.kernel, blk.stride, blk.padding),
-                "conv", (blk.channels, oh, ow), rf=prev.rf + (blk.kernel - 1) * prev.jump,
-                jump=prev.jump * blk.stride,
-                start=prev.start + ((blk.kernel - 1) / 2 - blk.padding) * prev.jump)
-            shape = (blk.channels, oh, ow)
-            if mc.batch_norm:
-                add(f"bn{i}", nn.BatchNorm2d(blk.channels), "batchnorm", shape)
-            add(f"{mc.activation}{i}", act(), "activation", shape)
-            if blk.pool != "none":
-                k, s = blk.pool_size, blk.pool_stride
-                if k > min(oh, ow):
-                    raise ConfigError(f"{where}: pooling window {k} is larger than its input "
-                                      f"{oh}×{ow}")
-                ph, pw = (_pooled(v, k, s, 0, blk.ceil_mode) for v in (oh, ow))
-                pool = (nn.MaxPool2d(k, s, ceil_mode=blk.ceil_mode) if blk.pool == "max"
-                        else nn.AvgPool2d(k, s, ceil_mode=blk.ceil_mode))
-                prev = table[-1]
-                shape = (blk.channels, ph, pw)
-                add(f"pool{i}", pool, "pool", shape, rf=prev.rf + (k - 1) * prev.jump,
-                    jump=prev.jump * s, start=prev.start + (k - 1) / 2 * prev.jump)
-            if drop_conv:
-                add(f"dropout{i}", nn.Dropout(mc.dropout), "dropout", shape)
+    def add_dense(self, name: str, module: nn.Module, kind: str, shape) -> None:
+        """Append a layer after which units have no receptive field in the image."""
+        self.add(name, module, kind, shape, rf=None, jump=None, start=None)
+
+
+def _conv_block(net: _Layers, mc: ModelConfig, i: int, blk, act: type[nn.Module]) -> None:
+    """Append conv{i}, its batch norm, activation, pooling and dropout (model.blocks[i - 1])."""
+    c, h, w = net.last.out_shape
+    where = f"model.blocks[{i - 1}] (conv{i})"
+    if blk.kernel > min(h, w) + 2 * blk.padding:
+        raise ConfigError(f"{where}: kernel {blk.kernel} is larger than its padded input "
+                          f"{h + 2 * blk.padding}×{w + 2 * blk.padding}")
+    oh = (h + 2 * blk.padding - blk.kernel) // blk.stride + 1
+    ow = (w + 2 * blk.padding - blk.kernel) // blk.stride + 1
+    prev = net.last
+    shape = (blk.channels, oh, ow)
+    net.add(f"conv{i}", nn.Conv2d(c, blk.channels, blk.kernel, blk.stride, blk.padding), "conv",
+            shape, rf=prev.rf + (blk.kernel - 1) * prev.jump, jump=prev.jump * blk.stride,
+            start=prev.start + ((blk.kernel - 1) / 2 - blk.padding) * prev.jump)
+    if mc.batch_norm:
+        net.add(f"bn{i}", nn.BatchNorm2d(blk.channels), "batchnorm", shape)
+    net.add(f"{mc.activation}{i}", act(), "activation", shape)
+    if blk.pool != "none":
+        k, s = blk.pool_size, blk.pool_stride
+        if k > min(oh, ow):
+            raise ConfigError(f"{where}: pooling window {k} is larger than its input {oh}×{ow}")
+        ph, pw = (_pooled(v, k, s, 0, blk.ceil_mode) for v in (oh, ow))
+        pool = (nn.MaxPool2d(k, s, ceil_mode=blk.ceil_mode) if blk.pool == "max"
+                else nn.AvgPool2d(k, s, ceil_mode=blk.ceil_mode))
+        prev = net.last
+        shape = (blk.channels, ph, pw)
+        net.add(f"pool{i}", pool, "pool", shape, rf=prev.rf + (k - 1) * prev.jump,
+                jump=prev.jump * s, start=prev.start + (k - 1) / 2 * prev.jump)
+    if mc.dropout > 0 and mc.dropout_place in ("conv", "all"):
+        net.add(f"dropout{i}", nn.Dropout(mc.dropout), "dropout", shape)
+
+
+def _dense_layers(net: _Layers, mc: ModelConfig, n_classes: int, act: type[nn.Module]) -> None:
+    """Append the flatten, the hidden (MLP) or fully connected (CNN) layers and the output."""
+    shape = net.last.out_shape
     flat = math.prod(shape)
     if len(shape) > 1:
-        add("flatten", nn.Flatten(), "flatten", (flat,), rf=None, jump=None, start=None)
-    widths = mc.hidden if mc.kind == "mlp" else mc.fc
-    for j, width in enumerate(widths, 1):
-        name = "hidden" if mc.kind == "mlp" else "fc"
-        add(f"{name}{j}", nn.Linear(flat, width), "linear", (width,), rf=None, jump=None, start=None)
+        net.add_dense("flatten", nn.Flatten(), "flatten", (flat,))
+    name = "hidden" if mc.kind == "mlp" else "fc"
+    for j, width in enumerate(mc.hidden if mc.kind == "mlp" else mc.fc, 1):
+        net.add_dense(f"{name}{j}", nn.Linear(flat, width), "linear", (width,))
         if mc.batch_norm and mc.kind == "mlp":
-            add(f"bn_{name}{j}", nn.BatchNorm1d(width), "batchnorm", (width,))
-        add(f"{mc.activation}_{name}{j}", act(), "activation", (width,))
-        if drop_fc:
-            add(f"dropout_{name}{j}", nn.Dropout(mc.dropout), "dropout", (width,))
+            net.add(f"bn_{name}{j}", nn.BatchNorm1d(width), "batchnorm", (width,))
+        net.add(f"{mc.activation}_{name}{j}", act(), "activation", (width,))
+        if mc.dropout > 0 and mc.dropout_place in ("fc", "all"):
+            net.add(f"dropout_{name}{j}", nn.Dropout(mc.dropout), "dropout", (width,))
         flat = width
-    add("output", nn.Linear(flat, n_classes), "linear", (n_classes,), rf=None, jump=None, start=None)
+    net.add_dense("output", nn.Linear(flat, n_classes), "linear", (n_classes,))
 
-    net = Network(OrderedDict(layers))
-    net.table = table
-    # the lab's initialisation: weights N(0, σ), biases 0. Not on the meta device (layer_table):
-    # there is nothing to fill, and normal_ there imports torch._dynamo, 2 s of the window's start
-    if mc.init_std > 0 and not any(p.is_meta for p in net.parameters()):
+
+def _initialise(net: nn.Module, std: float) -> None:
+    """The lab's initialisation: weights N(0, σ), biases 0 (σ = 0: torch's default).
+
+    Not on the meta device (layer_table): there is nothing to fill, and normal_ there imports
+    torch._dynamo, 2 s of the window's start."""
+    if std > 0 and not any(p.is_meta for p in net.parameters()):
         with torch.no_grad():
             for m in net.modules():
                 if isinstance(m, (nn.Linear, nn.Conv2d)):
-                    m.weight.normal_(0.0, mc.init_std)
+                    m.weight.normal_(0.0, std)
                     m.bias.zero_()
+
+
+def build(mc: ModelConfig, in_shape: tuple[int, ...], n_classes: int) -> Network:
+    """Return the network for input shape (C, H, W) or (D,); ConfigError names a bad layer."""
+    layers = _Layers(in_shape)
+    act = ACTIVATIONS[mc.activation].module
+    if mc.kind == "cnn":
+        if len(in_shape) != 3:
+            raise ConfigError(f"model.kind: a CNN needs image input, got input of shape "
+                              f"{tuple(in_shape)}")
+        for i, blk in enumerate(mc.blocks, 1):
+            _conv_block(layers, mc, i, blk, act)
+    _dense_layers(layers, mc, n_classes, act)
+    net = Network(OrderedDict(layers.modules))
+    net.table = layers.table
+    _initialise(net, mc.init_std)
     return net
 
 

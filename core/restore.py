@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from core import config as cfg
@@ -20,14 +19,14 @@ from core import models
 from core import runs as store
 from core.data import loader
 from core.errors import ConfigError, LearnScopeError
-from core.train import resolve_device
+from core.devices import resolve_device
 
 
 @dataclass
 class RestoredRun:
     """What a look at a trained network needs: the experiment, its data and the model (in eval
     mode). It answers the few questions the GUI's views ask of a trainer (model, data, exp,
-    confusion, parked), so that they show it as they show a run that just ended."""
+    parked), so that they show it as they show a run that just ended."""
 
     folder: Path
     name: str
@@ -37,7 +36,6 @@ class RestoredRun:
     epochs: int
     steps: int          # training steps the weights have taken (epochs × steps per epoch)
     device: torch.device
-    confusion: dict[str, np.ndarray] = field(default_factory=dict)  # none counted: views count
     parked: bool = True  # never training: views compute on it directly
     stored: bool = True  # a run read back from its folder (a view may say what it lacks)
 

@@ -6,10 +6,43 @@ Each returns the experiments to run, named after what changes (questions 2, 8-11
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 from core import config as cfg
 
-KINDS = ("batch", "lr", "loss", "n")
+
+@dataclass(frozen=True)
+class Shortcut:
+    """One shortcut: what the CLI, the Run menu and Part 1's buttons call it, and what it makes."""
+    kind: str                       # `python -m core sweep KIND`
+    summary: str                    # the CLI's help: "full/mini/online (Q10)"
+    title: str                      # the Run menu's item
+    button: str                     # Part 1's button
+    tip: str                        # what it does, in the menu's and the button's tooltip
+    make: str                       # the function of this module that returns its experiments
+    points_only: str | None = None  # why it does not fit a network trained on images
+
+
+#: in the order the menu and the buttons show them
+SHORTCUTS: dict[str, Shortcut] = {s.kind: s for s in (
+    Shortcut("batch", "full/mini/online (Q10)", "Batch size: full / mini / online (Q10)",
+             "Batch size (Q10)", "Train full batch (N), mini-batch and online (1) one after the "
+             "other, then overlay them.", "batch_sizes"),
+    Shortcut("lr", "learning rates (Q11)", "Learning-rate sweep (Q11)", "Learning rate η (Q11)",
+             "Train at η = 0.003, 0.03, 0.3 and 3, then overlay them.", "learning_rates",
+             "For Part 1's MLP on 2D points (question 11): η = 0.003 … 3 suit its summed "
+             "gradients, not this network. Set η on the Optimisation tab and train instead."),
+    Shortcut("loss", "cross-entropy vs MSE (Q8-9)", "Cross-entropy vs squared error (Q8–9)",
+             "CE vs squared error (Q8–9)", "Train with each loss, then overlay them.", "losses",
+             "For Part 1's MLP on 2D points (questions 8–9). For this network, choose the loss "
+             "on the Optimisation tab, train each, and tick both runs in the Runs list."),
+    Shortcut("n", "training-set sizes (Q2)", "Train size N sweep (Q2)", "Train size N (Q2)",
+             "Train with N = 10 … 1000 training points (same test set), overlay them and plot "
+             "the final accuracies against N.", "train_sizes",
+             "For Part 1's MLP on 2D points (question 2: N = 10 … 1000 points). For images, set "
+             "Train size N on the Data tab and train instead."),
+)}
+KINDS = tuple(SHORTCUTS)
 
 
 def _variant(exp: cfg.Experiment, label: str, **changes) -> cfg.Experiment:
@@ -48,8 +81,7 @@ def train_sizes(exp: cfg.Experiment, sizes=(10, 20, 50, 100, 200, 500, 1000)) ->
 
 
 def sweep(kind: str, exp: cfg.Experiment) -> list[cfg.Experiment]:
-    """Return the experiments of the named shortcut: batch, lr, loss or n."""
-    makers = {"batch": batch_sizes, "lr": learning_rates, "loss": losses, "n": train_sizes}
-    if kind not in makers:
+    """Return the experiments of the named shortcut (SHORTCUTS: batch, lr, loss or n)."""
+    if kind not in SHORTCUTS:
         raise cfg.ConfigError(f"sweep: unknown shortcut {kind!r} (known: {', '.join(KINDS)})")
-    return makers[kind](exp)
+    return globals()[SHORTCUTS[kind].make](exp)  # looked up at the call: a test may replace one

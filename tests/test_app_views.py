@@ -132,7 +132,7 @@ def test_confusion_cells_sum_to_the_split_and_a_cell_lists_its_examples(qtbot, s
         qtbot.mouseClick(v.table.viewport(), Qt.MouseButton.LeftButton, pos=centre())
     data = v.source.data
     from core.inspect import predict
-    pred = predict(v.model, data, data.test).numpy()
+    pred = predict(v.source.model(), data, data.test).numpy()  # the run's final weights
     y = data.test.y.numpy()
     assert list(v.listed) == list(np.nonzero((y == r) & (pred == c))[0])
     assert v.examples.count() == v.counts[r, c]
@@ -167,7 +167,7 @@ def test_health_axes_grow_in_round_steps_while_training_and_fit_the_finished_run
     source.live = True
     rights = set()
     for step in range(10, 2301, 10):
-        v.add([(step, {"hidden": (0.1 * math.sin(step / 300), 0.5, 0.0, 1.0 + step / 1000)})])
+        v.add_samples([(step, {"hidden": (0.1 * math.sin(step / 300), 0.5, 0.0, 1.0 + step / 1000)})])
         v.refresh_all()
         rights.add(v.plots["act_mean"].extent.bounds[0][1])
         lo, hi = v.plots["act_mean"].extent.bounds[1]
@@ -177,7 +177,7 @@ def test_health_axes_grow_in_round_steps_while_training_and_fit_the_finished_run
     assert v.plots["dead"].extent.bounds[1] == (0.0, 0.1)  # "none dead" sits on the floor
     assert v.plots["grad_norm"].extent.bounds[1] is None  # log scale: pyqtgraph's own range
     source.live = False
-    v.add([(2310, {"hidden": (0.0, 0.5, 0.0, 1.0)})])
+    v.add_samples([(2310, {"hidden": (0.0, 0.5, 0.0, 1.0)})])
     v.refresh_all()
     assert {v.plots[k].extent.bounds[0][1] for k, _ in FIELDS} == {2310}
 
@@ -191,11 +191,11 @@ def test_layer_health_chosen_during_a_run_draws_every_plot_at_once():
     source = ModelSource()
     source.attach(SimpleNamespace(exp=circles(1), model=object(), data=object(), parked=False))
     v = HealthView(source)
-    v.add([(step, {"hidden": (0.1, 0.5, 0.0, 1.0)}) for step in (10, 20, 30)])
+    v.add_samples([(step, {"hidden": (0.1, 0.5, 0.0, 1.0)}) for step in (10, 20, 30)])
     assert v.tick(force=True)
     assert all(len(v.plots[k].listDataItems()) == 1 for k, _ in FIELDS)
-    v.add([(40, {"hidden": (0.2, 0.5, 0.0, 1.0)})])
-    v._next = 0.0
+    v.add_samples([(40, {"hidden": (0.2, 0.5, 0.0, 1.0)})])
+    v.pacer.now()
     assert v.tick()  # an ordinary tick while live: one plot brought up to date
     assert sum(v._drawn[k] == 4 for k, _ in FIELDS) == 1
 
@@ -286,7 +286,7 @@ def test_plots_and_the_visible_view_share_one_gui_budget(qtbot, shapes_window, m
     """While a run trains, what the visible Inspect view spends comes off the plots' share of
     the GUI thread (down to half of it), so the two do not add up."""
     import time
-    from app import window as window_module
+    from app import live_display
     w = shapes_window
     v = show(qtbot, w, "feature-maps")
     assert w.inspect.spending() == 0.0  # no run: nothing to share
@@ -297,10 +297,10 @@ def test_plots_and_the_visible_view_share_one_gui_budget(qtbot, shapes_window, m
     for spent in (0.0, 0.03):
         v.spending = spent
         assert w.inspect.spending() == spent
-        w._next_draw = 0.0
+        w.live.draw.now()
         w.plots._pending.add("batch")
         t0 = time.perf_counter()
         w.tick()
-        waits[spent] = w._next_draw - t0
-    share = window_module.DRAW_SHARE
+        waits[spent] = w.live.draw.next - t0
+    share = live_display.DRAW_SHARE
     assert 0.01 / share <= waits[0.0] < 0.01 / (share / 2) <= waits[0.03]

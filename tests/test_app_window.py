@@ -13,6 +13,7 @@ import lab
 from core import config as cfg
 from core import presets
 from core import runs as store
+from core.records import EpochRecord, SplitMetrics
 
 
 def circles(epochs: int = 3, **sets) -> cfg.Experiment:
@@ -23,6 +24,12 @@ def tiny_shapes() -> cfg.Experiment:
     return lab.tiny_shapes()
 
 
+
+
+def record(epoch: int, lr: float, train: tuple, test: tuple | None = None) -> EpochRecord:
+    """An epoch record as the trainer reports it: (loss, accuracy[, top-5]) per split."""
+    return EpochRecord(epoch, lr, SplitMetrics(*train), seconds=0.01, images_per_s=1e4,
+                       test=SplitMetrics(*test) if test else None)
 
 
 def train(qtbot, w, timeout=30_000):
@@ -254,7 +261,7 @@ def test_screenshot_flag_renders_the_window_after_training(tmp_path):
 
 
 def test_round_axis_steps():
-    from app.views.plots import nice_bounds, nice_ceiling
+    from app.views.ranges import nice_bounds, nice_ceiling
     assert [nice_ceiling(x) for x in (0.3, 1, 1.5, 3, 7, 10, 11, 120, 640)] == \
         [0.5, 1, 2, 5, 10, 10, 20, 200, 1000]
     assert nice_bounds(0.07, 0.71) == pytest.approx((0.0, 0.8))
@@ -268,9 +275,8 @@ def test_epoch_records_drained_together_land_on_their_own_curves(qtbot):
     from app.views.plots import PlotsView
     v = PlotsView()
     qtbot.addWidget(v)
-    records = [{"epoch": e, "lr": 0.1 / e, "train": {"loss": 1.0 / e, "accuracy": 10.0 * e}}
-               for e in (1, 2, 3)]
-    records[2]["test"] = {"loss": 0.5, "accuracy": 70.0, "top5": 95.0}
+    records = [record(1, 0.1, (1.0, 10.0)), record(2, 0.05, (0.5, 20.0)),
+               record(3, 0.1 / 3, (1 / 3, 30.0), test=(0.5, 70.0, 95.0))]
     v.add_records(records)
     v.redraw(everything=True)
     counts = v.point_counts()
@@ -296,7 +302,7 @@ def test_epoch_axes_grow_in_round_steps_and_always_show_every_point(qtbot):
     for epoch in range(1, 151):
         steps = np.arange((epoch - 1) * 20 + 1, epoch * 20 + 1)
         v.add_chunks([BatchChunk(epoch, steps, np.full(20, 1.0 / epoch), np.full(20, 0.5), 0.1, 1e3)])
-        v.add_records([{"epoch": epoch, "lr": 0.1, "train": {"loss": 1.0 / epoch, "accuracy": 50.0}}])
+        v.add_records([record(epoch, 0.1, (1.0 / epoch, 50.0))])
         v.redraw(everything=True)
         v.batch_plot.vb.updateAutoRange()  # pyqtgraph re-ranges lazily, before it paints
         (x0, x1), (y0, y1) = v.batch_plot.vb.viewRange()
@@ -335,8 +341,7 @@ def test_a_redraw_repaints_the_curves_but_not_the_axes_titles_or_legends(qtbot, 
     def epoch(e):
         steps = np.arange((e - 1) * 20 + 1, e * 20 + 1)
         v.add_chunks([BatchChunk(e, steps, np.full(20, 0.5), np.full(20, 0.5), 0.1, 1e3)])
-        v.add_records([{"epoch": e, "lr": 0.1, "train": {"loss": 0.5, "accuracy": 50.0},
-                        "test": {"loss": 0.6, "accuracy": 40.0}}])
+        v.add_records([record(e, 0.1, (0.5, 50.0), test=(0.6, 40.0))])
 
     for e in (1, 2, 3):
         epoch(e)
@@ -371,17 +376,17 @@ def test_layer_health_samples_are_paced_by_what_they_cost():
         def record_once(self):
             pass
 
-    buffer = wk.LiveBuffer()
-    relay = wk._Relay(worker=None, buffer=buffer)
+    session = wk.TrainingSession(circles(), record=False)  # its observer side, called directly
     chunk = BatchChunk(1, np.arange(1, 3), np.ones(2), np.ones(2), 0.1, 1e3)
     for cost, gap in ((1e-5, wk.HEALTH_EVERY_S), (0.05, 0.05 / wk.HEALTH_SHARE)):
-        relay.health, relay._next_health = Health(cost), 0.0
+        session.health = Health(cost)
+        session.health_pace.now()
         t0 = time.perf_counter()
-        relay.on_batch_end(chunk)
-        relay.on_batch_end(chunk)  # too soon for another sample
-        assert relay.health.samples == 1 and relay.health.spent == 0.0
-        assert relay._next_health - t0 == pytest.approx(gap, abs=0.05)
-    assert len(buffer.drain_health()) == 2
+        session.on_batch_end(chunk)
+        session.on_batch_end(chunk)  # too soon for another sample
+        assert session.health.samples == 1 and session.health.spent == 0.0
+        assert session.health_pace.next - t0 == pytest.approx(gap, abs=0.05)
+    assert len(session.buffer.drain_health()) == 2
 
 
 def test_the_gui_thread_computes_on_one_torch_thread_and_the_training_thread_on_every_core(qtbot, window):
@@ -396,8 +401,8 @@ def test_the_gui_thread_computes_on_one_torch_thread_and_the_training_thread_on_
         "data.n_train=64", "data.n_test=32", "train.epochs=1", "train.device=cpu"])
     session = TrainingSession(exp, record=False)
     seen = []
-    session.worker.fit_started.connect(lambda info: seen.append(torch.get_num_threads()),
-                                       Qt.ConnectionType.DirectConnection)  # in the training thread
+    session.fit_started.connect(lambda info: seen.append(torch.get_num_threads()),
+                                Qt.ConnectionType.DirectConnection)  # in the training thread
     with qtbot.waitSignal(session.finished, timeout=60_000):
         session.start()
     assert session.result.status == "done", session.result.message

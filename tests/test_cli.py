@@ -4,11 +4,11 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from core import presets
 from core.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,9 @@ def test_train_from_a_file_with_overrides(capsys, tmp_path):
                            "--set", "data.dataset=moons", "--set", "model.hidden=[3]", "--out", str(tmp_path / "o"))
     assert code == 0
     folder = Path(out.split("run written to ")[1].strip())
-    written = (folder / "config.toml").read_text()
-    assert 'dataset = "moons"' in written and "hidden = [3]" in written and "epochs = 1" in written
+    written = tomllib.loads((folder / "config.toml").read_text())
+    assert written["data"]["dataset"] == "moons" and written["model"]["hidden"] == [3]
+    assert written["train"]["epochs"] == 1
 
 
 @pytest.mark.parametrize("args, message", [

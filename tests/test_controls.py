@@ -1,4 +1,4 @@
-"""Plots that keep up and controls that respond (issue 12): paced but bounded redraws, fresh
+"""Plots that keep up and controls that respond: paced but bounded redraws, fresh
 axes and progress for each run, a prompt Stop, clicks that never queue up, shortcuts that
 fit the model, and a question before closing mid-run."""
 
@@ -17,9 +17,10 @@ import lab
 from core import config as cfg
 from core import presets
 from core import runs as store
+from core.records import EpochRecord, SplitMetrics
 from core.train import BatchChunk, Observer, Trainer
 
-STOP_S = 0.5  # the issue's bound for Stop on the CNN on a CPU
+STOP_S = 0.5  # the bound for Stop on the CNN on a CPU
 
 
 def circles(epochs: int = 150, **sets) -> cfg.Experiment:
@@ -51,14 +52,14 @@ def answer(box: QMessageBox, starts: str) -> None:
 
 # -- plots at most half a second behind -------------------------------------------------------
 def test_data_is_drawn_at_most_late_s_after_it_arrived_whatever_the_pacing():
-    from app import window as wm
+    from app import live_display as live
     # a drained chunk waits up to a tick, then up to four plots take a tick each
-    assert wm.LATE_S + 5 * wm.TICK_MS / 1000 <= wm.MAX_LAG_S == 0.5
+    assert live.LATE_S + 5 * live.TICK_MS / 1000 <= live.MAX_LAG_S == 0.5
     now = 1000.0
-    assert wm.redraw_due(now, paced=now - 0.01, waiting_since=None)  # the pacing allows it
-    assert not wm.redraw_due(now, paced=now + 300, waiting_since=None)  # nothing waits
-    assert not wm.redraw_due(now, paced=now + 300, waiting_since=now - wm.LATE_S / 2)
-    assert wm.redraw_due(now, paced=now + 300, waiting_since=now - wm.LATE_S)  # late: now
+    assert live.redraw_due(now, paced=now - 0.01, waiting_since=None)  # the pacing allows it
+    assert not live.redraw_due(now, paced=now + 300, waiting_since=None)  # nothing waits
+    assert not live.redraw_due(now, paced=now + 300, waiting_since=now - live.LATE_S / 2)
+    assert live.redraw_due(now, paced=now + 300, waiting_since=now - live.LATE_S)  # late: now
 
 
 def test_a_costly_repaint_does_not_hold_new_data_back(qtbot, window, monkeypatch):
@@ -68,9 +69,9 @@ def test_a_costly_repaint_does_not_hold_new_data_back(qtbot, window, monkeypatch
     monkeypatch.setattr(w.plots.canvas, "painted_since", lambda mark: 5.0)
     chunk = BatchChunk(1, np.arange(1, 11), np.ones(10), np.ones(10), 0.1, 1e3)
     w.plots.add_chunks([chunk])
-    w._next_draw = 0.0
+    w.live.draw.now()
     w.tick()
-    assert w.plots.point_counts()["batch loss"] == 10 and w._next_draw - time.perf_counter() > 300
+    assert w.plots.point_counts()["batch loss"] == 10 and w.live.draw.next - time.perf_counter() > 300
     w.plots.add_chunks([BatchChunk(1, np.arange(11, 21), np.ones(10), np.ones(10), 0.1, 1e3)])
     w.tick()
     assert w.plots.point_counts()["batch loss"] == 10  # not late yet
@@ -80,16 +81,16 @@ def test_a_costly_repaint_does_not_hold_new_data_back(qtbot, window, monkeypatch
 
 
 def test_late_plots_are_drawn_one_a_tick_oldest_first(qtbot, window):
-    from app import window as wm
+    from app import live_display as live
     w = window(circles())
     w.plots.redraw(everything=True)
-    w.plots.add_records([{"epoch": 1, "lr": 0.1, "train": {"loss": 0.5, "accuracy": 60.0}}])
+    w.plots.add_records([EpochRecord(1, 0.1, SplitMetrics(0.5, 60.0), 0.1, 1e3)])
     w.plots.add_chunks([BatchChunk(1, np.arange(1, 11), np.ones(10), np.ones(10), 0.1, 1e3)])
-    w._next_draw = time.perf_counter() + 60  # the pacing says: not for a minute
+    w.live.draw.next = time.perf_counter() + 60  # the pacing says: not for a minute
     w.tick()
     assert w.plots.point_counts()["train loss"] == 0  # not late yet: the pacing holds
     for k, plot in enumerate(("accuracy", "lr", "batch", "loss")):  # oldest first
-        w.plots._since[plot] -= wm.LATE_S + 1 - k * 0.1
+        w.plots._since[plot] -= live.LATE_S + 1 - k * 0.1
     drawn = []
     for _ in range(4):
         w.tick()
@@ -146,9 +147,9 @@ def test_resuming_redraws_at_once_whatever_was_painted_while_paused(qtbot, windo
     qtbot.waitUntil(lambda: w.session.trainer.parked, timeout=10_000)
     w.plots.canvas.paint_total += 3.0  # a crosshair moved over the plots for a long while
     click(qtbot, panel.pause)  # resume
-    assert w._next_draw == 0.0  # the next tick redraws
-    qtbot.waitUntil(lambda: w._next_draw > 0, timeout=5_000)
-    assert w._next_draw - time.perf_counter() < 1.0  # the paused repaints were not charged
+    assert w.live.draw.due()  # the next tick redraws
+    qtbot.waitUntil(lambda: w.live.draw.next > 0, timeout=5_000)
+    assert w.live.draw.next - time.perf_counter() < 1.0  # the paused repaints were not charged
 
 
 # -- a new run: fresh axes and progress -------------------------------------------------------
@@ -219,10 +220,10 @@ def _stop_latency(qtbot, w) -> float:
 def test_stop_on_the_cnn_ends_the_run_within_half_a_second(qtbot, window, normal_priority):
     w = window(small_cnn())
     w.start_training()
-    steps = w.session.trainer
+    session = w.session
     qtbot.waitUntil(lambda: w.plots.steps.n >= 10, timeout=60_000)  # a few steps done
     assert _stop_latency(qtbot, w) < STOP_S
-    assert steps.stopping and not w.is_training()
+    assert session.stopping and not w.is_training()
     assert w.training_panel.start.isEnabled()
 
 

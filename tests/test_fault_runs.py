@@ -1,11 +1,12 @@
-"""Issue 13, the run store under attack: damaged run files (case 1), random bytes in every run
+"""The run store under attack: damaged run files, random bytes in every run
 file (a hypothesis fuzz), runs whose process was killed (they read "interrupted", never
 "running" for ever), kill -9 of a CLI run at random moments, and Ctrl+C / SIGTERM at any moment
-of `python -m core` and `learnscope` (case 10)."""
+of `python -m core` and `learnscope`."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import shutil
@@ -24,6 +25,7 @@ from core import config as cfg
 from core import presets
 from core import runs as store
 from core.errors import LearnScopeError
+from core.records import EpochRecord, SplitMetrics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,20 +49,22 @@ def read_all(root: Path) -> list[store.Run]:
         again = store.open_run(run.folder)
         assert again.summary == run.summary
         for record in run.metrics():
-            assert isinstance(record, dict) and store._is_number(record["epoch"])
-            float(record["epoch"])  # a plot can draw it
+            assert isinstance(record, EpochRecord) and type(record.epoch) is int
+            float(record.epoch)  # a plot can draw it
+            assert all(type(m.loss) is float and type(m.accuracy) is float
+                       for m in (record.train, record.val, record.test) if m is not None)
         assert isinstance(run.metrics_problem, str)
     return listed
 
 
-# -- case 1: what the runs panel's tests do not already cover
+# -- damaged files: what the runs panel's tests do not already cover
 def test_deep_nesting_in_a_metrics_line_and_in_a_summary_field_is_left_out_or_refused(tmp_path):
     folder = make_run(tmp_path)
     good = (folder / "metrics.jsonl").read_bytes()
     deep_line = b'{"epoch": 2, "train": ' + b'{"a": ' * 1000 + b"1" + b"}" * 1000 + b"}\n"
     (folder / "metrics.jsonl").write_bytes(good + deep_line + b"[" * 1000 + b"]" * 1000 + b"\n")
     (run,) = read_all(tmp_path)
-    assert [r["epoch"] for r in run.metrics()] == [1]
+    assert [r.epoch for r in run.metrics()] == [1]
     assert run.metrics_problem.startswith("2 lines of metrics.jsonl are not epoch records")
     # readable but too deep to write back: renaming says so instead of a RecursionError
     summary = json.loads((folder / "summary.json").read_text())
@@ -81,13 +85,18 @@ def test_numbers_no_float_can_hold_are_left_out_of_the_plots(qtbot, tmp_path):
         f'{{"epoch": 1e999, "train": {{"loss": 1}}}}\n'
         f'{{"epoch": 1, "lr": {huge}, "train": {{"loss": {huge}, "accuracy": NaN}}}}\n')
     (run,) = read_all(tmp_path)
-    records = run.metrics()
-    assert records == [{"epoch": 1, "train": {"accuracy": records[0]["train"]["accuracy"]}}]
+    (record,) = run.metrics()  # the two lines without a float epoch are left out
+    assert record.epoch == 1 and record.val is None and record.test is None
+    assert all(math.isnan(v) for v in (record.lr, record.train.loss, record.train.accuracy,
+                                       record.seconds, record.images_per_s))
     plots = PlotsView()
     qtbot.addWidget(plots)
-    plots.set_overlays([("run", records)])
-    plots.set_overlays([("hand-made", [{"epoch": int(huge), "train": {"loss": int(huge)}},
-                                       {"epoch": 2, "lr": int(huge), "test": {"loss": 0.5}}])])
+    plots.set_overlays([("run", [record])])
+    with pytest.raises(ValueError, match="whole epoch number"):
+        EpochRecord.from_dict({"epoch": int(huge), "train": {"loss": int(huge)}})
+    hand_made = EpochRecord.from_dict({"epoch": 2, "lr": int(huge), "test": {"loss": 0.5}})
+    assert math.isnan(hand_made.lr) and hand_made.test.loss == 0.5
+    plots.set_overlays([("hand-made", [hand_made])])
 
 
 # -- the fuzz: random bytes in each run file
@@ -182,7 +191,7 @@ def test_a_running_run_whose_process_is_gone_reads_interrupted(tmp_path):
     (run,) = read_all(tmp_path)
     assert run.summary["status"] == "interrupted"
     assert run.summary["message"].startswith("The process that trained it ended without finishing")
-    assert [r["epoch"] for r in run.metrics()] == [1]
+    assert [r.epoch for r in run.metrics()] == [1]
     # another host's run: alive while its summary is fresh, interrupted once it is old
     _write_summary(folder, pid=_dead_pid(), host=here + "-elsewhere", heartbeat=time.time())
     assert store.open_run(folder).summary["status"] == "running"
@@ -205,7 +214,7 @@ def test_a_running_run_whose_process_is_gone_reads_interrupted(tmp_path):
 def test_the_run_this_process_writes_reads_running(tmp_path):
     writer = store.RunWriter(tiny_circles(), tmp_path)
     try:
-        writer.epoch({"epoch": 1, "train": {"loss": 0.5, "accuracy": 50.0}})
+        writer.epoch(EpochRecord(1, 0.03, SplitMetrics(0.5, 50.0), 0.1, 100.0))
         (run,) = store.list_runs(tmp_path)
         assert run.summary["status"] == "running" and run.summary["pid"] == os.getpid()
     finally:
@@ -214,7 +223,8 @@ def test_the_run_this_process_writes_reads_running(tmp_path):
 
 
 def test_the_runs_panel_shows_an_interrupted_run(qtbot, tmp_path):
-    from app.panels.runs import STATUS_COLOURS, RunsPanel
+    from app.panels.runs import RunsPanel
+    from app.panels.runs_table import STATUS_COLOURS
     folder = make_run(tmp_path)
     _write_summary(folder, status="running", pid=_dead_pid(), host=socket.gethostname())
     panel = RunsPanel(tmp_path)
@@ -289,7 +299,7 @@ def test_kill_9_at_random_moments_leaves_readable_interrupted_runs(tmp_path):
     for run in runs:
         assert run.summary["status"] == "interrupted", run.summary
         assert not run.problem and run.experiment.train.epochs == 100000
-        epochs = [r["epoch"] for r in run.metrics()]
+        epochs = [r.epoch for r in run.metrics()]
         assert epochs == list(range(1, len(epochs) + 1)) and run.summary["epochs"] <= len(epochs)
         assert store.load_weights(run.folder)  # the last saved weights read
 

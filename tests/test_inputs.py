@@ -266,10 +266,14 @@ def test_epochs_in_the_training_bar_are_flagged(qtbot, window):
 
 
 def test_every_config_field_has_a_label_for_messages():
-    from app.form import LABELS
-    for section, cls in cfg.SECTIONS.items():
+    from app.form import in_words
+    for section, cls in list(cfg.SECTIONS.items()) + [("block", cfg.ConvBlock)]:
         for f in dataclasses.fields(cls):
-            assert f"{section}.{f.name}" in LABELS, f"{section}.{f.name} has no label"
+            assert f.metadata.get("label"), f"{section}.{f.name} has no label"
+    for section, cls in cfg.SECTIONS.items():
+        for f in dataclasses.fields(cls):  # a message names the field by it, not by its path
+            said = in_words(f"{section}.{f.name}: must be >= 1, got 0")
+            assert said.startswith(cfg.field_label(section, f.name) + ":"), said
 
 
 def test_messages_read_in_words_and_keep_the_cli_path():

@@ -17,7 +17,7 @@ import lab
 from core import config as cfg
 from core import presets
 
-SCREEN = QSize(1024, 640)   # the smallest screen the window must fit (issue 12)
+SCREEN = QSize(1024, 640)   # the smallest screen the window must fit
 VIEW = 480                  # each Inspect view is checked at 480×480 px
 CONTROLS = (QLabel, QAbstractButton, QComboBox, QAbstractSpinBox, QAbstractItemView, QGraphicsView)
 
@@ -190,7 +190,7 @@ def check_plots_fit(v) -> None:
 @pytest.mark.parametrize("name", ["filters", "feature-maps", "receptive-field", "confusion", "batch",
                                   "health"])
 def test_each_image_view_shows_whole_at_480_px(qtbot, trained_windows, name):
-    from app.views.inspect_dock import VIEWS
+    from app.views.registry import VIEWS
     assert set(VIEWS) == {"filters", "feature-maps", "receptive-field", "confusion", "batch", "health",
                           "decision-boundary"}  # a new view gets a test here
     w = trained_windows["images"]
@@ -352,7 +352,7 @@ def test_a_points_experiment_opens_inspect_on_the_decision_boundary(window):
 
 
 def test_every_view_is_in_the_list_above_the_view(window):
-    from app.views.inspect_dock import VIEWS
+    from app.views.registry import VIEWS
     w = window(circles(), persist=False)
     chooser = w.inspect.chooser
     assert [chooser.itemData(i) for i in range(chooser.count())] == list(VIEWS)

@@ -47,7 +47,28 @@ def test_zca_whitens_the_training_split():
     cov = v.T @ v / len(v)
     off_diagonal = cov - torch.diag(torch.diag(cov))
     assert off_diagonal.abs().max() < 0.05
-    assert data.unstandardise(data.prepare(x[:4], False)).min() >= 0
+
+
+def test_zca_whitening_comes_from_the_training_split_only():
+    x = images(600, 0, side=4, channels=1)
+    x[:, :, :, 1] = x[:, :, :, 0] // 2 + x[:, :, :, 1] // 2
+    other = images(600, 1, 100, 160, side=4, channels=1)  # a test split unlike the training one
+    dc = DataConfig(dataset="shapes10", standardize="zca")
+    data = make(dc, x, other)
+    assert torch.allclose(data.zca, make(dc, x).zca)
+    assert not torch.allclose(data.zca, make(dc, other).zca, atol=1e-2)
+    v = data.prepare(other, train=False).flatten(1).double()  # whitened with the training matrix
+    assert (v.T @ v / len(v) - torch.eye(16, dtype=torch.float64)).abs().max() > 0.5
+
+
+@pytest.mark.parametrize("standardize", ["none", "channel"])
+def test_unstandardise_gives_back_the_source_pixels(standardize):
+    # the views show prepared batches through unstandardise: it must undo the fused scale and shift
+    x = images(64, 0, 0, 128)
+    x[:, 1] += 100  # channels with different means, so a swapped mean or std shows
+    data = make(DataConfig(dataset="shapes10", standardize=standardize), x)
+    shown = data.unstandardise(data.prepare(x, train=False))
+    assert torch.allclose(shown, x.float() / 255, atol=1e-5)
 
 
 def test_augmentation_changes_pixels_but_never_labels():

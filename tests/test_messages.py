@@ -1,4 +1,4 @@
-"""No clipped text, and every failure the CLI reports appears in the window (issue 12): the
+"""No clipped text, and every failure the CLI reports appears in the window: the
 confusion examples, the gradient-check and layer tables in their narrow docks, the N sweep's
 log axis, a corrupt JPEG in an image folder, a corrupt image opened in Feature maps, and
 layer health under Part 1's hand-written implementations."""
@@ -353,14 +353,16 @@ def drawn_labels(axis) -> list[tuple[float, float, str]]:
 @pytest.mark.parametrize("width", [300, 420, 700])
 def test_the_n_sweep_labels_its_log_axis_at_the_sizes_without_overlap(qtbot, window, width):
     from core import sweeps
+    from core.records import EpochRecord, SplitMetrics
     from core.train import FitResult
     w = window(circles())
     p = w.part1_panel
     w.tabs.setCurrentIndex(next(i for i in range(w.tabs.count()) if w.tabs.tabText(i) == "Part 1"))
     sizes = (10, 20, 50, 100, 200, 500, 1000)
     runs = sweeps.train_sizes(w.current_experiment(), sizes=sizes)
-    results = [(e, FitResult("done", last={"train": {"accuracy": 60.0 + k}, "test": {"accuracy": 55.0 + k}}))
-               for k, e in enumerate(runs)]
+    results = [(e, FitResult("done", last=EpochRecord(
+        e.train.epochs, e.optim.lr, SplitMetrics(0.5, 60.0 + k), 0.1, 1e3, test=SplitMetrics(0.6, 55.0 + k))))
+        for k, e in enumerate(runs)]
     p._sweep_finished("n", results)
     p.n_plot.setFixedWidth(width)
     qtbot.waitUntil(lambda: p.n_plot.isVisible() and p.n_plot.width() == width)

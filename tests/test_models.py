@@ -85,3 +85,24 @@ def test_layer_table_text_lists_every_layer_and_the_totals():
     assert len(lines) == len(table) + 2
     assert lines[-1].split() == ["total", "1190000", "1170"]
     assert lines[[l.split()[0] for l in lines].index("pool3")].split()[-3:] == ["36", "8", "4"]  # centre of pool3 unit 0: between conv3 units at 2 and 6
+
+
+@pytest.mark.parametrize("name", sorted(models.ACTIVATIONS))
+def test_each_activation_s_layer_function_and_derivative_agree(name):
+    """The table the network's layers and Part 1's hand-written passes both read: its layer
+    computes its function, and its derivative written from the output is autograd's."""
+    act = models.ACTIVATIONS[name]
+    x = torch.linspace(-3, 3, 61, dtype=torch.float64).requires_grad_()
+    h = act.fn(x)
+    (grad,) = torch.autograd.grad(h.sum(), x)
+    assert torch.equal(act.module()(x), h)
+    assert torch.allclose(act.grad(h.detach()), grad, atol=1e-12)
+    net = models.build(cfg.with_overrides(presets.load("circles-mlp"),
+                                          [f"model.activation={name}"]).model, (2,), 2)
+    layers = [m for m in net if isinstance(m, models.ACTIVATION_TYPES)]
+    assert layers and all(models.activation_of(m) is act for m in layers)
+
+
+def test_the_configs_activation_choices_are_the_table_s():
+    """core.config stays torch-free, so it names the choices itself: they must be these."""
+    assert set(cfg.choices("model", "activation")) == set(models.ACTIVATIONS)

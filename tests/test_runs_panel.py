@@ -5,6 +5,7 @@ finished run after a restart, and the running run's live row."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -215,8 +216,10 @@ def test_damaged_metrics_lines_are_left_out_and_said(qtbot, panel, root):
     p = panel()
     assert "config.toml is not UTF-8 text" in p.table.item(0, 2).text()
     records = p.runs[0].metrics()
-    assert [r["epoch"] for r in records] == [3, 1, 2]
-    assert records[0] == {"epoch": 3, "test": {"loss": 0.5}}
+    assert [r.epoch for r in records] == [3, 1, 2]
+    first = records[0]  # what is a number is kept, the rest reads NaN (a curve leaves it out)
+    assert first.test.loss == 0.5 and math.isnan(first.test.accuracy) and math.isnan(first.lr)
+    assert math.isnan(first.train.loss) and first.val is None
     assert p.runs[0].metrics_problem.startswith("4 lines of metrics.jsonl are not epoch records")
     p.set_checked(0, True)
     plots = PlotsView()
@@ -313,7 +316,7 @@ def test_a_finished_run_is_inspected_after_a_restart(qtbot, root):
     assert decision._stack.currentWidget() is decision.body, decision.message.text()
     assert decision.heat.image.shape == (40, 40)
     assert decision.title.text().startswith("Iter 60: acc train")
-    assert f"acc test {blocker.args[0].last['test']['accuracy']:.1f}%" in decision.title.text()
+    assert f"acc test {blocker.args[0].last.test.accuracy:.1f}%" in decision.title.text()
 
     cnn = next(i for i, r in enumerate(w.runs_panel.runs) if not r.experiment.is_points)
     w.runs_panel.table.selectRow(cnn)
@@ -381,13 +384,13 @@ def test_the_running_runs_row_counts_its_epochs_and_cannot_be_inspected(qtbot, r
 def test_a_narrow_runs_table_leaves_out_columns_rather_than_squeeze_the_settings(qtbot, root, panel):
     """At the Runs dock's width on a 1280×720 screen the settings stay readable: started, test
     loss and epochs go (their values stay in the name's tooltip), and come back when wide."""
-    from app.panels import runs as runs_panel
+    from app.panels import runs_table
     make_run(root)
     p = panel()
     table = p.table
     p.resize(560, 200)
     qtbot.waitUntil(lambda: table.isColumnHidden(1))
-    assert table.columnWidth(2) >= runs_panel.SETTINGS_MIN
+    assert table.columnWidth(2) >= runs_table.SETTINGS_MIN
     assert "test loss" in table.item(0, 0).toolTip() and "started" in table.item(0, 0).toolTip()
     p.resize(1500, 200)
     qtbot.waitUntil(lambda: not any(table.isColumnHidden(j) for j in range(table.columnCount())))

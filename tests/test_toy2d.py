@@ -33,3 +33,8 @@ def test_bad_arguments_are_refused():
         make_points("helix", 10, 0)
     with pytest.raises(ValueError, match="at least 2 points"):
         make_points("circles", 1, 0)
+
+
+def test_every_registered_point_set_has_a_generator():
+    from core.data import registry
+    assert {n for n in registry.names() if registry.is_points(n)} == set(NAMES)

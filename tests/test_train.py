@@ -2,13 +2,17 @@ import json
 import math
 import threading
 
+import numpy as np
 import pytest
 import torch
 
 from core import config as cfg
 from core import models, presets, runs
 from core.data import loader
-from core.train import Observer, Trainer, cpu_threads_for, loss_fn
+from core.devices import cpu_threads_for
+from core.losses import loss_fn
+from core.records import EpochRecord, SplitMetrics
+from core.train import Observer, Trainer
 
 
 def circles(*overrides, epochs=3):
@@ -44,7 +48,7 @@ def test_circles_preset_reaches_the_students_accuracy():
     rec = Recorder()
     result = Trainer(circles(epochs=150), [rec]).fit()
     assert result.status == "done" and result.epochs == 150
-    assert result.last["test"]["accuracy"] >= 93.0
+    assert result.last.test.accuracy >= 93.0
     assert rec.steps == list(range(1, 150 * 20 + 1))  # every step reported once, in order
 
 
@@ -56,10 +60,12 @@ def test_observers_get_floats_and_small_numpy_arrays_never_tensors():
     for c in rec.chunks:
         assert not any(isinstance(v, torch.Tensor) for v in vars(c).values())
         assert c.loss.dtype.kind == "f" and c.images_per_s > 0
-    def plain(v):
-        return isinstance(v, (int, float, str)) or (isinstance(v, dict) and all(plain(x) for x in v.values()))
-    assert all(plain(r) for r in rec.epochs)
-    assert set(rec.epochs[0]) >= {"epoch", "lr", "train", "test", "seconds", "images_per_s"}
+    for r in rec.epochs:
+        assert isinstance(r, EpochRecord) and isinstance(r.train, SplitMetrics)
+        assert all(type(v) is float for v in (r.lr, r.seconds, r.images_per_s, r.train.loss,
+                                               r.train.accuracy, r.test.loss, r.test.accuracy))
+        assert r.val is None and set(r.confusion) == {"test"}
+        assert all(isinstance(c, np.ndarray) for c in r.confusion.values())
 
 
 def test_epoch_metrics_are_averaged_over_samples_not_batches():
@@ -74,9 +80,9 @@ def test_epoch_metrics_are_averaged_over_samples_not_batches():
         acc = 100 * (out.argmax(1) == data.train.y).float().mean().item()
         test_out = model(data.prepare(data.test.x, False))
         test_loss = torch.nn.functional.cross_entropy(test_out, data.test.y).item()
-    assert math.isclose(record["train"]["loss"], direct, rel_tol=1e-5)
-    assert math.isclose(record["train"]["accuracy"], acc, abs_tol=1e-4)
-    assert math.isclose(record["test"]["loss"], test_loss, rel_tol=1e-5)
+    assert math.isclose(record.train.loss, direct, rel_tol=1e-5)
+    assert math.isclose(record.train.accuracy, acc, abs_tol=1e-4)
+    assert math.isclose(record.test.loss, test_loss, rel_tol=1e-5)
 
 
 def test_same_config_and_seed_give_identical_metrics_on_the_cpu():
@@ -84,7 +90,7 @@ def test_same_config_and_seed_give_identical_metrics_on_the_cpu():
         rec = Recorder()
         Trainer(circles("data.val_fraction=0.2"), [rec], record=False).fit()
         losses = [float(x) for c in rec.chunks for x in c.loss]
-        return losses, [{k: r[k] for k in ("train", "val", "test", "lr")} for r in rec.epochs]
+        return losses, [(r.train, r.val, r.test, r.lr) for r in rec.epochs]
     assert run() == run()
     other = Recorder()
     Trainer(circles("train.seed=1"), [other], record=False).fit()
@@ -99,7 +105,8 @@ def test_top5_and_validation_are_reported_for_ten_classes():
     result = Trainer(exp, record=False).fit()
     assert result.status == "done"
     for split in ("train", "val", "test"):
-        assert 0 <= result.last[split]["accuracy"] <= result.last[split]["top5"] <= 100
+        m = result.last.split(split)
+        assert 0 <= m.accuracy <= m.top5 <= 100
 
 
 def test_stop_takes_effect_within_one_batch_and_keeps_finished_epochs(tmp_path):
@@ -115,7 +122,7 @@ def test_stop_takes_effect_within_one_batch_and_keeps_finished_epochs(tmp_path):
     assert rec.steps[-1] == 45  # the batch after the stop request never ran
     run = runs.open_run(result.run_folder)
     assert run.summary["status"] == "stopped" and run.summary["epochs"] == 2
-    assert [m["epoch"] for m in run.metrics()] == [1, 2]
+    assert [m.epoch for m in run.metrics()] == [1, 2]
 
 
 def test_pause_holds_at_a_batch_boundary_and_resume_continues():
@@ -168,9 +175,9 @@ def test_a_stop_during_evaluation_ends_the_run_before_the_next_evaluation_batch(
     result = trainer.fit()
     # without the check, epoch 2 would be evaluated and kept, and the stop seen in epoch 3
     assert result.status == "stopped" and result.epochs == 1
-    assert [r["epoch"] for r in rec.epochs] == [1]
+    assert [r.epoch for r in rec.epochs] == [1]
     run = runs.open_run(result.run_folder)
-    assert [m["epoch"] for m in run.metrics()] == [1] and trainer.model.training
+    assert [m.epoch for m in run.metrics()] == [1] and trainer.model.training
 
 
 def test_a_nan_loss_stops_the_run_with_step_lr_and_last_finite_loss(tmp_path):
@@ -200,16 +207,16 @@ def test_run_folder_holds_config_metrics_summary_and_safe_weights(tmp_path):
     result = trainer.fit()
     run = runs.open_run(result.run_folder)
     assert run.experiment == exp
-    assert [m["epoch"] for m in run.metrics()] == [1, 2, 3, 4]
+    assert [m.epoch for m in run.metrics()] == [1, 2, 3, 4]
     assert run.summary["status"] == "done" and run.summary["epochs"] == 4
-    assert run.summary["test"] == result.last["test"]
+    assert run.summary["test"] == result.last.test.to_dict()
     state = runs.load_weights(run.folder)
     fresh = models.build(exp.model, (2,), 2)
     fresh.load_state_dict(state)
     data = loader.load(exp.data, exp.train.seed)
     with torch.no_grad():
         acc = (fresh(data.test.x).argmax(1) == data.test.y).float().mean().item() * 100
-    assert math.isclose(acc, result.last["test"]["accuracy"], abs_tol=1e-6)
+    assert math.isclose(acc, result.last.test.accuracy, abs_tol=1e-6)
     assert not list(run.folder.glob(".*.tmp"))
 
 
@@ -266,7 +273,37 @@ def test_mse_loss_compares_softmax_with_one_hot():
     expect = ((p[0] - torch.tensor([1.0, 0])) ** 2).sum() + ((p[1] - torch.tensor([0, 1.0])) ** 2).sum()
     assert torch.isclose(loss_fn("mse")(out, y), expect / 2)
     result = Trainer(circles("optim.loss=mse", epochs=2), record=False).fit()
-    assert result.status == "done" and result.last["train"]["loss"] < 1
+    assert result.status == "done" and result.last.train.loss < 1
+
+
+def test_a_registered_optimiser_and_schedule_are_what_the_run_trains_with():
+    """docs/extending.md's example: one registry entry each, and a run can choose them."""
+    from core import optimizers
+    built = []
+
+    def rmsprop(params, oc):
+        built.append(torch.optim.RMSprop(params, lr=oc.lr, momentum=oc.momentum,
+                                         weight_decay=oc.weight_decay))
+        return built[-1]
+
+    def halve(opt, oc, tc):
+        return torch.optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5)
+
+    optimizers.register_optimizer(optimizers.Optimizer("rmsprop", "RMSprop", rmsprop,
+                                                       uses=("momentum", "weight_decay")))
+    optimizers.register_schedule(optimizers.Schedule("halve", "Halve", halve))
+    try:
+        rec = Recorder()
+        exp = circles("optim.optimizer=rmsprop", "optim.scheduler=halve", "optim.lr=0.01")
+        result = Trainer(exp, [rec], record=False).fit()
+        assert result.status == "done", result.message
+        assert len(built) == 1 and built[0].state  # it took the steps
+        assert [r.lr for r in rec.epochs] == [0.01, 0.005, 0.0025]
+    finally:
+        optimizers.unregister_optimizer("rmsprop")
+        optimizers.unregister_schedule("halve")
+    with pytest.raises(cfg.ConfigError, match="optim.optimizer"):
+        circles("optim.optimizer=rmsprop")
 
 
 @pytest.mark.parametrize("sched, lrs", [
@@ -278,7 +315,7 @@ def test_learning_rate_schedules_step_once_per_epoch(sched, lrs):
                   "optim.reduction=mean")
     rec = Recorder()
     Trainer(exp, [rec], record=False).fit()
-    assert [r["lr"] for r in rec.epochs] == lrs
+    assert [r.lr for r in rec.epochs] == lrs
 
 
 def test_sum_reduction_takes_batch_size_times_larger_steps():
@@ -300,17 +337,22 @@ def test_an_unwritable_runs_folder_fails_with_a_sentence(tmp_path):
     assert "Could not write the run's files" in result.message
 
 
-def test_each_epoch_leaves_a_confusion_matrix_that_matches_a_direct_count():
+def test_each_epoch_record_holds_its_confusion_matrix_matching_a_direct_count():
     exp = circles("data.val_fraction=0.25", epochs=2)
-    trainer = Trainer(exp, record=False)
+    rec = Recorder()
+    trainer = Trainer(exp, [rec], record=False)
     result = trainer.fit()
     from core.inspect import confusion_matrix
+    assert result.last is rec.epochs[-1]
     for name in ("val", "test"):
-        counts = trainer.confusion[name]
+        counts = result.last.confusion[name]
         split = getattr(trainer.data, name)
         assert counts.sum() == len(split)
         assert (counts == confusion_matrix(trainer.model, trainer.data, split)).all()
-        assert math.isclose(100 * counts.trace() / counts.sum(), result.last[name]["accuracy"])
+        assert math.isclose(100 * counts.trace() / counts.sum(), result.last.split(name).accuracy)
+        first = rec.epochs[0].confusion[name]  # the first epoch's own counts, kept with it
+        assert math.isclose(100 * first.trace() / first.sum(), rec.epochs[0].split(name).accuracy)
+    assert "confusion" not in json.dumps(result.last.to_dict())
 
 
 def test_a_tiny_network_trains_on_one_cpu_thread_and_the_count_is_restored():
@@ -355,7 +397,7 @@ def test_a_fast_run_saves_weights_and_summary_at_most_once_a_second_and_all_at_t
     data = loader.load(circles().data, 0)
     with torch.no_grad():
         acc = (net(data.test.x).argmax(1) == data.test.y).sum().item() / len(data.test.y) * 100
-    assert acc == pytest.approx(result.last["test"]["accuracy"], abs=1e-6)
+    assert acc == pytest.approx(result.last.test.accuracy, abs=1e-6)
 
 
 def test_calls_between_steps_run_in_the_training_thread_without_changing_the_run():
@@ -384,16 +426,70 @@ def test_calls_between_steps_run_in_the_training_thread_without_changing_the_run
     assert len(done) >= 3 and set(threads) == {fit.ident}
     assert results[-1].cancelled()  # queued after the last step: cancelled when the run ended
     assert [f.result() for f in done] == sorted(f.result() for f in done)
-    assert [r["train"] for r in probed.epochs] == [r["train"] for r in plain.epochs]
+    assert [r.train for r in probed.epochs] == [r.train for r in plain.epochs]
+
+
+
+def test_a_call_made_while_paused_runs_at_once_in_the_parked_training_thread():
+    """Paused, the network is still the training thread's: it runs the views' calls while it
+    holds, and only resume() lets the next step run."""
+    asked = threading.Event()
+
+    class PauseAt(Recorder):
+        def on_batch_end(self, chunk):
+            super().on_batch_end(chunk)
+            if self.steps[-1] == 5:
+                trainer.pause()
+                asked.set()
+
+    def probe():
+        return threading.get_ident(), trainer.parked, rec.steps[-1]
+
+    rec = PauseAt()
+    trainer = Trainer(circles("train.sync_every=1", epochs=1), [rec], record=False)
+    fit = threading.Thread(target=trainer.fit)
+    fit.start()
+    try:
+        assert asked.wait(30)
+        # the first calls may still run at the batch boundary before the loop parks there
+        answers = [trainer.call_between_steps(probe).result(timeout=10)]
+        while not answers[-1][1] and len(answers) < 100:
+            answers.append(trainer.call_between_steps(probe).result(timeout=10))
+        assert answers[-1][1] and all(a[::2] == (fit.ident, 5) for a in answers)
+        for _ in range(3):  # each answered while parked, none waiting for a step
+            assert trainer.call_between_steps(probe).result(timeout=10) == (fit.ident, True, 5)
+    finally:
+        trainer.resume()
+        fit.join(30)
+    assert rec.result.status == "done" and rec.steps == list(range(1, 21))
+
+
+def test_a_call_runs_between_the_step_it_was_queued_after_and_the_next_one():
+    """A view's call sees the weights the last reported step left, in train mode; a call that
+    raises gives its error to its Future only: the run goes on and later calls still run."""
+    futures = []
 
     def boom():
         raise ValueError("a view's bug")
 
-    failing = Trainer(circles(epochs=1), record=False)
-    failing.observers.append(type("O", (Observer,), {
-        "on_fit_start": lambda self, info: setattr(self, "f", failing.call_between_steps(boom))})())
-    assert failing.fit().status == "done"  # the run goes on
+    class Probe(Observer):
+        def on_batch_end(self, chunk):  # sync_every=1: right after each step, in its thread
+            model = trainer.model
+            queued = model.output.bias.detach().clone()
+
+            def fn():
+                return int(chunk.steps[-1]), queued, model.output.bias.detach().clone(), model.training
+            futures.append(trainer.call_between_steps(boom if len(futures) == 5 else fn))
+
+    rec = Recorder()
+    trainer = Trainer(circles("train.sync_every=1", epochs=2), [rec, Probe()], record=False)
+    assert trainer.fit().status == "done" and rec.steps == list(range(1, 41))
     with pytest.raises(ValueError, match="a view's bug"):
-        failing.observers[-1].f.result()
-    late = failing.call_between_steps(lambda: 1)
-    assert not late.done()  # after the run nothing runs it: the caller computes itself
+        futures[5].result()
+    assert futures[-1].cancelled()  # queued after the last step: nothing would ever run it
+    ran = [f.result() for i, f in enumerate(futures[:-1]) if i != 5]
+    assert [r[0] for r in ran] == [s for s in range(1, 40) if s != 6]  # each call, once, in order
+    for step, queued, seen, training in ran:
+        assert torch.equal(seen, queued) and training, step  # no step ran in between
+    moved = sum(not torch.equal(a[1], b[1]) for a, b in zip(ran, ran[1:]))
+    assert moved >= len(ran) - 2  # the steps do change the weights the calls look at

@@ -1,16 +1,17 @@
-"""The Data panel: which data set, how much of it, noise, standardisation and augmentation."""
+"""The Data panel: which data set, how much of it, noise, standardisation and augmentation.
+
+Its boxes are the config's groups "Data set", "Size and noise" and "Preprocessing"; what each
+data set allows (a folder, a download, a test folder, its own image side) comes from its
+entry in core.data.registry."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from app.form import FormPanel, tooltip
 from core import config as cfg
-
-LABELS = {"circles": "Circles (2D)", "moons": "Moons (2D)", "xor": "XOR (2D)", "spiral": "Spiral (2D)",
-          "blobs": "Blobs (2D)", "shapes10": "Shapes-10 (embedded images)", "mnist": "MNIST",
-          "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "folder": "Image folder…"}
+from core.data import registry as datasets
 
 
 class _FolderField(QWidget):
@@ -42,84 +43,52 @@ class DataPanel(FormPanel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.dataset = self.editor("data", "dataset")
-        for i in range(self.dataset.count()):
-            self.dataset.setItemText(i, LABELS.get(self.dataset.itemData(i), self.dataset.itemText(i)))
-        self.root = _FolderField("data", "root", "Data folder", self)
-        self.test_root = _FolderField("data", "test_root", "Test image folder", self)
-        self.download = QPushButton("Download when missing", self)
-        self.download.setCheckable(True)
-        self.download.setObjectName("data.download")
-        self.download.setToolTip(tooltip("data", "download"))
-        for w in (self.root.edit, self.test_root.edit):
-            w.textChanged.connect(self._edited)
-        self.download.toggled.connect(self._edited)
-        self.bind("data.root", self.root.edit)
-        self.bind("data.test_root", self.test_root.edit)
-        self.bind("data.download", self.download)
-
-        source = QGroupBox("Data set", self)
-        f = QFormLayout(source)
-        f.addRow("Set", self.dataset)
-        f.addRow("Data folder", self.root)
-        f.addRow("", self.download)
-        f.addRow("Test folder", self.test_root)
-        self.image_size = self.editor("data", "image_size")
-        f.addRow("Image side", self.image_size)
-
-        size = QGroupBox("Size and noise", self)
-        f = QFormLayout(size)
-        f.addRow("Train size N", self.editor("data", "n_train"))
-        f.addRow("Test size", self.editor("data", "n_test"))
-        f.addRow("Validation fraction", self.editor("data", "val_fraction"))
-        self.noise = self.editor("data", "noise")
-        f.addRow("Noise (2D)", self.noise)
-        self.editors[("data", "n_train")].setSpecialValueText("all")
-        self.editors[("data", "n_test")].setSpecialValueText("all")
-        self.editors[("data", "val_fraction")].setSingleStep(0.05)
-
+        source, _ = self.field_box("Data set", place={
+            "data.dataset": lambda f: f.addRow("Set", self.editor("data", "dataset")),
+            "data.root": lambda f: self._folder(f, "root", "Data folder"),
+            "data.test_root": lambda f: self._folder(f, "test_root", "Test image folder"),
+            "data.download": self._download_button})
+        size, _ = self.field_box("Size and noise")
         # short titles: a group box's title sets its minimum width (the dock fits 1280×720)
-        prep = QGroupBox("Preprocessing", self)
+        prep, _ = self.field_box("Preprocessing")
         prep.setToolTip("Standardisation and augmentation.")
-        f = QFormLayout(prep)
-        self.standardize = self.editor("data", "standardize")
-        for i, text in enumerate(("none", "per-channel mean/std", "ZCA whitening")):
-            self.standardize.setItemText(i, text)
-        f.addRow("Standardise", self.standardize)
-        self.crop = self.editor("data", "crop")
-        self.crop.setSpecialValueText("off")
-        f.addRow("Random crop", self.crop)
-        self.crop_padding = self.editor("data", "crop_padding")
-        f.addRow("Crop padding", self.crop_padding)
-        self.flip = self.editor("data", "flip")
-        self.flip.setText("horizontal flip (p 0.5)")
-        f.addRow("Flip", self.flip)
-
         col = QVBoxLayout(self)
         for g in (source, size, prep):
             col.addWidget(g)
         col.addStretch(1)
+        e = self.editors
+        self.dataset, self.image_size, self.noise = (
+            e[("data", n)] for n in ("dataset", "image_size", "noise"))
+        self.standardize, self.crop, self.crop_padding, self.flip = (
+            e[("data", n)] for n in ("standardize", "crop", "crop_padding", "flip"))
         self.dataset.currentIndexChanged.connect(self._enable)
 
+    def _folder(self, form: QFormLayout, name: str, title: str) -> None:
+        field = _FolderField("data", name, title, self)
+        setattr(self, name, field)
+        self.adopt("data", name, field.edit)
+        form.addRow(cfg.field_label("data", name), field)
+
+    def _download_button(self, form: QFormLayout) -> None:
+        self.download = QPushButton(cfg.field_label("data", "download"), self)
+        self.download.setCheckable(True)
+        self.download.setObjectName("data.download")
+        self.download.setToolTip(tooltip("data", "download"))
+        self.adopt("data", "download", self.download)
+        form.addRow("", self.download)
+
     def loaded(self, exp: cfg.Experiment) -> None:
-        self.root.edit.setText(exp.data.root)
-        self.test_root.edit.setText(exp.data.test_root)
-        self.download.setChecked(exp.data.download)
         self._enable()
 
-    def store(self, exp: cfg.Experiment) -> None:
-        super().store(exp)
-        exp.data.root = self.root.edit.text().strip()
-        exp.data.test_root = self.test_root.edit.text().strip()
-        exp.data.download = self.download.isChecked()
-
     def _enable(self, *_) -> None:
-        name = self.dataset.currentData()
-        points = name in cfg.POINT_SETS
-        self.root.setEnabled(name in ("mnist", "fashion-mnist", "cifar10", "folder"))
-        self.download.setEnabled(name in ("mnist", "fashion-mnist", "cifar10"))
-        self.test_root.setEnabled(name == "folder")
-        self.image_size.setEnabled(name == "folder")
+        """Enable what the chosen data set reads (its registry entry says which)."""
+        ds = datasets.get(self.dataset.currentData())
+        points = ds.kind == "points"
+        self.root.setEnabled(ds.needs_root)
+        self.download.setEnabled(ds.can_download)
+        self.test_root.setEnabled(ds.test_root)
+        # an image folder's images are resized to data.image_size; the built-in sets keep theirs
+        self.image_size.setEnabled(ds.needs_root and ds.side is None)
         self.noise.setEnabled(points)
         for w in (self.crop, self.crop_padding, self.flip):
             w.setEnabled(not points)

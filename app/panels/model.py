@@ -7,196 +7,24 @@ scrolled sideways."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication, QFormLayout,
-                               QGroupBox, QLabel, QListView, QListWidget, QListWidgetItem,
-                               QPushButton, QSizePolicy, QStyledItemDelegate, QStyleOptionViewItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QFormLayout, QGroupBox, QLabel, QPushButton,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from app.experiment import input_shape
-from app.form import (BLOCK_LABELS, FormPanel, IntSpinBox, connect_edits, in_words, make_editor,
-                      read, set_invalid, tooltip, typed_problem, write)
-from app.layout import FlowLayout, compact_forms
+from app.form import FormPanel, connect_edits, in_words, read, typed_problem
+from app.layout import FlowLayout
+from app.panels.layer_list import (CELLS, LayerForm, LayerList, insert_at, row_of, rows_of,
+                                   store_rows, summary)
 from app.views.layers import LayerTableView
 from core import config as cfg
 from core.errors import ConfigError
 from core.models import layer_table
 
-CONV_FIELDS = [f.name for f in dataclasses.fields(cfg.ConvBlock)]
-CELLS = ["channels", "kernel", "stride", "padding", "pool", "pool_size", "pool_stride", "ceil_mode"]
-DENSE_CELLS = ["width"]
-FIELD_LABELS = {key: BLOCK_LABELS[key].capitalize() for key in CELLS} | {"width": "Units"}
 # a layer's problem that the layer table found names the field it comes from (the messages of
 # core.models.layer_table); one that names none outlines all of the layer's fields
 NAMED_FIELDS = [("pooling window", "pool_size"), ("kernel", "kernel")]
-INVALID_ROLE = Qt.ItemDataRole.UserRole + 1   # a builder row's reason, when it is flagged
-ROW_TIP = "Select the layer to edit its fields below; Remove it, or move it with ▲ ▼."
-ROW_PADDING = 6     # px above and below a row's lines together: wrapped rows stay apart
-MAX_ROWS_SHOWN = 12  # the layer list grows with its layers up to this many, then scrolls
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def summary(row: dict) -> str:
-    """One layer in the lab's words: 'conv1 · 32 filters 5×5, stride 1, pad 2 · max-pool 2 / 2'."""
-    if row["type"] == "dense":
-        return f"{row['name']} · {_count(row['width'], 'unit')}"
-    k = row["kernel"]
-    text = (f"{row['name']} · {_count(row['channels'], 'filter')} {k}×{k}, "
-            f"stride {row['stride']}, pad {row['padding']}")
-    if row["pool"] == "none":
-        return text + " · no pooling"
-    return (text + f" · {row['pool']}-pool {row['pool_size']} / {row['pool_stride']}"
-            + (", ceil" if row["ceil_mode"] else ""))
-
-
-class _RowDelegate(QStyledItemDelegate):
-    """Wraps a row's line to the list's width, and outlines a flagged row in red (as the
-    style sheet outlines an invalid editor)."""
-
-    def sizeHint(self, option, index):  # noqa: N802
-        opt = QStyleOptionViewItem(option)
-        # the style wraps the text only in a rect it is given: the list's visible width
-        opt.rect = QRect(0, 0, max(1, self.parent().viewport().width()), 1 << 16)
-        size = super().sizeHint(opt, index)
-        return QSize(size.width(), size.height() + ROW_PADDING)
-
-    def paint(self, painter, option, index) -> None:
-        bad = index.data(INVALID_ROLE)
-        if bad:
-            painter.fillRect(option.rect, QColor("#fdecea"))
-        super().paint(painter, option, index)
-        if bad:
-            painter.save()
-            painter.setPen(QPen(QColor("#d32f2f"), 2))
-            painter.drawRect(option.rect.adjusted(1, 1, -1, -1))
-            painter.restore()
-
-
-class LayerList(QListWidget):
-    """The builder's list of layers: one word-wrapped line each, as tall as its lines (the
-    panel scrolls up and down), never wider than the dock."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("builder")
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setWordWrap(True)
-        self.setAlternatingRowColors(True)  # where one wrapped row ends and the next begins
-        self.setTextElideMode(Qt.TextElideMode.ElideNone)
-        self.setResizeMode(QListView.ResizeMode.Adjust)  # lines re-wrap when the dock resizes
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setItemDelegate(_RowDelegate(self))
-
-    def set_rows(self, lines: list[str]) -> None:
-        while self.count() > len(lines):
-            self.takeItem(self.count() - 1)
-        while self.count() < len(lines):
-            item = QListWidgetItem("", self)
-            item.setToolTip(ROW_TIP)
-        for i, line in enumerate(lines):
-            self.set_line(i, line)
-        self.fit_height()
-
-    def set_line(self, i: int, line: str) -> None:
-        item = self.item(i)
-        text = f"⚠ {line}" if item.data(INVALID_ROLE) else line
-        if item.text() != text:
-            item.setText(text)
-            self.fit_height()
-
-    def flag(self, i: int, reason: str | None) -> None:
-        """Outline row i in red with reason in its tooltip (None: clear it)."""
-        item = self.item(i)
-        if item.data(INVALID_ROLE) == reason:
-            return
-        line = item.text().removeprefix("⚠ ")
-        item.setData(INVALID_ROLE, reason)
-        item.setData(Qt.ItemDataRole.ForegroundRole, QColor("#b00020") if reason else None)
-        item.setToolTip(f"<p style='color:#b00020'><b>{reason}</b></p>{ROW_TIP}" if reason else ROW_TIP)
-        self.set_line(i, line)
-
-    def flagged(self, i: int) -> str | None:
-        """The reason row i is flagged, or None."""
-        return self.item(i).data(INVALID_ROLE)
-
-    def fit_height(self) -> None:
-        shown = [self.sizeHintForRow(i) for i in range(min(self.count(), MAX_ROWS_SHOWN))]
-        line = self.fontMetrics().height() + 4
-        self.setFixedHeight(max(sum(shown), line) + 2 * self.frameWidth())
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
-            self.fit_height()
-
-    def changeEvent(self, event) -> None:  # noqa: N802
-        super().changeEvent(event)
-        # the style sheet's font, presentation mode's zoom: taller lines
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.fit_height()
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        # Qt's hint is its unwrapped lines' width: the dock, not the longest line, sets it
-        return QSize(self.minimumSizeHint().width(), self.height())
-
-
-class LayerForm(QWidget):
-    """The fields of one layer (a conv block's, or a dense layer's width), shown under the
-    list while the layer is selected. Each layer keeps its own editors, so a half-typed
-    number stays with its layer when another is selected."""
-
-    def __init__(self, row: dict, parent=None):
-        super().__init__(parent)
-        self.row = row
-        self.fields: dict[str, QWidget] = {}
-        self.tips: dict[str, str] = {}
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        for key in CELLS if row["type"] == "conv" else DENSE_CELLS:
-            if key == "width":  # a width of 0 or less is shown and flagged, never clamped
-                w = IntSpinBox(self)
-                w.size_for(1, 100000)
-                w.setObjectName("width")
-            else:
-                w = make_editor("block", key, self)
-            write(w, row[key])
-            label = QLabel(FIELD_LABELS[key], self)
-            label.setBuddy(w)
-            form.addRow(label, w)
-            self.fields[key] = w
-        self.set_tips("hidden")
-        compact_forms(self)  # labels above the fields when the dock is narrow
-
-    def set_tips(self, dense: str) -> None:
-        """Give each field (and its label) its tooltip; dense is 'hidden' or 'fc'."""
-        form = self.layout()
-        for key, w in self.fields.items():
-            self.tips[key] = tooltip("model", dense) if key == "width" else tooltip("block", key)
-            if w.property("invalid") is not True:
-                w.setToolTip(self.tips[key])
-            form.labelForField(w).setToolTip(self.tips[key])
-
-    def flag(self, keys, reason: str | None) -> None:
-        """Outline the fields named in keys with reason in their tooltips; clear the others."""
-        for key, w in self.fields.items():
-            bad = reason is not None and key in keys
-            set_invalid(w, bad)
-            w.setToolTip(f"<p style='color:#b00020'><b>{reason}</b></p>{self.tips[key]}"
-                         if bad else self.tips[key])
-
-    def has_typing(self) -> bool:
-        """Whether a number box of this layer has the keyboard: the user is typing in it."""
-        focus = QApplication.focusWidget()
-        return (focus is not None and self.isAncestorOf(focus)
-                and any(isinstance(w, QAbstractSpinBox) and (w is focus or w.isAncestorOf(focus))
-                        for w in self.fields.values()))
 
 
 class ModelPanel(FormPanel):
@@ -204,21 +32,45 @@ class ModelPanel(FormPanel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        top = QGroupBox("Network", self)
-        f = QFormLayout(top)
-        self.kind = self.editor("model", "kind")
-        self.kind.setItemText(0, "MLP (Part 1)")
-        self.kind.setItemText(1, "CNN (Part 2)")
-        f.addRow("Kind", self.kind)
-        f.addRow("Activation", self.editor("model", "activation"))
-        init = self.editor("model", "init_std")
-        init.setSpecialValueText("PyTorch default")
-        init.setSingleStep(0.1)
-        f.addRow("Init σ", init)
+        top, _ = self.field_box("Network", place={
+            "model.kind": lambda f: f.addRow("Kind", self.editor("model", "kind"))})
+        self.kind = self.editors[("model", "kind")]
+        build = self._layers_box()
+        table = self._table_box()
+        main = QVBoxLayout(self)
+        main.addWidget(top)
+        main.addWidget(build)
+        main.addWidget(table, 1)
+        self.forms: list[LayerForm] = []   # one per layer, in the list's order
+        self._flagged_now = self._flagged_before = -1  # the flagged layer, this refresh and the last
+        self._pending = -1  # a flagged layer to select once the user stops typing in another
+        self.kind.currentIndexChanged.connect(self._kind_changed)
 
+    def _layers_box(self) -> QGroupBox:
+        """The builder: the list of layers, its buttons, and the selected layer's fields."""
         build = QGroupBox("Layers", self)
         self.builder = LayerList(build)
         self.builder.currentRowChanged.connect(self._show_form)
+        # the selected layer's fields: a short title (a group box's title sets its minimum width)
+        self.layer_box = QGroupBox("Layer", build)
+        self.layer_box.setObjectName("layerFields")
+        self.forms_column = QVBoxLayout(self.layer_box)
+        # the reason a layer is flagged: under its outlined field, else under the list
+        self.problem = QLabel(build)
+        self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
+        self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.problem.hide()
+        self._problem_form: QFormLayout | None = None  # the layer form it is in, if any
+        self._build_box = build
+        self._build_col = col = QVBoxLayout(build)
+        col.addWidget(self.builder)
+        col.addLayout(self._builder_buttons(build))
+        col.addWidget(self.problem)
+        col.addWidget(self.layer_box)
+        return build
+
+    def _builder_buttons(self, build: QWidget) -> FlowLayout:
         buttons = FlowLayout()  # wraps in a narrow dock
         self.add_conv = QPushButton("+ Conv", build)
         self.add_conv.setToolTip("Add a convolution block (conv → activation → pool).")
@@ -237,24 +89,9 @@ class ModelPanel(FormPanel):
         self.remove.clicked.connect(self._remove)
         self.up.clicked.connect(lambda: self._move(-1))
         self.down.clicked.connect(lambda: self._move(1))
-        # the selected layer's fields: a short title (a group box's title sets its minimum width)
-        self.layer_box = QGroupBox("Layer", build)
-        self.layer_box.setObjectName("layerFields")
-        self.forms_column = QVBoxLayout(self.layer_box)
-        # the reason a layer is flagged: under its outlined field, else under the list
-        self.problem = QLabel(build)
-        self.problem.setObjectName("problem")
-        self.problem.setWordWrap(True)
-        self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.problem.hide()
-        self._problem_form: QFormLayout | None = None  # the layer form it is in, if any
-        self._build_box = build
-        self._build_col = col = QVBoxLayout(build)
-        col.addWidget(self.builder)
-        col.addLayout(buttons)
-        col.addWidget(self.problem)
-        col.addWidget(self.layer_box)
+        return buttons
 
+    def _table_box(self) -> QGroupBox:
         # a short title: a group box's title sets its minimum width (the dock fits 1280×720)
         table = QGroupBox("Layer table", self)
         table.setToolTip("Each layer's output shape, parameters and receptive field.")
@@ -265,15 +102,7 @@ class ModelPanel(FormPanel):
         t = QVBoxLayout(table)
         t.addWidget(self.table)
         t.addWidget(self.total)
-
-        main = QVBoxLayout(self)
-        main.addWidget(top)
-        main.addWidget(build)
-        main.addWidget(table, 1)
-        self.forms: list[LayerForm] = []   # one per layer, in the list's order
-        self._flagged_now = self._flagged_before = -1  # the flagged layer, this refresh and the last
-        self._pending = -1  # a flagged layer to select once the user stops typing in another
-        self.kind.currentIndexChanged.connect(self._kind_changed)
+        return table
 
     @property
     def rows(self) -> list[dict]:
@@ -282,24 +111,14 @@ class ModelPanel(FormPanel):
 
     # -- config in / out
     def loaded(self, exp: cfg.Experiment) -> None:
-        m = exp.model
-        widths = m.hidden if m.kind == "mlp" else m.fc
-        rows = ([{"type": "conv", **cfg.to_dict(b)} for b in m.blocks] if m.kind == "cnn" else [])
-        rows += [{"type": "dense", "width": w} for w in widths]
         for form in self.forms:
             self._drop(form)
-        self.forms = [self._form(r) for r in rows]
+        self.forms = [self._form(r) for r in rows_of(exp.model)]
         self._rebuild(select=0)
 
     def store(self, exp: cfg.Experiment) -> None:
         super().store(exp)
-        m = exp.model
-        m.blocks = [cfg.ConvBlock(**{k: r[k] for k in CONV_FIELDS}) for r in self.rows if r["type"] == "conv"]
-        widths = [r["width"] for r in self.rows if r["type"] == "dense"]
-        if m.kind == "mlp":
-            m.hidden = widths
-        else:
-            m.fc = widths
+        store_rows(self.rows, exp.model)
 
     # -- the builder: the list of layers and the selected layer's form
     def select(self, i: int) -> None:
@@ -353,16 +172,7 @@ class ModelPanel(FormPanel):
         self.layer_box.setTitle(self.rows[i]["name"] if 0 <= i < len(self.forms) else "Layer")
 
     def _insert(self, row: dict) -> None:
-        i = self.selected()
-        rows = self.rows
-        if row["type"] == "conv":  # a new conv goes after the last conv, before the dense layers
-            convs = [k for k, r in enumerate(rows) if r["type"] == "conv"]
-            at = (i + 1) if 0 <= i and rows[i]["type"] == "conv" else (convs[-1] + 1 if convs else 0)
-        else:
-            at = i + 1 if i >= 0 else len(rows)
-        if row["type"] == "conv" and rows[at - 1:at] and rows[at - 1]["type"] == "conv":
-            prev = rows[at - 1]  # double the filters, as the lab's CNN does
-            row["channels"] = min(512, prev["channels"] * 2)
+        at = insert_at(self.rows, self.selected(), row)
         self.forms.insert(at, self._form(row))
         self._rebuild(select=at)
         self._edited()
@@ -443,17 +253,7 @@ class ModelPanel(FormPanel):
         return None if problem is None else problem[1]
 
     def _row_of(self, message: str) -> int:
-        m = re.search(r"model\.blocks\[(\d+)\]", message)
-        if m:
-            convs = [i for i, r in enumerate(self.rows) if r["type"] == "conv"]
-            k = int(m.group(1))
-            return convs[k] if k < len(convs) else -1
-        m = re.search(r"model\.(?:hidden|fc)\[(\d+)\]", message)
-        if m:
-            dense = [i for i, r in enumerate(self.rows) if r["type"] == "dense"]
-            k = int(m.group(1))
-            return dense[k] if k < len(dense) else -1
-        return -1
+        return row_of(self.rows, message)
 
     def _fields_named(self, row: int, message: str) -> list[str]:
         """The fields of layer row that a layer problem names ('kernel 40 is larger …')."""

@@ -2,41 +2,56 @@
 
 from __future__ import annotations
 
-import copy
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QGroupBox, QLabel,
                                QPushButton, QVBoxLayout, QWidget)
 
 from app.form import FormPanel
 from app.layout import FlowLayout
-from app.sweep import SHORTCUTS, SweepRunner, shortcut_cost, shortcut_problem
+from app.sweep import SweepRunner, shortcut_cost, shortcut_problem
 from app.views import gradcheck as gc
 from app.views.axes import SizesAxis
 from app.views.equations import IMPL, EquationsView
+from app.worker import model_from
 from core import config as cfg
+from core import sweeps
 
 LIVE_MS = 2000        # live gradient checks while training: at most one every 2 s
 LIVE_MAX_S = 0.5      # a check slower than this is not repeated live
-SHORT = {"batch": "Batch size (Q10)", "lr": "Learning rate η (Q11)",
-         "loss": "CE vs squared error (Q8–9)", "n": "Train size N (Q2)"}
 
 
 class Part1Panel(FormPanel):
     """Editors for model.implementation, plus the sweeps, equations and gradient check of Part 1."""
+
+    _weights_came = Signal(object)  # a Future of a training network's weights (from its thread)
 
     def __init__(self, window, parent=None):
         super().__init__(parent)
         self.window = window
         self.sweep = SweepRunner(window, self)
         self.exp: cfg.Experiment | None = None
-        self._session = None          # the last run's TrainingSession (its model stays readable)
+        self._session = None          # the last run's TrainingSession (its final weights)
+        self._asked = None            # the live weights asked of the training thread, if any
         self._slow = True             # no check measured yet, or the last took over LIVE_MAX_S
         self._key = ""
         self._unfit: dict[str, str | None] = {}  # shortcut → why it does not fit the experiment
+        col = QVBoxLayout(self)
+        for box in (self._implementation_box(), self._shortcuts_box(), self._check_box(),
+                    self._equations_box()):
+            col.addWidget(box)
+        col.addStretch(1)
+        self.live_timer = QTimer(self, interval=LIVE_MS, timeout=self._live_check)
+        self._auto = QTimer(self, singleShot=True, interval=300, timeout=self._auto_check)
+        self._weights_came.connect(self._check_weights)  # queued: emitted in the training thread
+        self.sweep.progressed.connect(self.sweep_status.setText)
+        self.sweep.finished.connect(self._sweep_finished)
+        window.run_started.connect(self._run_started)
+        window.run_finished.connect(self._run_finished)
 
+    def _implementation_box(self) -> QWidget:
         impl = QWidget(self)
         f = QFormLayout(impl)
         f.setContentsMargins(4, 4, 4, 0)
@@ -49,18 +64,20 @@ class Part1Panel(FormPanel):
         f.addRow("", self.impl_hint)
         self.implementation.currentIndexChanged.connect(
             lambda *_: self.impl_hint.setText(IMPL.get(self.implementation.currentData(), "")))
+        return impl
 
+    def _shortcuts_box(self) -> QGroupBox:
         # short titles: a group box's title sets its minimum width (the dock fits 1280×720)
         runs = QGroupBox("Experiment shortcuts", self)
         runs.setToolTip("Several runs, then overlaid.")
         grid = QGridLayout(runs)
-        sweeps = QWidget(runs)
-        flow = FlowLayout(sweeps)  # two buttons a row, or one in a narrow dock
-        grid.addWidget(sweeps, 0, 0, 1, 2)
+        buttons = QWidget(runs)
+        flow = FlowLayout(buttons)  # two buttons a row, or one in a narrow dock
+        grid.addWidget(buttons, 0, 0, 1, 2)
         self.sweep_buttons: dict[str, QPushButton] = {}
-        for kind, text, tip in SHORTCUTS:
-            b = QPushButton(SHORT[kind], runs)
-            b.setToolTip(f"<b>{text}</b><br>{tip}")
+        for kind, s in sweeps.SHORTCUTS.items():
+            b = QPushButton(s.button, runs)
+            b.setToolTip(f"<b>{s.title}</b><br>{s.tip}")
             b.clicked.connect(lambda _=False, s=kind: self.run_sweep(s))
             flow.addWidget(b)
             self.sweep_buttons[kind] = b
@@ -73,8 +90,13 @@ class Part1Panel(FormPanel):
         self.sweep_status.setWordWrap(True)
         grid.addWidget(self.stop_sweep, 2, 0)
         grid.addWidget(self.sweep_status, 2, 1)
+        grid.addWidget(self._sizes_plot(runs), 3, 0, 1, 2)
+        return runs
+
+    def _sizes_plot(self, parent: QWidget) -> pg.PlotWidget:
+        """The N sweep's final accuracy against N (question 2), hidden until it has results."""
         # ticks at the sizes run, as many as fit (the default log axis labels overlapped)
-        self.n_plot = pg.PlotWidget(runs, axisItems={"bottom": SizesAxis("bottom")})
+        self.n_plot = pg.PlotWidget(parent, axisItems={"bottom": SizesAxis("bottom")})
         self.n_plot.setObjectName("n_plot")
         self.n_plot.setBackground("w")
         self.n_plot.setMinimumHeight(170)
@@ -86,16 +108,19 @@ class Part1Panel(FormPanel):
         self.n_curves = {split: self.n_plot.plot([], [], name=split, symbol="o", symbolSize=7,
                                                  pen=pg.mkPen(colour, width=2, style=style),
                                                  symbolBrush=colour, symbolPen=colour)
-                         for split, colour, style in (("train", "#1565c0", pg.QtCore.Qt.PenStyle.DashLine),
-                                                      ("test", "#c62828", pg.QtCore.Qt.PenStyle.SolidLine))}
-        self.n_plot.hide()  # shown once an N sweep has results
-        grid.addWidget(self.n_plot, 3, 0, 1, 2)
+                         for split, colour, style in (("train", "#1565c0", Qt.PenStyle.DashLine),
+                                                      ("test", "#c62828", Qt.PenStyle.SolidLine))}
+        self.n_plot.hide()
+        return self.n_plot
 
+    def _equations_box(self) -> QGroupBox:
         eq = QGroupBox("Forward and backward passes", self)
         eq.setToolTip("With the current experiment's shapes.")
         self.equations = EquationsView(eq)
         QVBoxLayout(eq).addWidget(self.equations)
+        return eq
 
+    def _check_box(self) -> QGroupBox:
         check = QGroupBox("Gradient check", self)
         check.setToolTip("In float64, on the experiment's first training batch.")
         self.check_button = QPushButton("Check now", check)
@@ -110,6 +135,9 @@ class Part1Panel(FormPanel):
         self.caption.setObjectName("hint")
         self.caption.setWordWrap(True)
         self.table = gc.GradcheckTable(check)
+        self.table_key = QLabel(gc.KEY, check)  # what the table's short headers stand for
+        self.table_key.setObjectName("hint")
+        self.table_key.setWordWrap(True)
         self.mlp_only = QLabel(check)
         self.mlp_only.setWordWrap(True)
         self.mlp_only.hide()
@@ -118,25 +146,9 @@ class Part1Panel(FormPanel):
         row.addWidget(self.live)
         c = QVBoxLayout(check)
         c.addLayout(row)
-        c.addWidget(self.caption)
-        c.addWidget(self.table)
-        self.table_key = QLabel(gc.KEY, check)  # what the table's short headers stand for
-        self.table_key.setObjectName("hint")
-        self.table_key.setWordWrap(True)
-        c.addWidget(self.table_key)
-        c.addWidget(self.mlp_only)
-
-        col = QVBoxLayout(self)
-        for g in (impl, runs, check, eq):
-            col.addWidget(g)
-        col.addStretch(1)
-
-        self.live_timer = QTimer(self, interval=LIVE_MS, timeout=self._live_check)
-        self._auto = QTimer(self, singleShot=True, interval=300, timeout=self._auto_check)
-        self.sweep.progressed.connect(self.sweep_status.setText)
-        self.sweep.finished.connect(self._sweep_finished)
-        window.run_started.connect(self._run_started)
-        window.run_finished.connect(self._run_finished)
+        for w in (self.caption, self.table, self.table_key, self.mlp_only):
+            c.addWidget(w)
+        return check
 
     def loaded(self, exp: cfg.Experiment) -> None:
         self.impl_hint.setText(IMPL.get(exp.model.implementation, ""))
@@ -169,30 +181,46 @@ class Part1Panel(FormPanel):
 
     # -- the gradient check
     def check_now(self) -> bool:
-        """Check the live (or last run's) weights, or the initial ones; return whether it ran."""
+        """Check the training network's weights (asked of its thread: the check runs when they
+        come), the last run's final ones, or the initial ones; return whether it ran or was
+        asked for."""
         exp = self.window.experiment if self.window.is_training() else self.exp
         if exp is None or gc.mlp_problem(exp):
             return False
-        session = self.window.session or self._session
-        model = session.trainer.model if session is not None else None
-        if session is not None and model is None:
-            self.caption.setText("The network is being built…")
-            return False
+        live = self.window.session
+        if live is not None:
+            if live.trainer.model is None:
+                self.caption.setText("The network is being built…")
+                return False
+            if self._asked is None:  # one copy at a time, made between two training steps
+                self._asked = live.weights()
+                self._asked.add_done_callback(self._weights_came.emit)
+            return True
+        if self._session is not None and self._session.final_model() is not None:
+            return self._check(exp, self._session.final_model(), "the last run's final weights")
+        return self._check(exp, None, f"the initial weights (seed {exp.train.seed})")
+
+    def _check_weights(self, future) -> None:
+        """The training network's weights, copied in its thread: check them here (a network
+        this panel owns alone)."""
+        self._asked = None
+        session = self.window.session
+        if future.cancelled() or future.exception() is not None or session is None:
+            return  # the run ended first: its final weights are checked then
+        data = session.trainer.data
+        model = model_from(future.result(), self.window.experiment, data.input_shape,
+                           len(data.classes))
+        self._check(self.window.experiment, model, "a snapshot of the training network's weights")
+
+    def _check(self, exp: cfg.Experiment, model, what: str) -> bool:
         try:
-            snapshot = copy.deepcopy(model) if model is not None else None
-            rows, b, seconds = gc.check(exp, snapshot)
+            rows, b, seconds = gc.check(exp, model)
         except Exception as e:  # missing data and the like: say so in the panel
             self.table.show_rows([])
             self.caption.setText(f"Cannot check: {e}")
             return False
         self.table.show_rows(rows)
         self._slow = seconds > LIVE_MAX_S
-        if model is None:
-            what = f"the initial weights (seed {exp.train.seed})"
-        elif self.window.session is not None:
-            what = "a snapshot of the training network's weights"
-        else:
-            what = "the last run's final weights"
         ok = all(gc.worst(r) < gc.TOLERANCE for r in rows)
         self.caption.setText(
             f"{'✔ all below' if ok else '✘ some at or above'} {gc.TOLERANCE:g} · {what}, first training "
@@ -221,8 +249,9 @@ class Part1Panel(FormPanel):
     def _suit_shortcuts(self, exp: cfg.Experiment) -> None:
         """Disable the shortcuts that do not fit exp, their tooltip saying why."""
         self._unfit = {kind: shortcut_problem(kind, exp) for kind in self.sweep_buttons}
-        for (kind, text, tip), b in zip(SHORTCUTS, self.sweep_buttons.values()):
-            b.setToolTip(f"<b>{text}</b><br>{self._unfit[kind] or tip}")
+        for kind, b in self.sweep_buttons.items():
+            s = sweeps.SHORTCUTS[kind]
+            b.setToolTip(f"<b>{s.title}</b><br>{self._unfit[kind] or s.tip}")
         self._set_sweeping(self.sweep.running())
 
     def run_sweep(self, kind: str) -> bool:
@@ -230,7 +259,7 @@ class Part1Panel(FormPanel):
         exp = self.window.current_experiment()
         cost = None if self.sweep.running() else shortcut_cost(kind, exp)
         if cost:  # asked without blocking: the runs start when the answer comes
-            text = next(t for k, t, _ in SHORTCUTS if k == kind)
+            text = sweeps.SHORTCUTS[kind].title
             self.window.ask(f"{text}?", cost, "Train the three runs", "Cancel",
                             lambda yes: yes and self._start_sweep(kind))
             return False
@@ -253,8 +282,7 @@ class Part1Panel(FormPanel):
             return
         sizes = set()
         for split, curve in self.n_curves.items():
-            pts = sorted((e.data.n_train, (r.last.get(split) or r.last.get("val") or {}).get("accuracy"))
-                         for e, r in results if r.last)
+            pts = sorted((e.data.n_train, _accuracy(r.last, split)) for e, r in results if r.last)
             curve.setData([n for n, v in pts if v is not None], [v for _, v in pts if v is not None])
             sizes.update(n for n, v in pts if v is not None)
         self.n_plot.getAxis("bottom").set_sizes(sizes)
@@ -268,3 +296,9 @@ class Part1Panel(FormPanel):
         self.n_plot.setToolTip("One point per run: its final accuracy after training on N examples; "
                                "the test set is the same for every N.")
         self.n_plot.show()
+
+
+def _accuracy(record, split: str) -> float | None:
+    """A run's final accuracy on "train" or "test" (the validation split when it has no test)."""
+    m = record.split(split) or record.val
+    return m.accuracy if m is not None else None

@@ -11,39 +11,20 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QItemSelectionModel, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMenu,
                                QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from app.experiment import summary
 from app.layout import FlowLayout
-from app.views.plots import RUN_COLOURS
+from app.pacing import Pacer
+from app.panels import runs_table
+from app.panels.runs_table import HEADERS
 from core import runs as store
-from core.compare import differences
+from core.records import EpochRecord
 
-HEADERS = ["run", "started", "settings", "epochs", "status", "train acc", "test acc", "test loss"]
-STATUS_COLOURS = {"done": "#2e7d32", "stopped": "#8d6e00", "diverged": "#c62828", "failed": "#c62828",
-                  "running": "#1565c0", "interrupted": "#8d6e00"}
-
-
-# columns left out, in this order, when the table is too narrow for the settings to read
-# (a 1280×720 screen gives the Runs dock about 580 px); the name's tooltip keeps their values
-OPTIONAL_COLUMNS = [1, 7, 3]   # started, test loss, epochs
-SETTINGS_MIN = 180             # the settings column gets at least this many pixels, if it can
 
 LIVE_EVERY_S = 1.0  # the running run's row shows a new epoch at most this often
-BASE_TEXT = Qt.ItemDataRole.UserRole + 1  # a settings cell's text without the differences
-
-
-def _pct(split: dict | None, key: str = "accuracy") -> str:
-    v = (split or {}).get(key)
-    return "" if v is None else (f"{v:.2f} %" if key == "accuracy" else f"{v:.4f}")
-
-
-def _started(text: str) -> str:
-    """'2026-12-01T08:50:40' as '12-01 08:50' (the full time is in the name's tooltip)."""
-    return text[5:16].replace("T", " ") if len(text) >= 16 else text
 
 
 def _ask_confirm(parent: QWidget, title: str, text: str) -> bool:
@@ -70,47 +51,15 @@ class RunsPanel(QWidget):
     def __init__(self, root: Path | None = None, parent=None):
         super().__init__(parent)
         self.root = Path(root) if root else store.default_root()
-        self.table = QTableWidget(0, len(HEADERS), self)
-        self.table.setObjectName("runs")
-        self.table.setHorizontalHeaderLabels(HEADERS)
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setAlternatingRowColors(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.setToolTip("Tick runs to overlay their curves; double-click one to inspect its "
-                              "trained network; right-click to load its settings, rename, delete "
-                              "or open its folder.")
-        self.table.itemChanged.connect(self._item_changed)
-        self.table.cellDoubleClicked.connect(lambda r, _c: self._inspect(r))
+        self.table = self._make_table()
         # the dialogs and the file manager, replaceable (tests answer them without a person)
         self.confirm = lambda title, text: _ask_confirm(self, title, text)
         self.ask_name = lambda current: _ask_name(self, current)
         self.open_url = QDesktopServices.openUrl
         self._build_actions()
-
-        refresh = QPushButton("Refresh", self)
-        refresh.setToolTip("Read the runs folder again (runs from the CLI appear here too).")
-        refresh.clicked.connect(self.refresh)
-        clear = QPushButton("Untick all", self)
-        clear.clicked.connect(self.untick_all)
-        load = QPushButton("Load settings", self)
-        load.setToolTip("Put the selected run's settings in the panels, to change one switch and "
-                        "train again.")
-        load.clicked.connect(lambda: self._load(self.table.currentRow()))
-        inspect = QPushButton("Inspect", self)
-        inspect.setToolTip("Show the selected run's trained network in the Inspect views "
-                           "(its saved weights; nothing is trained again). Double-click does it too.")
-        inspect.clicked.connect(lambda: self._inspect(self.table.currentRow()))
-        bar = FlowLayout()  # wraps under narrow plots (the window fits 1280×720)
-        for b in (refresh, clear, inspect, load):
-            bar.addWidget(b)
         col = QVBoxLayout(self)
         col.setContentsMargins(4, 4, 4, 4)
-        col.addLayout(bar)
+        col.addLayout(self._buttons())
         col.addWidget(self.table)
 
         self.runs: list[store.Run] = []
@@ -118,14 +67,52 @@ class RunsPanel(QWidget):
         self._filling = False
         self.running_folder: Path | None = None  # the window's run being written now
         self._live_row: int | None = None
-        self._live_record: dict | None = None  # the newest epoch not yet shown in its row
-        self._live_next = 0.0
+        self._live_record: EpochRecord | None = None  # the newest epoch not yet shown in its row
+        self._live_pace = Pacer(LIVE_EVERY_S, share=1.0)
         self._live_timer = QTimer(self, singleShot=True, timeout=self._show_live_now)
         self._debounce = QTimer(self, singleShot=True, interval=400, timeout=self.refresh)
         self.root.mkdir(parents=True, exist_ok=True)
         self._watcher = QFileSystemWatcher([str(self.root)], self)
         self._watcher.directoryChanged.connect(lambda *_: self._debounce.start())
         self.refresh()
+
+    def _make_table(self) -> QTableWidget:
+        table = QTableWidget(0, len(HEADERS), self)
+        table.setObjectName("runs")
+        table.setHorizontalHeaderLabels(HEADERS)
+        table.verticalHeader().hide()
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setAlternatingRowColors(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(runs_table.SETTINGS, QHeaderView.ResizeMode.Stretch)
+        table.setToolTip("Tick runs to overlay their curves; double-click one to inspect its "
+                         "trained network; right-click to load its settings, rename, delete "
+                         "or open its folder.")
+        table.itemChanged.connect(self._item_changed)
+        table.cellDoubleClicked.connect(lambda r, _c: self._inspect(r))
+        return table
+
+    def _buttons(self) -> FlowLayout:
+        def button(text: str, tip: str, fn) -> QPushButton:
+            b = QPushButton(text, self)
+            b.setToolTip(tip)
+            b.clicked.connect(fn)
+            return b
+
+        bar = FlowLayout()  # wraps under narrow plots (the window fits 1280×720)
+        bar.addWidget(button("Refresh", "Read the runs folder again (runs from the CLI appear "
+                             "here too).", self.refresh))
+        bar.addWidget(button("Untick all", "", self.untick_all))
+        bar.addWidget(button("Inspect", "Show the selected run's trained network in the Inspect "
+                             "views (its saved weights; nothing is trained again). Double-click "
+                             "does it too.", lambda: self._inspect(self.table.currentRow())))
+        bar.addWidget(button("Load settings", "Put the selected run's settings in the panels, to "
+                             "change one switch and train again.",
+                             lambda: self._load(self.table.currentRow())))
+        return bar
 
     def refresh(self) -> None:
         """Re-read every run, newest first, keeping the ticks."""
@@ -140,7 +127,7 @@ class RunsPanel(QWidget):
         try:
             self.table.setRowCount(len(self.runs))
             for i, run in enumerate(self.runs):
-                for j, item in enumerate(self._row_items(run, str(run.folder) in ticked)):
+                for j, item in enumerate(runs_table.row_items(run, str(run.folder) in ticked)):
                     self.table.setItem(i, j, item)
                 if self._is_running(run):
                     self._live_row = i
@@ -153,33 +140,6 @@ class RunsPanel(QWidget):
         self._fit_columns()
         if ticked:
             self.overlays_changed.emit()
-
-    def _row_items(self, run: store.Run, ticked: bool) -> list[QTableWidgetItem]:
-        """The cells of one run's row; a part that cannot be read says why instead."""
-        s, exp = run.summary, run.experiment
-        name = QTableWidgetItem(run.name)
-        name.setFlags(name.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        name.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
-        status = s.get("status", "unknown")
-        if run.problem and status == "unknown":
-            status = "unreadable"
-        settings = summary(exp) if exp else ""
-        if run.problem:
-            settings = f"(unreadable: {run.problem})" + (f" · {settings}" if settings else "")
-        settings_item = QTableWidgetItem(settings)
-        settings_item.setData(BASE_TEXT, settings)
-        settings_item.setToolTip(settings)
-        held = s.get("test") or s.get("val")
-        started = str(s.get("started", ""))
-        values = [name, _started(started), settings_item,
-                  str(s.get("epochs", 0)), status, _pct(s.get("train")), _pct(held),
-                  _pct(held, "loss")]
-        name.setToolTip(f"{run.folder}<br>started {started.replace('T', ' ')} · "
-                        f"{values[3]} epochs · test loss {values[7] or '—'}")
-        items = [v if isinstance(v, QTableWidgetItem) else QTableWidgetItem(v) for v in values]
-        items[4].setForeground(QBrush(QColor(STATUS_COLOURS.get(status, "#555555"))))
-        items[4].setToolTip(s.get("message", "") or run.problem)
-        return items
 
     def checked_runs(self) -> list[store.Run]:
         out = []
@@ -196,23 +156,10 @@ class RunsPanel(QWidget):
         for i in range(self.table.rowCount()):
             self.set_checked(i, False)
 
-    def overlay_labels(self, runs: list[store.Run]) -> list[str]:
-        """Name each run by what differs between them ("η = 0.3", "+ dropout"); a run renamed
-        by hand keeps its name in front; runs that do not differ are told apart by their start."""
-        diffs = differences([r.experiment for r in runs])
-        labels = []
-        for run, diff in zip(runs, diffs):
-            renamed = run.experiment is None or run.name != (run.experiment.name or run.folder.name)
-            labels.append(f"{run.name}: {diff}" if diff and renamed else diff or run.name)
-        for i, label in enumerate(labels):
-            if labels.count(label) > 1:
-                labels[i] = f"{label} ({runs[i].summary.get('started', runs[i].folder.name)[-8:]})"
-        return labels
-
-    def overlays(self) -> list[tuple[str, list[dict]]]:
+    def overlays(self) -> list[tuple[str, list[EpochRecord]]]:
         """Return (label, epoch records) of each ticked run, in the plots' colour order."""
         runs = self.checked_runs()
-        out = [(label, r.metrics()) for label, r in zip(self.overlay_labels(runs), runs)]
+        out = [(label, r.metrics()) for label, r in zip(runs_table.overlay_labels(runs), runs)]
         left_out = [f"{r.name}: {r.metrics_problem}" for r in runs if r.metrics_problem]
         if left_out:
             self.message.emit("warning", "Some epoch records could not be read.",
@@ -225,31 +172,9 @@ class RunsPanel(QWidget):
             self.overlays_changed.emit()
 
     def _colour_ticks(self) -> None:
-        """Give each ticked run the colour its curves get, so the table is the legend too, and
-        lead the settings of two or more ticked runs with what differs between them (bold)."""
         self._filling = True
         try:
-            k, ticked = 0, []
-            for i in range(self.table.rowCount()):
-                item = self.table.item(i, 0)
-                on = item.checkState() == Qt.CheckState.Checked
-                item.setForeground(QBrush(QColor(RUN_COLOURS[k % len(RUN_COLOURS)] if on else "#222222")))
-                k += on
-                if on:
-                    ticked.append(i)
-            diffs = (differences([self.runs[i].experiment for i in ticked]) if len(ticked) > 1
-                     else [""] * len(ticked))
-            shown = dict(zip(ticked, diffs))
-            for i in range(self.table.rowCount()):
-                cell = self.table.item(i, 2)
-                base, diff = cell.data(BASE_TEXT) or "", shown.get(i, "")
-                text = f"{diff}  |  {base}" if diff else base
-                if cell.text() != text:
-                    cell.setText(text)
-                if cell.font().bold() != bool(diff):
-                    font = cell.font()
-                    font.setBold(bool(diff))
-                    cell.setFont(font)
+            runs_table.colour_ticks(self.table, self.runs)
         finally:
             self._filling = False
 
@@ -369,23 +294,7 @@ class RunsPanel(QWidget):
         return super().eventFilter(obj, event)
 
     def _fit_columns(self) -> None:
-        """Leave out started, test loss, then epochs while the settings column would get less
-        than SETTINGS_MIN pixels, rather than scroll the table sideways."""
-        t, header = self.table, self.table.horizontalHeader()
-        room = t.viewport().width()
-
-        def width(j: int) -> int:
-            return max(header.sectionSizeFromContents(j).width(), t.sizeHintForColumn(j))
-
-        hidden = []
-        others = sum(width(j) for j in range(len(HEADERS)) if j != 2)
-        for j in OPTIONAL_COLUMNS:
-            if room - others >= SETTINGS_MIN:
-                break
-            hidden.append(j)
-            others -= width(j)
-        for j in OPTIONAL_COLUMNS:
-            t.setColumnHidden(j, j in hidden)
+        runs_table.fit_columns(self.table)
 
     def _key_pressed(self, action: QAction) -> None:
         self._update_actions()
@@ -448,30 +357,26 @@ class RunsPanel(QWidget):
         self._live_timer.stop()
         self.refresh()
 
-    def show_live(self, record: dict) -> None:
+    def show_live(self, record: EpochRecord) -> None:
         """Show a finished epoch of the running run in its row, at most every LIVE_EVERY_S
         (the rest waits for the next, or for a timer): only that row's cells change, and a
         small network finishes a hundred epochs a second."""
         self._live_record = record
-        now = time.perf_counter()
-        if now >= self._live_next:
+        if self._live_pace.due():
             self._show_live_now()
         elif not self._live_timer.isActive():
-            self._live_timer.start(max(1, int(1000 * (self._live_next - now))))
+            self._live_timer.start(max(1, int(1000 * (self._live_pace.next - time.perf_counter()))))
 
     def _show_live_now(self) -> None:
         record, row = self._live_record, self._live_row
         self._live_record = None
         if record is None or row is None or row >= self.table.rowCount():
             return
-        self._live_next = time.perf_counter() + LIVE_EVERY_S
+        self._live_pace.spent(0.0)
         exp = self.runs[row].experiment
-        epochs = f"{record.get('epoch', 0)}" + (f"/{exp.train.epochs}" if exp else "")
-        held = record.get("test") or record.get("val")
         self._filling = True
         try:
-            for col, text in ((3, epochs), (5, _pct(record.get("train"))), (6, _pct(held)),
-                              (7, _pct(held, "loss"))):
+            for col, text in runs_table.live_cells(record, exp.train.epochs if exp else None):
                 item = self.table.item(row, col)
                 if item is not None:
                     item.setText(text)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
-from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image, tile_images
+from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image
 from core import inspect as ins
+from core.mosaic import image_mosaic
 
 
 class BatchView(InspectView):
@@ -65,9 +66,14 @@ class BatchView(InspectView):
             self.say("The batch gallery shows images; these data are 2D points.")
             return
         self.say(None)
-        raw, shown = ins.seen_batch(data, self.n.value(), self.seed)
+        n, seed = self.n.value(), self.seed
+        # data only, but torch work all the same: in the training thread while a run trains
+        batch = self.computed(f"batch-{n}-{seed}", lambda _model, d: ins.seen_batch(d, n, seed))
+        if batch is None:
+            return
+        raw, shown = batch
         self.tiles = (len(raw), len(shown))
-        self.raw_mosaic, self.seen_mosaic = tile_images(raw), tile_images(shown)
+        self.raw_mosaic, self.seen_mosaic = image_mosaic(raw), image_mosaic(shown)
         show_image(self.raw_plot, self.raw_image, self.raw_mosaic)
         show_image(self.seen_plot, self.seen_image, self.seen_mosaic)
         dc = data.config

@@ -1,5 +1,24 @@
-"""Shared pieces of the Inspect views: the model snapshot they compute on, refresh pacing,
-and an image panel (one pyqtgraph ImageItem per mosaic, never a widget per tile)."""
+"""Shared pieces of the Inspect views: where their numbers come from (ModelSource), refresh
+pacing, and an image panel (one pyqtgraph ImageItem per mosaic, never a widget per tile).
+
+Where a view's numbers come from — one rule, ModelSource's:
+
+- While a run trains, or is paused, its network belongs to the training thread. A view's
+  torch work is a function fn(model, data) given to ModelSource.compute(): it runs in the
+  training thread between two steps (Trainer.call_between_steps), on that thread's own clone
+  of the live weights, and returns plain numbers (numpy arrays, floats), which the view
+  draws at a later tick. The GUI thread never reads or writes the live weights.
+- When the run ends, the session hands its final weights over once: a state dict the
+  training thread copied as its last act (app.worker.TrainingSession.final_model). From then
+  on the GUI thread owns that network alone, nobody trains it, and compute() runs fn on it
+  here and now. A stored run's restored network (the Inspect panel's inspect_run) is owned
+  the same way.
+- What a view needs of the architecture only (layer names and kinds, the layer table) comes
+  from ModelSource.structure(): the network built on the meta device, without weights.
+- What the trainer measures anyway comes from the live buffer (app.worker.LiveBuffer),
+  through the Inspect panel: `progress` (epochs, steps, the last EpochRecord and its
+  confusion counts) and the layer-health samples.
+"""
 
 from __future__ import annotations
 
@@ -12,99 +31,112 @@ import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
+from app.pacing import Pacer
+from app.worker import Progress, model_from
 from core import models
 
 
 class ModelSource:
-    """The model the views look at: a private copy of the training model, refreshed on request.
+    """The network the views look at, and the one way they compute on it (see the module).
 
-    The live model trains in the worker thread, and the inspect functions switch its mode (and
-    restore batch norm's buffers), so the GUI thread never runs them on it: it copies the live
-    weights (a torn read mid-step is harmless for a picture) into a clone built once per run,
-    on the meta device so that building draws nothing from torch's random generator, which
-    the worker's dropout uses. After a run the clone gets the final weights once more."""
+    Computing here on the live weights would also hand Python's GIL back and forth with the
+    training thread at every torch operation, which made a 3 ms refresh take 10 ms and
+    slowed a small network's training."""
 
     def __init__(self) -> None:
-        self.trainer = None
+        self.trainer = None      # the run training now (for call_between_steps), else None
         self.live = False
-        self._clone = self._worker_clone = None
-        self._taken = -math.inf
+        self.stored = False      # a run read back from its folder (a view may say what it lacks)
+        self.exp = None
+        self.progress = Progress()  # where the run is, from the live buffer (the panel sets it)
+        self._data = None
+        self._owned = None       # the network the GUI thread owns: a finished or stored run's
+        self._structure = None
         self._pending: dict[str, object] = {}  # key → Future of a computation in the training thread
-        self.iteration = lambda: 0  # the last training step the window has seen
+        self._clones: dict = {}  # the training thread's clone of the run's model (_live_clone)
 
     def attach(self, trainer) -> None:
-        self.trainer, self.live, self._clone, self._taken = trainer, True, None, -math.inf
-        self._worker_clone = None
+        """Follow a run that trains now: its network is the training thread's."""
+        self.trainer, self.live, self.stored, self.exp = trainer, True, False, trainer.exp
+        self._data = self._owned = self._structure = None
+        self.progress = Progress()
+        self._pending, self._clones = {}, {}  # a new run: a new clone (its own architecture)
+
+    def finish(self, model) -> None:
+        """The run has ended: from now on the views compute on `model`, its final weights,
+        handed over by the session (None when the run ended before it was built)."""
+        if self.trainer is not None:
+            self._data = self.trainer.data
+        self.trainer, self.live, self._owned = None, False, model
         self._pending = {}
 
-    def finish(self) -> None:
-        self.live, self._taken = False, -math.inf  # one last copy: the final weights
-        self._final = True
+    def attach_model(self, exp, data, model, progress: Progress, stored: bool = True) -> None:
+        """Show a network the GUI thread owns alone (a stored run's restored weights)."""
+        self.trainer, self.live, self.stored, self.exp = None, False, stored, exp
+        self._data, self._owned, self._structure = data, model, None
+        self.progress = progress
         self._pending = {}
+
+    def ready(self) -> bool:
+        if self.live:
+            return self.trainer.model is not None and self.trainer.data is not None
+        return self._owned is not None and self._data is not None
+
+    @property
+    def data(self):
+        """The run's data (read-only tensors: any thread may read them)."""
+        return self.trainer.data if self.live else self._data
+
+    def model(self) -> torch.nn.Module:
+        """The network the GUI thread owns (a finished or stored run's). A run that trains
+        has none here: compute() on it instead."""
+        if self.live:
+            raise RuntimeError("the live network is the training thread's: use compute()")
+        return self._owned
+
+    def structure(self) -> torch.nn.Module:
+        """The network's layers without weights (meta device): names, kinds, the table."""
+        if not self.live and self._owned is not None:
+            return self._owned
+        if self._structure is None:
+            data = self.data
+            with torch.device("meta"):
+                self._structure = models.build(self.exp.model, data.input_shape, len(data.classes))
+        return self._structure
 
     def compute(self, key: str, fn):
-        """Return fn(model, data) on recent weights, or None when there is no new result.
+        """Return fn(model, data), or None while it is still being computed.
 
-        While the run trains, fn runs in the training thread between two steps (on a clone
-        there, as the views here use one), and its result is returned once, by a later call,
-        which also asks for the next one: a view computing with torch in this thread would hand
-        Python's GIL back and forth with the training thread at every operation, which made a
-        3 ms refresh take 10 ms and slowed a small network's training. Paused, or after the
-        run, fn runs here and now."""
-        t = self.trainer
-        if not self.live or t.parked:
-            return fn(self.model(0.0), self.data)
+        While the run trains, fn runs in the training thread between two steps, and its
+        result is returned once, by a later call, which also asks for the next one. After
+        the run (or for a stored one), fn runs here and now on the network the GUI owns."""
+        if not self.live:
+            return fn(self._owned, self._data)
         fut, result = self._pending.get(key), None
         if fut is not None and fut.done():
             del self._pending[key]
             if not fut.cancelled():
                 result = fut.result()  # an error in fn is raised here, in its view
         if key not in self._pending:
-            self._pending[key] = t.call_between_steps(lambda: fn(self._live_clone(), self.data))
+            trainer, clones = self.trainer, self._clones
+            self._pending[key] = trainer.call_between_steps(
+                lambda: fn(_live_clone(trainer, clones), trainer.data))
         return result
 
-    def _live_clone(self) -> torch.nn.Module:
-        """The training thread's own clone, with the live weights copied in (same thread: no
-        torn reads, no contention)."""
-        if self._worker_clone is None:
-            self._worker_clone = self._build_clone()
+
+def _live_clone(trainer, clones: dict) -> torch.nn.Module:
+    """In the training thread, between two steps: its own clone of the model, with the live
+    weights copied in (the same thread: no torn reads, no contention). The views' functions
+    switch modes and take gradients, which must not reach the network that trains."""
+    live, clone = trainer.model, clones.get("model")
+    if clone is None:  # once per run
+        data = trainer.data
+        clone = clones["model"] = model_from(live.state_dict(), trainer.exp, data.input_shape,
+                                             len(data.classes))
+    else:
         with torch.no_grad():
-            self._worker_clone.load_state_dict(self.trainer.model.state_dict())
-        return self._worker_clone
-
-    def _build_clone(self) -> torch.nn.Module:
-        p = next(self.trainer.model.parameters())
-        data = self.trainer.data
-        with torch.device("meta"):
-            clone = models.build(self.trainer.exp.model, data.input_shape, len(data.classes))
-        return clone.to_empty(device=p.device).to(p.dtype).eval()
-
-    def ready(self) -> bool:
-        t = self.trainer
-        return t is not None and t.model is not None and t.data is not None
-
-    @property
-    def data(self):
-        return self.trainer.data
-
-    @property
-    def exp(self):
-        return self.trainer.exp
-
-    def model(self, max_age: float = 1.0) -> torch.nn.Module:
-        """Return the clone, first copying the live weights if they are older than max_age s."""
-        live = self.trainer.model
-        if self._clone is None:
-            self._clone = self._build_clone()
-            self._taken = -math.inf
-            self._final = True
-        now = time.perf_counter()
-        if (self.live and now - self._taken >= max_age) or getattr(self, "_final", False):
-            self._final = False
-            self._taken = now
-            with torch.no_grad():
-                self._clone.load_state_dict(live.state_dict())
-        return self._clone
+            clone.load_state_dict(live.state_dict())  # in the training thread, into its own clone
+    return clone
 
 
 class ImageItem(pg.ImageItem):
@@ -170,23 +202,6 @@ def show_image(plot: pg.PlotItem, img: ImageItem, array: np.ndarray, levels=(0.0
         plot.getViewBox().autoRange(padding=0.02)
 
 
-def tile_images(images: np.ndarray, pad: int = 1, fill: float = 1.0) -> np.ndarray:
-    """Return N×H×W×C images in [0, 1] (or uint8) as one near-square mosaic (grey if C = 1)."""
-    x = np.asarray(images)
-    x = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
-    if x.shape[-1] == 1:
-        x = x[..., 0]
-    n, h, w = x.shape[:3]
-    cols = max(1, math.ceil(math.sqrt(n)))
-    rows = max(1, math.ceil(n / cols))
-    out = np.full((rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad) + x.shape[3:], fill,
-                  np.float32)
-    for k in range(n):
-        r, c = divmod(k, cols)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = x[k]
-    return out
-
-
 class Canvas(pg.GraphicsLayoutWidget):
     """A pyqtgraph canvas that adds up the time its repaints take, and caches what rarely changes.
 
@@ -233,7 +248,7 @@ class InspectView(QWidget):
 
     tick() is called by the Inspect panel's timer only while this view is the visible tab; it
     refreshes at most every `interval_s` while training, and if a refresh costs more, less
-    often, so that the views take at most SHARE of the GUI thread (as window.tick does)."""
+    often, so that the views take at most SHARE of the GUI thread (app.pacing.Pacer)."""
 
     interval_s = 1.0
     live_refresh = True   # False: only on demand and when marked stale (epoch ends, run end)
@@ -243,7 +258,8 @@ class InspectView(QWidget):
     def __init__(self, source: ModelSource, parent=None):
         super().__init__(parent)
         self.source = source
-        self._next, self._shown, self.stale = 0.0, None, True
+        self.stale = True
+        self.pacer = Pacer(self.interval_s, self.SHARE)
         self.cost = 0.0
         self.refreshes = 0  # how many times it has refreshed (the latency benchmark reports rates)
         self.pending = False  # the last refresh waits for numbers from the training thread
@@ -268,11 +284,15 @@ class InspectView(QWidget):
             self.message.setText(text)
             self._stack.setCurrentWidget(self.message)
 
+    def showing(self) -> bool:
+        """Whether the view shows its figure (not a sentence in its place)."""
+        return self._stack.currentWidget() is self.body
+
     def tick(self, now: float | None = None, force: bool = False) -> bool:
         """Refresh if due (or forced); return whether it did."""
         now = time.perf_counter() if now is None else now
-        due = self.stale or (self.source.live and self.live_refresh)
-        if not force and (now < self._next or not due):
+        due = self.stale or self.pending or (self.source.live and self.live_refresh)
+        if not force and (not due or not self.pacer.due(now)):
             return False
         if not self.source.ready():
             self.say(self.placeholder)
@@ -286,18 +306,20 @@ class InspectView(QWidget):
         self.refresh()
         self.refreshes += not self.pending
         self.cost = time.perf_counter() - t0 + painted
-        # a refresh whose numbers are still being computed in the training thread draws them
-        # at the next tick, not an interval later (a new image picked must show at once)
-        self._next = now if self.pending else now + max(self.interval_s, self.cost / self.SHARE)
-        if not self.pending:
-            self.spending = self.cost / max(self._next - now, 1e-3)
+        if self.pending:
+            # its numbers are still being computed in the training thread: drawn at the next
+            # tick, not an interval later (a new image picked must show at once)
+            self.pacer.now()
+        else:
+            self.pacer.spent(self.cost, now)
+            self.spending = self.pacer.spending
         return True
 
     def computed(self, key: str, fn):
         """Return self.source.compute(key, fn), or None (then the view keeps what it shows and
         retries at the next tick) while the training thread has not computed it yet."""
         result = self.source.compute(key, fn)
-        self.pending = result is None
+        self.pending = self.pending or result is None
         return result
 
     def refresh(self) -> None:  # pragma: no cover - every view overrides it
@@ -307,4 +329,9 @@ class InspectView(QWidget):
         """An epoch finished: views that refresh per epoch mark themselves stale."""
 
     def run_started(self) -> None:
+        """A run (live or stored) is shown from its start."""
         self.stale = True
+
+    def add_samples(self, samples: list) -> None:
+        """Layer-health samples (step, {layer: values}) from the live buffer; most views
+        draw none."""

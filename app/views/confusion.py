@@ -1,10 +1,10 @@
 """Confusion matrix on the validation or test split with per-class accuracy; clicking a cell
 lists that cell's examples with their predicted probabilities. Refreshed at epoch ends and on
-demand from the counts the trainer makes while it evaluates (no extra pass over the split)."""
+demand from the counts the trainer made as it evaluated the epoch (the last EpochRecord's
+`confusion`, from the live buffer: no extra pass over the split). A stored run keeps no
+counts, and the training split is not evaluated: those are counted through compute()."""
 
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
@@ -77,6 +77,7 @@ class ConfusionView(InspectView):
         col.addWidget(split, 1)
         self.counts: np.ndarray | None = None
         self.listed: np.ndarray = np.zeros(0, int)
+        self.cell: tuple[int, int] | None = None  # the cell whose examples are listed
 
     def epoch_ended(self) -> None:
         self.stale = True
@@ -87,18 +88,29 @@ class ConfusionView(InspectView):
             return data.val, "validation"
         return (data.test, "test") if len(data.test) else (data.train, "train")
 
-    def refresh(self) -> None:
-        self.say(None)
-        data = self.source.data
-        # a private copy: the cell lists must come from the very model that made the matrix
-        self.model = copy.deepcopy(self.source.model(0.0))
-        self.split_used, name = self._split()
-        # the trainer counts the matrix while it evaluates each epoch: nothing to recompute here
+    def _counts(self, split, name: str) -> np.ndarray | None:
+        """counts[true, predicted] on the split: the last epoch's, as the trainer counted them
+        while it evaluated, or (no epoch record, or the training split) counted by compute()."""
+        record = self.source.progress.record
         key = {"validation": "val", "test": "test"}.get(name)
-        counts = self.source.trainer.confusion.get(key)
-        if counts is None:  # no finished epoch yet, or the training split
-            counts = ins.confusion_matrix(self.model, data, self.split_used)
+        counts = record.confusion.get(key) if record is not None and key else None
+        if counts is not None:
+            return counts
+        return self.computed(f"confusion-{name}", lambda m, d: ins.confusion_matrix(m, d, split))
+
+    def refresh(self) -> None:
+        self.split_used, name = self._split()
+        counts = self._counts(self.split_used, name)
+        if counts is None:  # being counted between two training steps
+            return
+        self.say(None)
         self.counts = counts
+        self._fill_table(counts, name)
+        if self.cell is not None:
+            self._list_cell()
+
+    def _fill_table(self, counts: np.ndarray, name: str) -> None:
+        data = self.source.data
         acc = ins.per_class_accuracy(counts)
         k = len(data.classes)
         t = self.table
@@ -129,9 +141,27 @@ class ConfusionView(InspectView):
         """List the examples of cell [true_class, predicted] with their probabilities."""
         if self.counts is None or predicted >= self.counts.shape[1]:
             return
-        data = self.source.data
-        idx, examples, probs = ins.misclassified(self.model, data, self.split_used, true_class,
-                                                 predicted, limit=64)
+        self.cell = (true_class, predicted)
+        self.pending = False
+        self._list_cell()
+        if self.pending:  # listed between two training steps: at the next tick
+            self.stale = True
+            self.pacer.now()
+
+    def run_started(self) -> None:
+        super().run_started()
+        self.cell = None
+
+    def _list_cell(self) -> None:
+        """List the clicked cell's examples (again after each refresh: the same weights as
+        the matrix, as far as a run that trains on allows)."""
+        true_class, predicted = self.cell
+        data, split = self.source.data, self.split_used
+        found = self.computed(f"cell-{true_class}-{predicted}-{id(split)}", lambda m, d:
+                              ins.misclassified(m, d, split, true_class, predicted, limit=64))
+        if found is None:
+            return
+        idx, examples, probs = found
         self.listed = idx
         self.examples.clear()
         t, p = data.classes[true_class], data.classes[predicted]

@@ -10,13 +10,14 @@ from PySide6.QtWidgets import QLabel
 
 from app.experiment import input_shape
 from core import config as cfg
-from core.data.loader import DEFAULT_SIZES
+from core.data import registry
 
 IMPL = {"optim": "torch.nn layers + torch.optim.SGD", "nn": "torch.nn layers, W ← W − η∇W written out",
         "autograd": "the forward below by hand, gradients from loss.backward()",
         "manual": "the forward and backward below, by hand (no autograd)"}
-ACT = {"tanh": ("tanh h̃", "(1 − h²)"), "sigmoid": ("σ(h̃)", "h ⊙ (1 − h)"),
-       "relu": ("max(0, h̃)", "𝟙[h̃ > 0]")}
+# each of core.models.ACTIVATIONS written out: h = σ(h̃), and σ' from h (tests check they match)
+FORMULAS = {"tanh": ("tanh h̃", "(1 − h²)"), "sigmoid": ("σ(h̃)", "h ⊙ (1 − h)"),
+            "relu": ("max(0, h̃)", "𝟙[h̃ > 0]")}
 STYLE = ("<style>td { padding: 1px 10px 1px 0; } .eq { font-family: 'DejaVu Serif', serif; "
          "font-size: 12.5pt; } .note { color: #57606a; } .shape { color: #1565c0; }</style>")
 
@@ -25,7 +26,7 @@ def batch_and_sizes(exp: cfg.Experiment) -> tuple[int, int, list[int], int]:
     """Return (B, n_x, hidden widths, n_y): B is the batch size, capped at the training-set size."""
     d = exp.data
     shape, n_y = input_shape(exp)
-    n = d.n_train or (DEFAULT_SIZES["points"][0] if exp.is_points else 0)
+    n = d.n_train or (registry.get(d.dataset).sizes[0] if exp.is_points else 0)
     n = round(n * (1 - d.val_fraction)) if n else 0
     b = min(exp.train.batch_size, n) if n else exp.train.batch_size
     return max(1, b), math.prod(shape), list(exp.model.hidden), n_y
@@ -60,7 +61,7 @@ def html(exp: cfg.Experiment) -> str:
         return (STYLE + impl + "<p>The hand-written forward and backward passes cover MLPs (Part 1); "
                 "this experiment is a CNN.</p>")
     b, n_x, hidden, n_y = batch_and_sizes(exp)
-    act, dact = ACT[m.activation]
+    act, dact = FORMULAS[m.activation]
     fwd = [f"h̃ = x W<sub>h</sub><sup>T</sup> + b<sub>h</sub>", f"h = {act}",
            "ỹ = h W<sub>y</sub><sup>T</sup> + b<sub>y</sub>", "ŷ = softmax ỹ"]
     if o.loss == "mse":

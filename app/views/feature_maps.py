@@ -3,7 +3,6 @@ layer's activations as one mosaic; clicking a map reports the unit (layer, chann
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QPushButton, QSpi
 from app.layout import FlowLayout
 from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image
 from core import inspect as ins
+from core import mosaic
 
 PAD = 1
 HINT = "Click a unit in a map to see its receptive field (Receptive field tab)."
@@ -50,22 +50,15 @@ def image_from_file(path: str, shape: tuple[int, int, int]) -> torch.Tensor | No
 
 
 def unit_at(maps_shape: tuple[int, int, int], x: float, y: float) -> tuple[int, int, int] | None:
-    """Return (channel, row, col) under mosaic pixel (x, y) of map_mosaic's layout, or None."""
+    """Return (channel, row, col) under mosaic pixel (x, y) of a layer's maps, or None."""
     n, h, w = maps_shape
-    cols = math.ceil(math.sqrt(n))
-    c, r = int(x // (w + PAD)), int(y // (h + PAD))
-    j, i = int(x - c * (w + PAD)), int(y - r * (h + PAD))
-    k = r * cols + c
-    if x < 0 or y < 0 or c >= cols or k >= n or not (0 <= i < h and 0 <= j < w):
-        return None
-    return k, i, j
+    return mosaic.cell_at(n, (h, w), x, y, pad=PAD)
 
 
 def unit_origin(maps_shape: tuple[int, int, int], channel: int) -> tuple[int, int]:
     """Return mosaic (x, y) of the top-left pixel of a channel's map."""
     n, h, w = maps_shape
-    r, c = divmod(channel, math.ceil(math.sqrt(n)))
-    return c * (w + PAD), r * (h + PAD)
+    return mosaic.origin(n, (h, w), channel, pad=PAD)
 
 
 class FeatureMapsView(InspectView):
@@ -199,8 +192,7 @@ class FeatureMapsView(InspectView):
         if not data.is_images:
             self.say("Feature maps need images; these data are 2D points.")
             return
-        model = self.source.model(math.inf)  # its layers; the maps come from the training thread
-        self.shown = self._layers(model)
+        self.shown = self._layers(self.source.structure())  # the maps come from compute()
         if not self.shown:
             self.say("This network has no convolution layer: an MLP has no feature maps.")
             return

@@ -3,8 +3,6 @@ in grey, or an image MLP's first-layer weights as image tiles; refreshed live at
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout
 
 from app.layout import FlowLayout
@@ -53,8 +51,8 @@ class FiltersView(InspectView):
         return []
 
     def refresh(self) -> None:
-        # the GUI's copy gives the layers; the weights are read in the training thread
-        model, data = self.source.model(math.inf), self.source.data
+        # the layers from the architecture; the weights are read where the model is (compute)
+        model, data = self.source.structure(), self.source.data
         layers = self._choices(model, data)
         if not layers:
             self.say("This network has no image-shaped weights: filters exist for convolutions, "

@@ -1,8 +1,8 @@
 """The gradient-check view: hand-written vs autograd vs finite-difference gradients, per tensor.
 
-check() runs core.manual.gradcheck in the GUI thread on the experiment's first training
-batch (float64), either on the experiment's seeded initial weights or on a snapshot of a
-live network; the view shows one row per parameter tensor.
+check() runs core.manual.gradcheck on the experiment's first training batch (float64), on
+the experiment's seeded initial weights or on a network the caller owns (a copy of a
+training network's weights, app.panels.part1); the view shows one row per parameter tensor.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from core import config as cfg
-
-TOLERANCE = 1e-6
+from core.manual import GRADCHECK_TOLERANCE as TOLERANCE  # ✔ below it, as the CLI's check
 # short headers: the Part 1 panel sits in a dock 320-400 px wide (KEY and the tooltips say more)
 HEADERS = ["tensor", "M–A", "M–N", "A–N", ""]
 MARK = 4  # the ✔ / ✘ column

@@ -1,5 +1,6 @@
 """Layer health over training: per weight layer, the activations' mean and std, the fraction
-of dead units and the weight gradient's norm, sampled in the worker thread (app.worker)."""
+of dead units and the weight gradient's norm, sampled in the training thread (app.worker) and
+taken from the live buffer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QLabel, QSplitter, QTableWidge
                                QVBoxLayout)
 
 from app.views.common import Canvas, InspectView, best_columns, shrinkable
-from app.views.plots import RUN_COLOURS, RoundedExtent, nice_bounds, nice_ceiling
+from app.views.curves import RUN_COLOURS
+from app.views.ranges import RoundedExtent, nice_bounds, nice_ceiling
 
 FIELDS = [("act_mean", "activation mean"), ("act_std", "activation std"),
           ("dead", "dead units (0 for the whole batch)"), ("grad_norm", "‖∂loss/∂W‖ (log)")]
@@ -103,7 +105,11 @@ class HealthView(InspectView):
         self._drawn = {key: 0 for key, _ in FIELDS}  # samples each plot shows
         self._turn = 0
 
-    def add(self, samples: list[tuple[int, dict[str, tuple[float, float, float, float]]]]) -> None:
+    def run_started(self) -> None:
+        super().run_started()
+        self.clear()
+
+    def add_samples(self, samples: list[tuple[int, dict[str, tuple[float, float, float, float]]]]) -> None:
         """Append (step, {layer: (act mean, act std, dead, grad norm)}) samples."""
         for step, layers in samples:
             self.steps.append(step)
@@ -122,7 +128,7 @@ class HealthView(InspectView):
         self.note.setVisible(why is not None)
         if not self.steps:
             self.say("Waiting for the first layer-health sample (taken every few hundred "
-                     "milliseconds while training)." if not getattr(self.source.trainer, "stored", False)
+                     "milliseconds while training)." if not self.source.stored
                      else "Layer health is measured while a run trains: a stored run keeps none, "
                      "so train it again to see it.")
             return

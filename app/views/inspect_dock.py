@@ -1,6 +1,6 @@
 """The Inspect dock: views of what the network has learned, one at a time (chosen from a
-list), the one shown refreshed at its own pace, from a private copy of the model
-(app.views.common.ModelSource)."""
+list: app.views.registry.VIEWS), the one shown refreshed at its own pace. Their numbers come
+from the live buffer and from app.views.common.ModelSource (its docstring says the rule)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,9 @@ import time
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from app.views.batch import BatchView
+from app.views import registry
 from app.views.common import ModelSource
-from app.views.confusion import ConfusionView
-from app.views.decision import DecisionView
-from app.views.feature_maps import FeatureMapsView
-from app.views.filters import FiltersView
-from app.views.health import HealthView
-from app.views.receptive_field import ReceptiveFieldView
-
-# --view NAME → (title in the list, view class)
-VIEWS = {"filters": ("Filters", FiltersView), "feature-maps": ("Feature maps", FeatureMapsView),
-         "receptive-field": ("Receptive field", ReceptiveFieldView),
-         "decision-boundary": ("Decision boundary", DecisionView),
-         "confusion": ("Confusion", ConfusionView), "batch": ("Batch", BatchView),
-         "health": ("Layer health", HealthView)}
+from app.worker import Progress
 
 
 class _Loading(QObject):
@@ -56,7 +44,6 @@ class InspectPanel(QWidget):
         super().__init__(parent)
         self.window_ = window
         self.source = ModelSource()
-        self.source.iteration = self._iteration
         self.session = None
         self.restored = None  # the stored run the views show (inspect_run), if any
         self._loading = _Loading(self)
@@ -69,10 +56,10 @@ class InspectPanel(QWidget):
         self.chooser.setToolTip("Which view of the network to show.")
         self.stack = QStackedWidget()
         self.views = {}
-        for name, (title, cls) in VIEWS.items():
-            self.views[name] = view = cls(self.source)
+        for entry in registry.VIEWS.values():
+            self.views[entry.name] = view = entry.load()(self.source)
             self.stack.addWidget(view)
-            self.chooser.addItem(title, name)
+            self.chooser.addItem(entry.title, entry.name)
         self.chooser.currentIndexChanged.connect(self.stack.setCurrentIndex)
         self.stack.currentChanged.connect(lambda _=0: self.tick(force=True))
         self.tabs = self.stack  # the old name: scripts reach the shown view as tabs.currentWidget()
@@ -101,8 +88,10 @@ class InspectPanel(QWidget):
         return self.current().spending if self.live and self.isVisible() else 0.0
 
     def select(self, name: str) -> None:
-        """Show the view called name (a key of VIEWS)."""
-        self.chooser.setCurrentIndex(self.chooser.findData(name))
+        """Show the view called name (a key of app.views.registry.VIEWS; others are ignored)."""
+        index = self.chooser.findData(name)
+        if index >= 0:
+            self.chooser.setCurrentIndex(index)
 
     def suit(self, exp) -> None:
         """Open on the view made for the experiment's kind of data when that kind changes: the
@@ -111,42 +100,43 @@ class InspectPanel(QWidget):
             self._points = exp.is_points
             self.select("decision-boundary" if exp.is_points else "filters")
 
-    def _iteration(self) -> int:
-        if self.restored is not None:
-            return self.restored.steps
-        plots = self.window_.plots
-        if plots.steps.n == 0:
-            return 0
-        return int(round(plots.steps.view()[-1] * plots.steps_per_epoch))
-
     def _run_started(self, session) -> None:
         self.session, self.restored = session, None
         self._token += 1  # a stored run still loading is not shown over this one
         self.source.attach(session.trainer)
-        self.views["health"].clear()
-        self._epochs = 0
+        self._started()
+        self.live = True
+
+    def _started(self) -> None:
+        """A run (live or stored) is shown: the views start afresh."""
+        self._epochs = self.source.progress.epochs
         for v in self.views.values():
             v.run_started()
-        self.live = True
 
     def _run_finished(self, _result) -> None:
         self._drain()
-        self.source.finish()
+        # the final weights, the GUI thread's own from now on
+        self.source.finish(self.session.final_model() if self.session is not None else None)
         for v in self.views.values():
             v.stale = True
         self.live = False
         self.tick(force=True)
 
     def _drain(self) -> None:
-        if self.session is not None:
-            samples = self.session.buffer.drain_health()
-            if samples:
-                self.views["health"].add(samples)
+        """Take where the run is and its layer-health samples from the live buffer."""
+        if self.session is None:
+            return
+        buffer = self.session.buffer
+        self.source.progress = buffer.progress()
+        samples = buffer.drain_health()
+        if samples:
+            for v in self.views.values():
+                v.add_samples(samples)
 
     def tick(self, force: bool = False) -> None:
-        """Take the health samples; refresh the visible view if it is due."""
+        """Take the live buffer's news; refresh the visible view if it is due."""
         self._drain()
-        epochs = len(self.window_.plots.records)
+        epochs = self.source.progress.epochs
         if epochs != self._epochs:
             self._epochs = epochs
             for v in self.views.values():
@@ -180,12 +170,9 @@ class InspectPanel(QWidget):
             self.inspected.emit(None)
             return
         self.session, self.restored = None, result
-        self.source.attach(result)
-        self.source.finish()
-        self.views["health"].clear()
-        self._epochs = 0
-        for v in self.views.values():
-            v.run_started()
+        self.source.attach_model(result.exp, result.data, result.model,
+                                 Progress(result.epochs, result.steps, None))
+        self._started()
         self.suit(result.exp)  # the decision boundary for points, the filters for images
         self.tick(force=True)
         self.inspected.emit(result)

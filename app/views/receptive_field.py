@@ -27,7 +27,7 @@ class ReceptiveFieldView(InspectView):
         super().__init__(source, parent)
         self.maps = FeatureMapsView(source)
         self.maps.unit_clicked.connect(self.select_unit)
-        self.maps.image_changed.connect(self._draw_rf)
+        self.maps.image_changed.connect(lambda: self.tick(force=True))
         right = QWidget()
         col = QVBoxLayout(right)
         col.setContentsMargins(0, 0, 0, 0)
@@ -78,7 +78,7 @@ class ReceptiveFieldView(InspectView):
         self.maps.pending = False
         self.maps.refresh()
         self.pending = self.maps.pending  # its maps still being computed: retry at the next tick
-        if self.maps._stack.currentWidget() is not self.maps.body:  # no maps: say why here
+        if not self.maps.showing():  # no maps: say why here
             self.say(self._why_none())
             return
         if not self.maps.shapes:
@@ -102,21 +102,26 @@ class ReceptiveFieldView(InspectView):
     def select_unit(self, layer: str, channel: int, i: int, j: int) -> None:
         """Show the receptive fields of unit (channel, i, j) of a conv layer."""
         self.unit = (layer, channel, i, j)
-        self._draw_rf()
+        self.tick(force=True)
 
     def _draw_rf(self) -> None:
-        if self.unit is None or not self.source.ready():
+        layer, ch, i, j = unit = self.unit
+        raw, label = self.maps.raw_image()
+
+        def fields(model, data):
+            x = data.prepare(raw[None], train=False)
+            shown = data.unstandardise(x)[0].permute(1, 2, 0).float().cpu().numpy()
+            return shown, receptive.effective_rf(model, x, layer, ch, i, j)
+
+        result = self.computed(f"rf-{unit}-{label}-{id(self.maps.file_image)}", fields)
+        if result is None:  # computed between two training steps: drawn at the next tick
             return
-        layer, ch, i, j = self.unit
-        model, data = self.source.model(self.interval_s), self.source.data
-        x = self.maps.prepared()
-        shown = data.unstandardise(x)[0].permute(1, 2, 0).float().cpu().numpy()
+        shown, g = result
         show_image(self.plot, self.image, shown[..., 0] if shown.shape[2] == 1 else shown)
-        hw = tuple(x.shape[2:])
-        table = model.table
+        hw = shown.shape[:2]
+        table = self.source.structure().table
         top, left, bottom, right = self.rect_px = receptive.theoretical_rf(table, layer, i, j, hw)
         self.rect.setRect(QRectF(left, top, right - left, bottom - top))
-        g = receptive.effective_rf(model, x, layer, ch, i, j)
         g = g / g.max() if g.max() > 0 else g
         rgba = np.zeros(g.shape + (4,), np.float32)
         rgba[..., 0] = 1.0

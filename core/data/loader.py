@@ -8,18 +8,19 @@ training split only and are applied to every split (question 20).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 
-from core.config import POINT_SETS, DataConfig
+from core.data import registry
+from core.data.registry import LoadContext
 from core.errors import ConfigError, DataError
+from core.units import gb
 
-DEFAULT_SIZES = {"points": (200, 200), "shapes10": (10000, 2000)}
-
+if TYPE_CHECKING:
+    from core.config import DataConfig
 
 @dataclass
 class Split:
@@ -75,7 +76,6 @@ class Data:
 
     def _zca(self, eps: float = 1e-2) -> torch.Tensor:
         """Return the ZCA whitening matrix U·diag(1/√(λ+ε))·Uᵀ of the standardised train split."""
-        from core.memory import gb
         d, n = self.train.x[0].numel(), len(self.train)
         shape = "×".join(map(str, self.train.x.shape[1:]))
         slow = " (minutes on a CPU)" if d >= 4096 and self.device.type == "cpu" else ""
@@ -165,84 +165,40 @@ class Data:
             yield self.prepare(xb, train, g), yb
 
 
-def _take(x: torch.Tensor, y: torch.Tensor, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return n examples in a seeded random order (all of them when n is 0 or too large).
-
-    Shuffling even when keeping all matters: image folders come sorted by class, and the
-    validation split is cut from the end."""
-    idx = torch.randperm(len(y), generator=g)
-    if n:
-        idx = idx[:n]
-    return x[idx], y[idx]
-
-
 def load(dc: DataConfig, seed: int, device: torch.device | str = "cpu",
          progress: Callable[[int, int], None] | None = None, dtype: torch.dtype = torch.float32,
          between: Callable[[], None] | None = None,
          note: Callable[[str], None] | None = None) -> Data:
     """Return the experiment's splits, decoded once and moved to the training device.
 
+    The data set's registry entry loads it (core.data.registry says how a loader is called);
     progress(done, total) reports an image folder's decoding; between() is called between
     pieces of drawing Shapes-10; note(text) announces a long step (ZCA whitening). An exception
     raised by any of them stops the load (a Stop)."""
     g = torch.Generator().manual_seed(seed)
-    skipped, skipped_files = 0, ()
-    root, test_root = (os.path.expanduser(r) if r else r for r in (dc.root, dc.test_root))
-    if dc.dataset in POINT_SETS:
-        from core.data.toy2d import make_points
-        n_train = dc.n_train or DEFAULT_SIZES["points"][0]
-        n_test = dc.n_test or DEFAULT_SIZES["points"][1]
-        # separate streams, so that changing N (question 2) keeps the same test points
-        x, y = make_points(dc.dataset, n_train, 2 * seed, dc.noise)
-        xt, yt = make_points(dc.dataset, n_test, 2 * seed + 1, dc.noise)
-        classes = ("class 0", "class 1")
-    elif dc.dataset == "shapes10":
-        from core.data.shapes import CLASSES, make_shapes
-        x, y = make_shapes(dc.n_train or DEFAULT_SIZES["shapes10"][0], 2 * seed, dc.image_size, between)
-        xt, yt = make_shapes(dc.n_test or DEFAULT_SIZES["shapes10"][1], 2 * seed + 1, dc.image_size,
-                             between)
-        classes = CLASSES
-    elif dc.dataset == "folder":
-        from core.data.vision import load_image_folder
-        s = load_image_folder(root, dc.image_size, progress, min_classes=2)
-        skipped += s.skipped
-        skipped_files = s.skipped_files
-        x, y, classes = s.images, s.labels, s.classes
-        if test_root:
-            t = load_image_folder(test_root, dc.image_size, progress, min_classes=2)
-            if t.classes != classes:
-                raise DataError(f"The test folder {dc.test_root} has classes {list(t.classes)} but "
-                                f"the training folder has {list(classes)}; give both the same "
-                                "sub-folders.")
-            skipped += t.skipped
-            skipped_files += t.skipped_files
-            xt, yt = _take(t.images, t.labels, dc.n_test, g)
-        else:  # hold out a test split from the one folder, before N is applied
-            order = torch.randperm(len(y), generator=g)
-            k = dc.n_test or max(1, len(y) // 10)
-            if k >= len(y):
-                raise ConfigError(f"data.n_test: {k} test images leave none to train on; the "
-                                  f"folder {dc.root} holds {len(y)} images")
-            xt, yt = x[order[:k]], y[order[:k]]
-            x, y = x[order[k:]], y[order[k:]]
-        x, y = _take(x, y, dc.n_train, g)
-    else:
-        from core.data.vision import load_torchvision
-        tr = load_torchvision(dc.dataset, root, train=True, download=dc.download)
-        te = load_torchvision(dc.dataset, root, train=False, download=dc.download)
-        x, y = _take(tr.images, tr.labels, dc.n_train, g)
-        xt, yt = _take(te.images, te.labels, dc.n_test, g)
-        classes = tr.classes
-    n_val = int(round(dc.val_fraction * len(y)))
-    if len(y) - n_val < 1:
-        raise ConfigError(f"data.val_fraction: {dc.val_fraction} of {len(y)} examples leaves none "
+    got = registry.get(dc.dataset).loader()(dc, seed, LoadContext.of(dc, g, progress, between))
+    n_val = _validation_size(dc, len(got.y))
+    _check_crop(dc, got.x)
+    dev = torch.device(device)
+    # every loader returns its training pool in random order, so its last examples are a fair
+    # validation split
+    to = lambda a, b: Split(a.to(dev), b.to(dev))  # noqa: E731
+    cut = len(got.y) - n_val
+    return Data(dc, to(got.x[:cut], got.y[:cut]), to(got.x[cut:], got.y[cut:]), to(got.xt, got.yt),
+                tuple(got.classes), got.skipped, dtype, tuple(got.skipped_files), note)
+
+
+def _validation_size(dc: DataConfig, n: int) -> int:
+    """Return how many of the n training examples data.val_fraction holds out."""
+    n_val = int(round(dc.val_fraction * n))
+    if n - n_val < 1:
+        raise ConfigError(f"data.val_fraction: {dc.val_fraction} of {n} examples leaves none "
                           "to train on; lower it or raise data.n_train")
+    return n_val
+
+
+def _check_crop(dc: DataConfig, x: torch.Tensor) -> None:
+    """Refuse a crop larger than the loaded images plus their padding."""
     if dc.crop and x.dim() == 4 and dc.crop > min(x.shape[2:]) + 2 * dc.crop_padding:
         raise DataError(f"data.crop: a {dc.crop}×{dc.crop} crop does not fit in "
                         f"{x.shape[2]}×{x.shape[3]} images padded by {dc.crop_padding}")
-    dev = torch.device(device)
-    # every train set above is in random order, so its last examples are a fair validation split
-    to = lambda a, b: Split(a.to(dev), b.to(dev))  # noqa: E731
-    cut = len(y) - n_val
-    return Data(dc, to(x[:cut], y[:cut]), to(x[cut:], y[cut:]), to(xt, yt), tuple(classes), skipped,
-                dtype, skipped_files, note)

@@ -14,6 +14,8 @@ from typing import Callable
 
 import torch
 
+from core.data import registry
+from core.data.registry import Loaded, LoadContext
 from core.errors import ConfigError
 
 CLASSES: tuple[str, ...] = (
@@ -203,3 +205,11 @@ def make_shapes(n: int, seed: int, size: int = 32,
 
     order = torch.randperm(n, generator=g)
     return images[order], labels[order]
+
+
+def load(dc, seed: int, ctx: LoadContext) -> Loaded:
+    """The registry's loader for Shapes-10 (see core.data.registry for the contract)."""
+    sizes = registry.get(dc.dataset).sizes
+    x, y = make_shapes(dc.n_train or sizes[0], 2 * seed, dc.image_size, ctx.between)
+    xt, yt = make_shapes(dc.n_test or sizes[1], 2 * seed + 1, dc.image_size, ctx.between)
+    return Loaded(x, y, xt, yt, CLASSES)

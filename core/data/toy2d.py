@@ -10,8 +10,8 @@ import math
 
 import torch
 
-NAMES = ("circles", "moons", "xor", "spiral", "blobs")
-
+from core.data import registry
+from core.data.registry import Loaded, LoadContext
 
 def _angles(g: torch.Generator, n: int) -> torch.Tensor:
     return torch.rand(n, generator=g, dtype=torch.float64) * 2 * math.pi
@@ -65,6 +65,7 @@ def _blobs(g, counts, noise):
 
 
 _MAKERS = {"circles": _circles, "moons": _moons, "xor": _xor, "spiral": _spiral, "blobs": _blobs}
+NAMES = tuple(_MAKERS)
 
 
 def make_points(name: str, n: int, seed: int, noise: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,3 +81,12 @@ def make_points(name: str, n: int, seed: int, noise: float = 1.0) -> tuple[torch
     y = torch.cat([torch.full((k,), c, dtype=torch.int64) for c, k in enumerate(counts)])
     order = torch.randperm(n, generator=g)
     return x[order], y[order]
+
+
+def load(dc, seed: int, ctx: LoadContext) -> Loaded:
+    """The registry's loader for the 2D sets (see core.data.registry for the contract)."""
+    sizes = registry.get(dc.dataset).sizes
+    # separate streams, so that changing N (question 2) keeps the same test points
+    x, y = make_points(dc.dataset, dc.n_train or sizes[0], 2 * seed, dc.noise)
+    xt, yt = make_points(dc.dataset, dc.n_test or sizes[1], 2 * seed + 1, dc.noise)
+    return Loaded(x, y, xt, yt, ("class 0", "class 1"))

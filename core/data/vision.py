@@ -2,7 +2,8 @@
 
 Everything is loaded into memory at once (a learning lab works with small sets), so a training
 loop can index one tensor instead of decoding images per batch. Image folders are decoded once
-and cached as plain ``.npz`` arrays (never pickle) keyed by the folder's listing.
+and cached (core.data.folder_cache). ``load_mnist``, ``load_fashion_mnist``, ``load_cifar10``
+and ``load_folder`` are the registry's loaders (core.data.registry).
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,21 +23,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
+from . import folder_cache, registry
+from .registry import Loaded, LoadContext
 
 __all__ = ["DataError", "ImageSet", "load_torchvision", "load_image_folder", "IMAGE_EXTENSIONS"]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
-_CACHE_VERSION = 3  # bump when the decoding or the cached fields change, so old caches stop matching
 SKIPPED_NAMES = 20  # how many skipped files are named (the count covers them all)
-
-# name -> (torchvision class name, folder under root where the files must be)
-_TORCHVISION = {
-    "mnist": ("MNIST", "MNIST/raw"),
-    "fashion-mnist": ("FashionMNIST", "FashionMNIST/raw"),
-    "cifar10": ("CIFAR10", "cifar-10-batches-py"),
-}
-
 
 @dataclass(frozen=True)
 class ImageSet:
@@ -50,44 +43,96 @@ class ImageSet:
     skipped_files: tuple[str, ...] = ()  # the first SKIPPED_NAMES of them, relative to the folder
 
 
-def load_torchvision(name: str, root: str | Path, train: bool, download: bool = False) -> ImageSet:
-    """Return one split of MNIST, Fashion-MNIST or CIFAR-10 read from ``root`` (downloaded there if asked)."""
-    if name not in _TORCHVISION:
-        raise DataError(f"Unknown data set {name!r}; use one of {', '.join(sorted(_TORCHVISION))} or an image folder.")
-    cls_name, sub = _TORCHVISION[name]
-    root = Path(root).expanduser().resolve()
-    split = "training" if train else "test"
-    import torchvision.datasets as tvd  # lazy: importing torchvision costs about a second
+@dataclass(frozen=True)
+class TorchvisionSet:
+    """The registry's loader for one torchvision set (see core.data.registry for the contract)."""
 
-    # torchvision reads MNIST/FashionMNIST from its old processed/*.pt files whenever both exist
-    # (with torch.load(weights_only=True)), before it looks at raw/.
-    processed = root / cls_name / "processed"
-    legacy = (processed / ("training.pt" if train else "test.pt")
-              if cls_name != "CIFAR10" and all((processed / f).is_file() for f in ("training.pt", "test.pt"))
-              else None)
-    if legacy is not None:
+    cls_name: str  # its class in torchvision.datasets
+    folder: str    # the folder under data.root where its files must be
+
+    def __call__(self, dc, seed: int, ctx: LoadContext) -> Loaded:
+        tr = self.split(dc.dataset, ctx.root, train=True, download=dc.download)
+        te = self.split(dc.dataset, ctx.root, train=False, download=dc.download)
+        x, y = ctx.take(tr.images, tr.labels, dc.n_train)
+        xt, yt = ctx.take(te.images, te.labels, dc.n_test)
+        return Loaded(x, y, xt, yt, tr.classes)
+
+    def split(self, name: str, root: str | Path, train: bool, download: bool = False) -> ImageSet:
+        """Return one split read from ``root`` (downloaded there if asked); ``name`` is for messages."""
+        cls_name, sub = self.cls_name, self.folder
+        root = Path(root).expanduser().resolve()
+        split = "training" if train else "test"
+        import torchvision.datasets as tvd  # lazy: importing torchvision costs about a second
+
+        # torchvision reads MNIST/FashionMNIST from its old processed/*.pt files whenever both exist
+        # (with torch.load(weights_only=True)), before it looks at raw/.
+        processed = root / cls_name / "processed"
+        legacy = (processed / ("training.pt" if train else "test.pt")
+                  if cls_name != "CIFAR10" and all((processed / f).is_file() for f in ("training.pt", "test.pt"))
+                  else None)
+        if legacy is not None:
+            try:
+                with warnings.catch_warnings():  # torch's warnings about an odd pickle would repeat the sentence
+                    warnings.simplefilter("ignore")
+                    return _from_torchvision(getattr(tvd, cls_name)(str(root), train=train, download=download))
+            except Exception:  # torch refused a pickle that is more than tensors, or the file is damaged
+                raise DataError(f"The file {legacy} is in torchvision's old {name} format and cannot be read "
+                                f"safely (it holds more than plain tensors, or is damaged); delete the folder "
+                                f"{processed} so that the raw files in {root / sub} are read instead (press "
+                                f"Download, or set `data.download = true`, if they are not there yet).") from None
         try:
-            with warnings.catch_warnings():  # torch's warnings about an odd pickle would repeat the sentence
-                warnings.simplefilter("ignore")
-                return _from_torchvision(getattr(tvd, cls_name)(str(root), train=train, download=download))
-        except Exception:  # torch refused a pickle that is more than tensors, or the file is damaged
-            raise DataError(f"The file {legacy} is in torchvision's old {name} format and cannot be read "
-                            f"safely (it holds more than plain tensors, or is damaged); delete the folder "
-                            f"{processed} so that the raw files in {root / sub} are read instead (press "
-                            f"Download, or set `data.download = true`, if they are not there yet).") from None
-    try:
-        ds = getattr(tvd, cls_name)(str(root), train=train, download=download)
-    except RuntimeError as e:  # torchvision's "Dataset not found or corrupted"
-        if download:
-            raise DataError(f"The {name} {split} files in {root / sub} are still missing or damaged after "
-                            f"downloading ({e}); delete that folder and press Download again.") from e
-        raise DataError(f"The {name} {split} files were not found (or are incomplete) in {root / sub}; set "
-                        f"`data.download = true` in the config or press Download, or put the files there.") from e
-    except Exception as e:  # network errors, unreadable or malformed files
-        what = "Downloading" if download else "Reading"
-        raise DataError(f"{what} the {name} {split} files in {root / sub} failed ({e}); check the network "
-                        f"connection, or delete that folder and download the files again.") from e
-    return _from_torchvision(ds)
+            ds = getattr(tvd, cls_name)(str(root), train=train, download=download)
+        except RuntimeError as e:  # torchvision's "Dataset not found or corrupted"
+            if download:
+                raise DataError(f"The {name} {split} files in {root / sub} are still missing or damaged after "
+                                f"downloading ({e}); delete that folder and press Download again.") from e
+            raise DataError(f"The {name} {split} files were not found (or are incomplete) in {root / sub}; set "
+                            f"`data.download = true` in the config or press Download, or put the files there.") from e
+        except Exception as e:  # network errors, unreadable or malformed files
+            what = "Downloading" if download else "Reading"
+            raise DataError(f"{what} the {name} {split} files in {root / sub} failed ({e}); check the network "
+                            f"connection, or delete that folder and download the files again.") from e
+        return _from_torchvision(ds)
+
+
+load_mnist = TorchvisionSet("MNIST", "MNIST/raw")
+load_fashion_mnist = TorchvisionSet("FashionMNIST", "FashionMNIST/raw")
+load_cifar10 = TorchvisionSet("CIFAR10", "cifar-10-batches-py")
+
+
+def load_torchvision(name: str, root: str | Path, train: bool, download: bool = False) -> ImageSet:
+    """Return one split of a registered torchvision set (MNIST, Fashion-MNIST, CIFAR-10)."""
+    known = {n: f for n in registry.names() if isinstance(f := registry.get(n).loader(), TorchvisionSet)}
+    if name not in known:
+        raise DataError(f"Unknown data set {name!r}; use one of {', '.join(sorted(known))} or an image folder.")
+    return known[name].split(name, root, train, download)
+
+
+def load_folder(dc, seed: int, ctx: LoadContext) -> Loaded:
+    """The registry's loader for an image folder (see core.data.registry for the contract):
+    the test split is data.test_root's images, or held out of the one folder before N is applied."""
+    s = load_image_folder(ctx.root, dc.image_size, ctx.progress, min_classes=2)
+    skipped, skipped_files = s.skipped, s.skipped_files
+    x, y, classes, g = s.images, s.labels, s.classes, ctx.generator
+    if ctx.test_root:
+        t = load_image_folder(ctx.test_root, dc.image_size, ctx.progress, min_classes=2)
+        if t.classes != classes:
+            raise DataError(f"The test folder {dc.test_root} has classes {list(t.classes)} but "
+                            f"the training folder has {list(classes)}; give both the same "
+                            "sub-folders.")
+        skipped += t.skipped
+        skipped_files += t.skipped_files
+        xt, yt = ctx.take(t.images, t.labels, dc.n_test)
+    else:
+        order = torch.randperm(len(y), generator=g)
+        k = dc.n_test or max(1, len(y) // 10)
+        if k >= len(y):
+            raise ConfigError(f"data.n_test: {k} test images leave none to train on; the "
+                              f"folder {dc.root} holds {len(y)} images")
+        xt, yt = x[order[:k]], y[order[:k]]
+        x, y = x[order[k:]], y[order[k:]]
+    x, y = ctx.take(x, y, dc.n_train)
+    return Loaded(x, y, xt, yt, classes, skipped, skipped_files)
 
 
 def _from_torchvision(ds) -> ImageSet:
@@ -125,9 +170,10 @@ def load_image_folder(root: str | Path, size: int, progress: Callable[[int, int]
     if len(classes) < min_classes:
         raise DataError(f"The image folder {root} has one class ({classes[0]}{os.sep}): a classifier needs "
                         f"at least two class folders; add a sub-folder of images for each other class.")
-    cache = _cache_path(root, size, digest, cache_dir)
-    hit = _read_cache(cache, size)
+    cache = folder_cache.path(root, size, digest, cache_dir)
+    hit = folder_cache.read(cache, size)
     if hit is not None:
+        hit = ImageSet(*hit)
         _check_classes_present(root, hit, min_classes)
         if progress:
             progress(len(hit.labels), len(hit.labels))
@@ -146,7 +192,7 @@ def load_image_folder(root: str | Path, size: int, progress: Callable[[int, int]
                       tuple(classes), int(len(others) + (~ok).sum()),
                       tuple((unreadable + others)[:SKIPPED_NAMES]))
     _check_classes_present(root, result, min_classes)
-    _write_cache(cache, result)
+    folder_cache.write(cache, result)
     return result
 
 
@@ -338,53 +384,3 @@ def _decode_all(paths: list[str], size: int,
         finally:  # if progress raised (to cancel, say), drop the chunks not yet started
             pool.shutdown(wait=True, cancel_futures=True)
     return out, ok, reasons
-
-
-def _cache_path(root: Path, size: int, digest: str, cache_dir: str | Path | None) -> Path:
-    """Return the cache file for this folder, image size and listing digest."""
-    base = Path(cache_dir or os.environ.get("LEARNSCOPE_CACHE") or Path.home() / ".cache" / "learnscope")
-    key = hashlib.sha256(f"{_CACHE_VERSION}\0{root}\0{size}\0{digest}".encode("utf-8", "surrogateescape"))
-    root_id = hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    # The root and size prefix lets a new cache replace the stale ones for the same folder.
-    return base.expanduser() / f"imagefolder-{root_id}-s{size}-{key.hexdigest()[:20]}.npz"
-
-
-def _read_cache(path: Path, size: int) -> ImageSet | None:
-    """Return the cached set, or None if it is absent, corrupt or does not match."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            images, labels, classes = z["images"], z["labels"], z["classes"]
-            skipped = int(z["skipped"])
-            skipped_files = tuple(str(f) for f in z["skipped_files"])
-        n = len(labels)
-        if (images.dtype != np.uint8 or images.shape != (n, 3, size, size) or labels.dtype != np.int64
-                or classes.ndim != 1 or (n and not 0 <= labels.min() <= labels.max() < len(classes))):
-            return None
-        return ImageSet(torch.from_numpy(images), torch.from_numpy(labels), tuple(str(c) for c in classes), skipped,
-                        skipped_files)
-    except Exception:  # missing, truncated, not a zip, wrong keys: decode again
-        return None
-
-
-def _write_cache(path: Path, data: ImageSet) -> None:
-    """Store ``data`` atomically at ``path`` and remove older caches of the same folder; failures are ignored."""
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target then rename: a killed process leaves a stray .tmp, never a half .npz.
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, images=data.images.numpy(), labels=data.labels.numpy(),
-                     classes=np.array(data.classes, dtype=str), skipped=np.int64(data.skipped),
-                     skipped_files=np.array(data.skipped_files, dtype=str))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        prefix = path.name.rsplit("-", 1)[0] + "-"
-        for old in path.parent.glob(prefix + "*.npz"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:  # read-only or full disk: the load still succeeds, only uncached
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
