@@ -100,7 +100,7 @@ class LiveDisplay:
         self._progress_shown = shown
         self.training_panel.show_progress(
             shown.epoch, info.epochs, int(shown.steps[-1]), info.epochs * info.steps_per_epoch,
-            now - self.t0, shown.images_per_s, paused=s.paused)
+            now - self.t0, shown.images_per_s, paused=s.paused, fmt=info.precision)
 
     def paused(self) -> None:
         """Mark the progress line paused (once the first steps are drawn; before, the

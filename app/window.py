@@ -29,6 +29,7 @@ from app.window_docks import Docks
 from app.window_menus import build_menus, suit_sweep_actions
 from app.worker import TrainingSession
 from core import config as cfg
+from core.data import registry as datasets
 from core.errors import ConfigError
 
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (it must end within 2 s)
@@ -38,7 +39,7 @@ def broken_rule(exp: cfg.Experiment) -> str | None:
     """Return the engine's sentence for the first rule exp breaks ('path: why'), or None."""
     try:
         cfg.validate(exp)
-        cfg.check_folders(exp)
+        datasets.check_folders(exp.data)
     except ConfigError as e:
         return str(e)
     return None
@@ -263,7 +264,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.set_running(info.run_folder)
         self.plots.set_steps_per_epoch(info.steps_per_epoch, info.epochs)
         self.training_panel.show_message(
-            f"Training on {info.device}: {info.n_train:,} train / {info.n_val:,} val / "
+            f"Training on {info.device} ({info.precision}): {info.n_train:,} train / {info.n_val:,} val / "
             f"{info.n_test:,} test examples, {info.params:,} parameters"
             + ("   ·   paused" if self.session is not None and self.session.paused else ""))
         if info.skipped:  # the CLI warns of them on its terminal; the window says it here

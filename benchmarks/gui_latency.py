@@ -244,6 +244,8 @@ def main() -> None:
                    help="show this Inspect view while training (repeat to cycle through several)")
     p.add_argument("--all-views", action="store_true", help="cycle through every Inspect view")
     p.add_argument("--only", choices=("cnn", "circles"), help="measure one workload only")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="an override for every workload, e.g. train.precision=bf16")
     p.add_argument("--no-record", action="store_true",
                    help="headless, train without saving the run (the engine alone; the CLI and "
                         "the window save every run: about 3 %% slower for the CNN)")
@@ -267,6 +269,7 @@ def main() -> None:
         for label, (preset, sets) in WORKLOADS.items():
             if args.only and (args.only == "cnn") != label.startswith("practical CNN"):
                 continue
+            sets = [*sets, *args.set]
             exp = cfg.with_overrides(presets.load(preset), sets)
             late, probed_rates, gui_rates, cli_rates, busy, blocked, waited = [], [], [], [], [], [], []
             train_cpus = ALL_CPUS[-1:] if args.pin else None

@@ -72,8 +72,9 @@ class Progress:
 
     def on_fit_start(self, info) -> None:
         self.info, self.t0 = info, time.perf_counter()
-        self.stream.write(f"\rtraining on {info.device}: {info.n_train} train / {info.n_val} val / "
-                          f"{info.n_test} test examples, {info.params:,} parameters\n")
+        self.stream.write(f"\rtraining on {info.device} ({info.precision}): {info.n_train} train / "
+                          f"{info.n_val} val / {info.n_test} test examples, {info.params:,} "
+                          "parameters\n")
         if info.skipped:
             named = ", ".join(info.skipped_files[:5]) + (" …" if info.skipped > 5 else "")
             self.stream.write(f"warning: {info.skipped} unreadable or non-image files were skipped"

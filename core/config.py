@@ -17,8 +17,7 @@ from core import optimizers, schema
 from core.atomic import atomic_write_text
 from core.data import registry as datasets
 from core.errors import ConfigError
-from core.schema import FLOAT32_MAX, as_dict, build, check_text, key, show
-from core.schema import setting as _f
+from core.schema import FLOAT32_MAX, as_dict, build, check_text, key, show, setting as _f
 
 
 @dataclass
@@ -167,7 +166,12 @@ class TrainConfig:
                      "or mps.", label="Device")
     dtype: Literal["float32", "float64"] = _f(
         "float32", "Number precision of the weights and inputs; float64 makes the hand-written "
-        "and autograd runs agree to 1e-10.", label="Precision")
+        "and autograd runs agree to 1e-10.", label="Weights dtype")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = _f(
+        "auto", "Number format of the convolutions and matrix products. 'auto': bf16 autocast "
+        "(with channels-last for a CNN) where the device computes bf16 natively — a CPU with AMX "
+        "or AVX-512 BF16, a recent GPU — else fp32. Weights, loss and metrics stay fp32; 'fp16' "
+        "needs a CUDA GPU.", label="Precision")
     sync_every: int = _f(25, "Read the metrics back from the device every this many steps "
                          "(a NaN loss is caught at the next read).", min=1,
                          label="Metrics read-back (steps)")
@@ -229,6 +233,7 @@ def validate(exp: Experiment) -> Experiment:
         raise ConfigError("optim.nesterov: needs optim.momentum > 0, got momentum "
                           f"{exp.optim.momentum}")
     _validate_implementation(exp)
+    _validate_precision(exp.train, exp.model)
     if exp.model.kind == "cnn" and exp.is_points:
         raise ConfigError(f"model.kind: 'cnn' needs an image data set, got data.dataset "
                           f"{exp.data.dataset!r} (use 'mlp' for 2D points)")
@@ -253,6 +258,20 @@ def _validate_implementation(exp: Experiment) -> None:
         if value != want:
             raise ConfigError(f"model.implementation: {m.implementation!r} is plain SGD on an "
                               f"MLP and needs {name} = {want!r}, got {value!r} (use 'optim')")
+
+
+def _validate_precision(t: TrainConfig, m: ModelConfig) -> None:
+    """Autocast lowers float32 torch.nn runs (what a device allows: core.precision)."""
+    if t.precision in ("auto", "fp32"):
+        return
+    if t.dtype != "float32":
+        raise ConfigError(f"train.precision: {t.precision!r} autocasts float32 runs, and "
+                          f"train.dtype is {t.dtype!r}; use 'fp32' or 'auto', or train.dtype = "
+                          "'float32'")
+    if m.implementation != "optim":
+        raise ConfigError(f"train.precision: {t.precision!r} needs autograd through torch.nn "
+                          f"layers, and model.implementation {m.implementation!r} writes its "
+                          "backward pass by hand; use 'fp32' or 'auto'")
 
 
 def _validate_data(exp: Experiment) -> None:
@@ -329,24 +348,6 @@ def _validate_sizes(exp: Experiment) -> None:
                     raise ConfigError(f"{s}.{f.name}: {v:g} does not fit in float32 (at most "
                                       f"{FLOAT32_MAX:.4g}); lower it, or set train.dtype = "
                                       "'float64'")
-
-
-def check_folders(exp: Experiment) -> None:
-    """Check that the folders a data set reads from disk exist (validate leaves the disk alone);
-    a set that can download makes its own folder."""
-    d = exp.data
-    ds = datasets.get(d.dataset)
-    if not ds.needs_root or ds.can_download:
-        return
-    folders = [("data.root", d.root, "images")]
-    if ds.test_root:
-        folders.append(("data.test_root", d.test_root, "test images"))
-    for path, folder, what in folders:
-        p = Path(folder).expanduser() if folder else None
-        if p is not None and not p.is_dir():
-            reason = "is a file, not a folder" if p.exists() else "does not exist"
-            raise ConfigError(f"{path}: {p} {reason}; choose the folder that holds one sub-folder "
-                              f"of {what} per class")
 
 
 # ---------------------------------------------------------------- TOML in / out

@@ -87,27 +87,39 @@ def _params(model: nn.Module):
     return [(lin.weight, lin.bias, act) for lin, act in layers(model)]
 
 
-def _optim_step(model: nn.Module, loss: str, reduction: str, opt: torch.optim.Optimizer):
+def _optim_step(model: nn.Module, loss: str, reduction: str, opt: torch.optim.Optimizer,
+                fmt=None, device=None):
+    """fmt (a core.precision.Precision) runs the forward pass in bf16 / fp16 autocast; the
+    loss and the optimiser's step stay in fp32."""
     criterion = loss_fn(loss)
+    plain = fmt is None or fmt.plain
+    scaler = None if plain else fmt.scaler(device)
 
     def step(x, y):
-        out = model(x)
+        out = model(x) if plain else fmt.forward(model, x, device)
         batch_loss = criterion(out, y)  # the batch mean, which the metrics report
         opt.zero_grad(set_to_none=True)
-        (batch_loss * y.shape[0] if reduction == "sum" else batch_loss).backward()
-        opt.step()
+        total = batch_loss * y.shape[0] if reduction == "sum" else batch_loss
+        if scaler is None:
+            total.backward()
+            opt.step()
+        else:
+            scaler.scale(total).backward()
+            scaler.step(opt)
+            scaler.update()
         return batch_loss, out
     return step
 
 
-def make_step(kind: str, model: nn.Module, loss: str, reduction: str,
-              opt: torch.optim.Optimizer) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+def make_step(kind: str, model: nn.Module, loss: str, reduction: str, opt: torch.optim.Optimizer,
+              fmt=None, device=None) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """Return step(x, y) -> (batch-mean loss, logits) that updates the model.
 
-    "optim" steps opt on autograd's gradients; the hand-written kinds take a plain SGD step at
-    opt's current learning rate (a schedule may change it between epochs)."""
+    "optim" steps opt on autograd's gradients, its forward pass in fmt's number format; the
+    hand-written kinds (always fp32 or float64) take a plain SGD step at opt's current
+    learning rate (a schedule may change it between epochs)."""
     if kind == "optim":
-        return _optim_step(model, loss, reduction, opt)
+        return _optim_step(model, loss, reduction, opt, fmt, device)
     params = _params(model)
     scale = (lambda n: n) if reduction == "sum" else (lambda n: 1)
 

@@ -133,6 +133,7 @@ class FitInfo:
     run_folder: str | None
     skipped: int = 0                # unreadable or non-image files left out of an image folder
     skipped_files: tuple[str, ...] = ()  # the first of them, relative to their folder
+    precision: str = "fp32, contiguous"  # number and memory format (core.precision.describe)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from core import config as cfg
-from core import manual, memory, models
+from core import manual, memory, models, precision
 from core.calls import StepCalls
 from core.data import loader
 from core.devices import cpu_threads_for, device_name, out_of_memory_message, resolve_device
@@ -233,12 +233,16 @@ class Trainer:
         step; refuse, naming the setting, what cannot fit before anything is allocated."""
         exp, tc, oc = self.exp, self.exp.train, self.exp.optim
         self.device = resolve_device(tc.device)
+        self.precision = precision.choose(tc.precision, self.device, cnn=exp.model.kind == "cnn",
+                                          dtype=tc.dtype, implementation=exp.model.implementation)
         torch.manual_seed(tc.seed)  # initial weights and dropout masks
         dtype = torch.float64 if tc.dtype == "float64" else torch.float32
         memory.check(exp, self.device)
         self.data = data = self._load_data(dtype)
         self._check_stop()
         model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device, dtype)
+        if self.precision.channels_last:  # oneDNN's and cuDNN's low-precision kernels want it
+            model = model.to(memory_format=torch.channels_last)
         self.model = model
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads_for(model.table, min(tc.batch_size, len(data.train)),
@@ -246,7 +250,8 @@ class Trainer:
         criterion = loss_fn(oc.loss)
         opt = make_optimizer(model.parameters(), oc)
         sched = make_schedule(opt, oc, tc)
-        step = manual.make_step(exp.model.implementation, model, oc.loss, oc.reduction, opt)
+        step = manual.make_step(exp.model.implementation, model, oc.loss, oc.reduction, opt,
+                                self.precision, self.device)
         shuffle = torch.Generator(device=self.device).manual_seed(tc.seed)
         bs, steps, used, drop_last = _batching(exp, model, len(data.train))
         return _Setup(model, criterion, opt, sched, step, shuffle, bs, steps, used, drop_last,
@@ -271,7 +276,11 @@ class Trainer:
                        len(data.test), device_name(self.device),
                        sum(p.numel() for p in s.model.parameters()), data.classes, data.input_shape,
                        str(self.writer.folder) if self.writer else None, data.skipped,
-                       data.skipped_files)
+                       data.skipped_files, self.precision.describe())
+        if self.writer:  # the summary says what the run computed in, and why auto chose it
+            self.writer.summary.update(precision=self.precision.name,
+                                       memory_format=self.precision.memory_format,
+                                       precision_reason=self.precision.reason)
         self._emit("on_fit_start", info)
         # per-step metrics stay on the device: loss, correct, top-5 correct, batch size
         buf = torch.zeros(s.steps, 4, device=self.device, dtype=data.dtype)
@@ -366,7 +375,7 @@ class Trainer:
             for xb, yb in self.data.batches(split, size, train=False):
                 if self._stop.is_set():
                     raise _Stopped
-                out = model(xb)
+                out = self.precision.forward(model, xb, self.device)
                 m = step_metrics(criterion(out, yb), out, yb)
                 sums[0] += m[0] * yb.shape[0]
                 sums[1:3] += m[1:]

@@ -149,7 +149,9 @@ def test_resuming_redraws_at_once_whatever_was_painted_while_paused(qtbot, windo
     click(qtbot, panel.pause)  # resume
     assert w.live.draw.due()  # the next tick redraws
     qtbot.waitUntil(lambda: w.live.draw.next > 0, timeout=5_000)
-    assert w.live.draw.next - time.perf_counter() < 1.0  # the paused repaints were not charged
+    # charged, the 3 s of paused repaints would put the next redraw 3 / DRAW_SHARE = 200 s
+    # away; the first redraw's own cost, on a loaded 2-core machine, a second or two
+    assert w.live.draw.next - time.perf_counter() < 10.0
 
 
 # -- a new run: fresh axes and progress -------------------------------------------------------

@@ -15,6 +15,7 @@ from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, tem
 import lab
 from core import config as cfg
 from core import presets
+from core.data import registry
 from core.errors import ConfigError
 
 PATH_WORDS = re.compile(r"\b(data|model|optim|train)\.\w+")  # 'optim.lr': a config name
@@ -345,13 +346,13 @@ def test_the_engine_names_a_missing_image_folder(tmp_path):
     exp = cfg.with_overrides(presets.load("shapes-cnn"),
                              ["data.dataset=folder", f"data.root='{tmp_path / 'nowhere'}'"])
     with pytest.raises(ConfigError, match=r"^data\.root: .*nowhere does not exist"):
-        cfg.check_folders(exp)
+        registry.check_folders(exp.data)
     (tmp_path / "imgs").mkdir()
     (tmp_path / "file.txt").write_text("x")
     exp.data.root, exp.data.test_root = str(tmp_path / "imgs"), str(tmp_path / "file.txt")
     with pytest.raises(ConfigError, match=r"^data\.test_root: .*file\.txt is a file, not a folder"):
-        cfg.check_folders(exp)
+        registry.check_folders(exp.data)
     exp.data.test_root = ""
-    cfg.check_folders(exp)  # no error: the folder is there
+    registry.check_folders(exp.data)  # no error: the folder is there
     with pytest.raises(ConfigError, match="image-folder data set needs the folder"):
         cfg.with_overrides(presets.load("shapes-cnn"), ["data.dataset=folder"])

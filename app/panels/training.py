@@ -46,6 +46,7 @@ class TrainingPanel(FormPanel):
             self.device.addItem(label, value)
         self.device.currentIndexChanged.connect(self._edited)
         self.bind("train.device", self.device)
+        self.precision = self.editor("train", "precision")
 
         self.start = QPushButton("▶  Train", self)
         self.start.setObjectName("start")
@@ -73,7 +74,8 @@ class TrainingPanel(FormPanel):
         # is narrow: neither sets its minimum width (it fits a 1280×720 projector)
         bar = FlowLayout(spacing=10)
         self.run_settings = []  # the run's settings, hidden in presentation mode
-        for label, w in (("Epochs", self.epochs), ("Seed", self.seed), ("Device", self.device)):
+        for label, w in (("Epochs", self.epochs), ("Seed", self.seed), ("Device", self.device),
+                         ("Precision", self.precision)):
             self.run_settings.append(_row(self, QLabel(label, self), w))
             self.run_settings[-1].layout().itemAt(0).widget().setBuddy(w)
         for b in (self.start, self.pause, self.stop):
@@ -124,7 +126,7 @@ class TrainingPanel(FormPanel):
         self.pause.setEnabled(running)
         self.stop.setEnabled(running)
         self.pause.setText("❚❚  Pause")
-        for w in (self.epochs, self.seed, self.device):
+        for w in (self.epochs, self.seed, self.device, self.precision):
             w.setEnabled(not running)
 
     def set_paused(self, paused: bool) -> None:
@@ -144,14 +146,18 @@ class TrainingPanel(FormPanel):
         self.progress.setFormat(f"epoch 0/{epochs} · %p%")
 
     def show_progress(self, epoch: int, epochs: int, done: int, total: int, elapsed: float,
-                      images_per_s: float, paused: bool = False) -> None:
+                      images_per_s: float, paused: bool = False, fmt: str = "") -> None:
+        """fmt: the run's number and memory format ('bf16 autocast, channels-last')."""
         self.progress.setMaximum(max(1, total))
+        if fmt:
+            self.progress.setToolTip(f"Computing in {fmt} (train.precision).")
         self.progress.setValue(done)
         eta = elapsed / done * (total - done) if done else 0.0
         self.progress.setFormat(f"epoch {epoch}/{epochs} · %p%")
+        number = f" in {fmt.split(',')[0]}" if fmt else ""  # 'bf16 autocast'; the tooltip has all
         self.status.setText(f"Epoch {epoch}/{epochs}   ·   step {done:,}/{total:,}   ·   "
-                            f"{images_per_s:,.0f} images/s   ·   elapsed {clock(elapsed)}   ·   "
-                            + ("paused" if paused else f"ETA {clock(eta)}"))
+                            f"{images_per_s:,.0f} images/s{number}   ·   elapsed {clock(elapsed)}"
+                            "   ·   " + ("paused" if paused else f"ETA {clock(eta)}"))
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)

@@ -62,7 +62,7 @@ def html(exp: cfg.Experiment) -> str:
                 "this experiment is a CNN.</p>")
     b, n_x, hidden, n_y = batch_and_sizes(exp)
     act, dact = FORMULAS[m.activation]
-    fwd = [f"h̃ = x W<sub>h</sub><sup>T</sup> + b<sub>h</sub>", f"h = {act}",
+    fwd = ["h̃ = x W<sub>h</sub><sup>T</sup> + b<sub>h</sub>", f"h = {act}",
            "ỹ = h W<sub>y</sub><sup>T</sup> + b<sub>y</sub>", "ŷ = softmax ỹ"]
     if o.loss == "mse":
         first = "∇ỹ = ŷ ⊙ (g − (g·ŷ)),  g = 2(ŷ − y)"

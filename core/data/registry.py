@@ -34,6 +34,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import ConfigError
@@ -177,3 +178,20 @@ def _builtin() -> None:
 
 
 _builtin()
+
+
+def check_folders(d) -> None:
+    """Check that the folders a data set (DataConfig d) reads from disk exist, naming the
+    setting (config.validate leaves the disk alone); a set that can download makes its own."""
+    ds = get(d.dataset)
+    if not ds.needs_root or ds.can_download:
+        return
+    folders = [("data.root", d.root, "images")]
+    if ds.test_root:
+        folders.append(("data.test_root", d.test_root, "test images"))
+    for path, folder, what in folders:
+        p = Path(folder).expanduser() if folder else None
+        if p is not None and not p.is_dir():
+            reason = "is a file, not a folder" if p.exists() else "does not exist"
+            raise ConfigError(f"{path}: {p} {reason}; choose the folder that holds one sub-folder "
+                              f"of {what} per class")
