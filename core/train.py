@@ -88,10 +88,11 @@ class Trainer:
     """Trains one Experiment; call fit() (blocking) from any thread, stop()/pause() from another."""
 
     def __init__(self, exp: cfg.Experiment, observers=(), run_root: Path | str | None = None,
-                 record: bool = True):
+                 record: bool = True, run_folder: Path | str | None = None):
         self.exp = cfg.validate(exp)
         self.observers = list(observers)
         self.run_root, self.record = run_root, record
+        self.run_folder = run_folder  # the run's own folder (a study's rung), else one in run_root
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
@@ -271,7 +272,7 @@ class Trainer:
         """Open the run folder, announce the run, and set up the per-step metrics on the device."""
         data = self.data
         if self.record:
-            self.writer = RunWriter(self.exp, self.run_root)
+            self.writer = RunWriter(self.exp, self.run_root, folder=self.run_folder)
         info = FitInfo(self.exp.train.epochs, s.steps, len(data.train), len(data.val),
                        len(data.test), device_name(self.device),
                        sum(p.numel() for p in s.model.parameters()), data.classes, data.input_shape,

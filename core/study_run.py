@@ -1,0 +1,264 @@
+"""Training a study: its folder in the run store, one run folder per rung, and study.json.
+
+`<out>/<study slug>/` holds study.toml (the study as run), `rung-01-<label>/`… (each written by
+core.runs.RunWriter) and study.json, the results table, rewritten atomically whenever a rung
+starts or ends. Running a study whose folder exists resumes it: a rung that ended done or
+diverged with the same settings is kept (its run folder too), any other one trains again in a
+fresh folder. With parallel=K, K rungs train at once in spawned processes, each with its share
+of the CPU's threads; the parent alone writes study.json.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Callable
+
+from core import config as cfg
+from core import study as studies
+from core.atomic import atomic_write_text
+from core.errors import ConfigError
+from core.run_reader import default_root, read_json
+from core.runs import _clean  # NaN/inf -> null: study.json is always valid JSON
+
+STATUSES = ("pending", "running", "done", "diverged", "stopped", "failed")
+KEPT = ("done", "diverged")   # a resumed study keeps these rungs
+STALL_POINTS = 2.0            # a final test accuracy this close to chance is a stalled rung
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-").lower() or "study"
+
+
+def study_folder(study: studies.Study, out: Path | str | None = None) -> Path:
+    return Path(out or default_root()) / slug(study.name)
+
+
+class _Watch:
+    """Observer: the number of classes and each epoch's test accuracy (for the best one)."""
+
+    def __init__(self):
+        self.classes, self.best, self.best_epoch = 0, None, None
+
+    def on_fit_start(self, info) -> None:
+        self.classes = len(info.classes)
+
+    def on_epoch_end(self, record) -> None:
+        m = record.split("test")
+        if m is not None and (self.best is None or m.accuracy > self.best):
+            self.best, self.best_epoch = m.accuracy, record.epoch
+
+
+def train_rung(exp: cfg.Experiment, folder: Path | str, threads: int | None = None,
+               on_trainer: Callable | None = None, stop_event=None) -> dict:
+    """Train one rung into folder; return what its row of the table needs (plain values)."""
+    import torch
+
+    from core.train import Trainer
+    if threads:
+        torch.set_num_threads(threads)
+    watch = _Watch()
+    trainer = Trainer(exp, [watch], run_folder=folder)
+    if on_trainer is not None:
+        on_trainer(trainer)
+    ended = threading.Event()
+    if stop_event is not None:  # a worker process: the parent's stop arrives as an event
+        def watch_stop():
+            while not ended.is_set():
+                if stop_event.wait(0.2):
+                    trainer.stop()
+                    return
+        threading.Thread(target=watch_stop, daemon=True).start()
+    t0 = time.perf_counter()
+    result = trainer.fit()
+    ended.set()
+    last = result.last
+
+    def acc(split):
+        m = last.split(split) if last is not None else None
+        return None if m is None else m.accuracy
+    return {"status": result.status, "message": result.message, "epochs": result.epochs,
+            "train_accuracy": acc("train"), "test_accuracy": acc("test"),
+            "best_test": watch.best, "best_epoch": watch.best_epoch, "classes": watch.classes,
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
+_WORKER_STOP = None
+
+
+def _init_worker(event) -> None:
+    global _WORKER_STOP
+    _WORKER_STOP = event
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the parent, which stops us
+
+
+def _worker(exp: cfg.Experiment, folder: str, threads: int) -> dict:
+    return train_rung(exp, folder, threads, stop_event=_WORKER_STOP)
+
+
+def _same_settings(folder: Path, exp: cfg.Experiment) -> bool:
+    """Whether a stored rung was trained with exp's settings (the device aside)."""
+    try:
+        old = cfg.to_dict(cfg.load(folder / "config.toml"))
+    except (ConfigError, OSError):
+        return False
+    new = cfg.to_dict(exp)
+    for d in (old, new):
+        d["train"].pop("device", None)
+    return old == new
+
+
+class StudyRunner:
+    """Trains a study's rungs into its folder; call run() (blocking), stop() from a signal."""
+
+    def __init__(self, study: studies.Study, out: Path | str | None = None, parallel: int = 1,
+                 extra: tuple[str, ...] | list[str] = (), on_rung: Callable | None = None):
+        studies.check(study, extra)
+        self.study, self.parallel, self.on_rung = study, max(1, int(parallel)), on_rung
+        self.rungs = studies.experiments(study, extra)
+        self.extra = list(extra)
+        self.folder = study_folder(study, out)
+        self.rows: list[dict] = []
+        self.stopped = False
+        self._trainer = None
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self._trainer is not None:
+            self._trainer.stop()
+
+    def _set_trainer(self, trainer) -> None:
+        self._trainer = trainer
+        if self.stopped:
+            trainer.stop()
+
+    # -- the table
+    def _fresh_row(self, k: int, v: studies.Variant, exp: cfg.Experiment) -> dict:
+        return {"index": k + 1, "label": v.label, "question": v.question, "text": v.text,
+                "status": "pending", "stalled": False, "train_accuracy": None,
+                "test_accuracy": None, "best_test": None, "best_epoch": None, "epochs": 0,
+                "change": None, "seconds": None, "effective_step": studies.effective_step(exp),
+                "message": "", "run_folder": None}
+
+    def _resumed_rows(self) -> list[dict]:
+        old, _problem = read_json(self.folder / "study.json")
+        old_rows = old.get("rungs", []) if isinstance(old, dict) else []
+        rows = []
+        for k, (v, exp) in enumerate(self.rungs):
+            row = self._fresh_row(k, v, exp)
+            prev = old_rows[k] if k < len(old_rows) and isinstance(old_rows[k], dict) else {}
+            name = prev.get("run_folder")
+            if (prev.get("label") == v.label and prev.get("status") in KEPT
+                    and isinstance(name, str) and _same_settings(self.folder / name, exp)):
+                row.update({f: prev.get(f) for f in row if f in prev and f != "text"})
+            rows.append(row)
+        return rows
+
+    def _write(self) -> None:
+        rows = self.rows
+        for i, row in enumerate(rows):
+            before = rows[i - 1]["test_accuracy"] if i else None
+            now = row["test_accuracy"]
+            row["change"] = None if before is None or now is None else round(now - before, 2)
+        table = {"name": self.study.name, "kind": self.study.kind, "text": self.study.text,
+                 "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), "rungs": rows}
+        atomic_write_text(self.folder / "study.json", _json(table))
+
+    def _start_row(self, k: int) -> Path:
+        row = self.rows[k]
+        base = f"rung-{k + 1:02d}-{slug(row['label'])}"
+        folder, n = self.folder / base, 1
+        while folder.exists():  # an interrupted attempt keeps its folder; this one starts anew
+            n += 1
+            folder = self.folder / f"{base}-{n}"
+        folder.mkdir(parents=True)  # reserved now: a later attempt never reuses the name
+        row.update(status="running", run_folder=folder.name, message="")
+        self._write()
+        return folder
+
+    def _end_row(self, k: int, measured: dict) -> None:
+        row = self.rows[k]
+        classes = measured.pop("classes", 0)
+        row.update({f: v for f, v in measured.items() if f in row})
+        test = row["test_accuracy"]
+        if row["status"] == "done" and classes and test is not None:
+            chance = 100.0 / classes
+            if test - chance <= STALL_POINTS:
+                row["stalled"] = True
+                row["message"] = (f"stalled: test accuracy {test:.1f} % is chance ({chance:.1f} % "
+                                  f"for {classes} classes), training did not learn; effective "
+                                  f"step η/(1 − m) = {row['effective_step']:.3g}")
+        self._write()
+        if self.on_rung is not None:
+            self.on_rung(row, self.rows)
+
+    # -- the run
+    def run(self) -> list[dict]:
+        """Train every rung not already kept; return the table's rows."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        shown = studies.Study(self.study.name, self.study.kind,
+                              cfg.with_overrides(self.study.base, self.extra),
+                              self.study.variants, self.study.text)
+        atomic_write_text(self.folder / "study.toml", studies.dumps(shown))
+        self.rows = self._resumed_rows()
+        self._write()
+        for row in self.rows:  # kept from an earlier attempt: reported as ended
+            if row["status"] in KEPT and self.on_rung is not None:
+                self.on_rung(row, self.rows)
+        todo = [k for k, row in enumerate(self.rows) if row["status"] not in KEPT]
+        if self.parallel == 1 or len(todo) <= 1:
+            self._sequential(todo)
+        else:
+            self._in_parallel(todo)
+        return self.rows
+
+    def _sequential(self, todo: list[int]) -> None:
+        for k in todo:
+            if self.stopped:
+                return
+            folder = self._start_row(k)
+            measured = train_rung(self.rungs[k][1], folder, on_trainer=self._set_trainer)
+            self._trainer = None
+            self._end_row(k, measured)
+
+    def _in_parallel(self, todo: list[int]) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        event = ctx.Event()
+        threads = max(1, (os.cpu_count() or 1) // self.parallel)
+        queue, running = list(todo), {}
+        with ProcessPoolExecutor(self.parallel, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(event,)) as pool:
+            while queue or running:
+                while queue and len(running) < self.parallel and not self.stopped:
+                    k = queue.pop(0)
+                    folder = self._start_row(k)
+                    running[pool.submit(_worker, self.rungs[k][1], str(folder), threads)] = k
+                if self.stopped:
+                    queue.clear()
+                    event.set()
+                done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                for f in done:
+                    k = running.pop(f)
+                    try:
+                        measured = f.result()
+                    except Exception as e:  # noqa: BLE001 - a worker that died: a failed rung
+                        measured = {"status": "failed",
+                                    "message": f"The rung's process ended: {type(e).__name__}: {e}"}
+                    self._end_row(k, measured)
+
+
+def _json(table: dict) -> str:
+    return json.dumps(_clean(table), indent=2, ensure_ascii=False)
+
+
+def run_study(study: studies.Study, out: Path | str | None = None, parallel: int = 1,
+              extra: tuple[str, ...] | list[str] = (), on_rung: Callable | None = None) -> list[dict]:
+    """Train a study (resuming its folder if it exists); return the table's rows."""
+    return StudyRunner(study, out, parallel, extra, on_rung).run()

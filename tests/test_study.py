@@ -1,0 +1,275 @@
+"""Studies (issue 16): matched runs from one base and a list of variants, their folder,
+study.json, resuming, --parallel and the built-in ladders."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import lab
+from core import config as cfg
+from core import study as studies
+from core.__main__ import main
+from core.errors import ConfigError
+from core.study_run import run_study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _flat(exp: cfg.Experiment) -> dict:
+    d = cfg.to_dict(exp)
+    return {f"{s}.{k}": v for s, t in d.items() if isinstance(t, dict) for k, v in t.items()}
+
+
+def _study(kind: str, base=None, variants=None) -> studies.Study:
+    variants = variants or (studies.Variant("baseline"),
+                            studies.Variant("+ lr", ("optim.lr=0.3",), 11),
+                            studies.Variant("+ batch", ("train.batch_size=20", "model.hidden=[6]")),
+                            studies.Variant("+ mse", ("optim.loss=mse",), 8))
+    return studies.Study("s", kind, base or lab.circles(2), tuple(variants))
+
+
+def test_a_cumulative_rung_is_the_base_plus_the_first_k_overrides():
+    study = _study("cumulative")
+    rungs = studies.experiments(study)
+    assert len(rungs) == 4
+    for k, (v, exp) in enumerate(rungs):
+        assert v is study.variants[k]
+        first_k = [o for x in study.variants[:k + 1] for o in x.overrides]
+        expected = cfg.with_overrides(study.base, first_k)
+        assert _flat(exp) == _flat(expected)
+        assert exp.name == f"s · {v.label}" and exp.train.seed == study.base.train.seed
+    assert rungs[3][1].optim.lr == 0.3 and rungs[3][1].model.hidden == [6]
+
+
+def test_an_independent_variant_differs_from_the_base_in_its_own_fields_only():
+    study = _study("independent")
+    base = _flat(study.base)
+    for v, exp in studies.experiments(study):
+        changed = {k for k, value in _flat(exp).items() if base[k] != value}
+        assert changed == {o.split("=")[0] for o in v.overrides}
+
+
+def test_effective_step_is_lr_over_one_minus_momentum_for_sgd():
+    exp = cfg.with_overrides(lab.circles(), ["optim.lr=0.1", "optim.momentum=0.9"])
+    assert studies.effective_step(exp) == pytest.approx(1.0)
+    assert studies.effective_step(cfg.with_overrides(exp, ["optim.optimizer=adam"])) == 0.1
+
+
+def test_rungs_with_the_same_architecture_start_from_the_same_weights_and_batches():
+    from core.train import Trainer
+    study = studies.Study("m", "independent", lab.tiny_shapes(1), (
+        studies.Variant("a", ("optim.lr=0.01",)), studies.Variant("b", ("optim.lr=0.2",))))
+    seen = []
+
+    class Spy:
+        def __init__(self):
+            self.state, self.first_loss = None, None
+
+        def on_fit_start(self, info):
+            self.state = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+        def on_batch_end(self, chunk):
+            if self.first_loss is None:  # the first batch's loss, computed before any step
+                self.first_loss = float(chunk.loss[0])
+
+    for _v, exp in studies.experiments(study):
+        spy = Spy()
+        trainer = Trainer(exp, [spy], record=False)
+        assert trainer.fit().status == "done"
+        seen.append(spy)
+    a, b = seen
+    assert a.state.keys() == b.state.keys()
+    assert all((a.state[k] == b.state[k]).all() for k in a.state)
+    assert a.first_loss == b.first_loss
+
+
+def _tiny_two_rung_file(tmp_path: Path, second_epochs: int = 3) -> Path:
+    text = f"""
+[study]
+name = "two rungs"
+kind = "cumulative"
+preset = "circles-mlp"
+[train]
+epochs = 3
+device = "cpu"
+[[study.variant]]
+label = "baseline"
+[[study.variant]]
+label = "+ lr 0.3"
+question = 11
+set = ["optim.lr=0.3", "train.epochs={second_epochs}"]
+"""
+    path = tmp_path / "two.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_study_json_is_valid_after_every_rung_and_names_each_run_folder(tmp_path):
+    study = studies.load(_tiny_two_rung_file(tmp_path))
+    seen = []
+
+    def on_rung(row, rows):
+        table = json.loads((tmp_path / "out" / "two-rungs" / "study.json").read_text())
+        seen.append([r["status"] for r in table["rungs"]])
+        assert table["rungs"][row["index"] - 1]["status"] == row["status"] == "done"
+
+    rows = run_study(study, tmp_path / "out", on_rung=on_rung)
+    assert seen == [["done", "pending"], ["done", "done"]]
+    folder = tmp_path / "out" / "two-rungs"
+    assert [r["run_folder"] for r in rows] == ["rung-01-baseline", "rung-02-lr-0.3"]
+    assert all((folder / r["run_folder"] / "summary.json").is_file() for r in rows)
+    assert rows[1]["change"] == pytest.approx(rows[1]["test_accuracy"] - rows[0]["test_accuracy"],
+                                              abs=0.01)
+    assert rows[1]["question"] == 11 and rows[0]["best_epoch"] >= 1
+    again = studies.load(folder / "study.toml")  # the study as run loads back
+    assert [v.label for v in again.variants] == ["baseline", "+ lr 0.3"]
+
+
+def test_a_stalled_rung_says_so_with_its_effective_step(tmp_path):
+    study = studies.Study("stall", "cumulative", lab.tiny_shapes(1), (
+        studies.Variant("frozen", ("optim.lr=1e-12",)),))
+    (row,) = run_study(study, tmp_path)
+    assert row["status"] == "done" and row["stalled"]
+    assert "chance" in row["message"] and "η/(1 − m)" in row["message"]
+
+
+def test_a_diverged_rung_is_reported_and_the_ladder_goes_on(tmp_path):
+    study = studies.Study("div", "cumulative", lab.tiny_shapes(1), (
+        studies.Variant("huge", ("optim.lr=1e6",)), studies.Variant("sane", ("optim.lr=0.01",))))
+    rows = run_study(study, tmp_path)
+    assert rows[0]["status"] == "diverged" and "learning rate" in rows[0]["message"]
+    assert rows[1]["status"] == "done"
+
+
+def _poll(path: Path, proc, ready, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # a subprocess: nothing to wait on but its files
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read())
+        try:
+            table = json.loads(path.read_text())
+        except (OSError, ValueError):
+            table = None
+        if table and ready(table):
+            return table
+        time.sleep(0.02)
+    raise AssertionError("the study never got there")
+
+
+def test_a_killed_study_resumes_keeping_its_finished_rungs(tmp_path):
+    path = _tiny_two_rung_file(tmp_path, second_epochs=2000)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "core", "study", str(path), "--out", str(out)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    table_json = out / "two-rungs" / "study.json"
+    try:
+        first = _poll(table_json, proc, lambda t: t["rungs"][1]["status"] == "running")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    kept = first["rungs"][0]
+    metrics = (out / "two-rungs" / kept["run_folder"] / "metrics.jsonl").read_text()
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(table_json.read_text())["rungs"]
+    assert rows[0] == {**kept, "change": None}
+    assert (out / "two-rungs" / kept["run_folder"] / "metrics.jsonl").read_text() == metrics
+    assert rows[1]["status"] == "done" and rows[1]["epochs"] == 2000
+    assert rows[1]["run_folder"] == "rung-02-lr-0.3-2"  # the killed attempt's folder stays apart
+
+
+def test_parallel_2_gives_the_same_rungs_as_sequential(tmp_path):
+    study = studies.Study("par", "independent", lab.tiny_shapes(2), (
+        studies.Variant("lr 0.05", ("optim.lr=0.05",)), studies.Variant("lr 0.2", ("optim.lr=0.2",))))
+    seq = run_study(study, tmp_path / "seq")
+    par = run_study(study, tmp_path / "par", parallel=2)
+    keys = ("status", "train_accuracy", "test_accuracy", "best_test", "best_epoch", "run_folder")
+    assert [{k: r[k] for k in keys} for r in par] == [{k: r[k] for k in keys} for r in seq]
+    assert all(r["status"] == "done" for r in par)
+
+
+@pytest.mark.parametrize("body, expected", [
+    ('[study]\nname = "x"\nkind = "ladder"\n[[study.variant]]\nlabel = "a"',
+     "study.kind: must be one of 'cumulative', 'independent'"),
+    ('[study]\nname = "x"\npreset = "circles-mlp"\n[[study.variant]]\nlabel = "a"\n'
+     '[[study.variant]]\nlabel = "b"\nset = ["optim.lr=abc"]',
+     "study.variant[1].set[0]: --set optim.lr=abc: optim.lr:"),
+    ('[study]\nname = "x"\npreset = "circles-mlp"\n[[study.variant]]\nlabel = "a"\nsets = []',
+     "study.variant[0].sets: unknown field"),
+    ('[study]\nname = "x"\npreset = "circles-mlp"\n[[study.variant]]\nlabel = "a"\n'
+     'set = ["optim.nesterov=true"]', "study.variant[0].set: rung 1 (a): optim.nesterov"),
+    ('[study]\nname = "x"\npreset = "nope"\n[[study.variant]]\nlabel = "a"', "study.preset:"),
+    ('[study]\nname = "x"\npreset = "circles-mlp"', "study.variant: a study needs"),
+])
+def test_a_bad_study_file_gets_a_sentence_naming_the_entry_and_field(tmp_path, body, expected):
+    with pytest.raises(ConfigError) as e:
+        studies.loads(body, "bad.toml")
+    assert str(e.value).startswith(f"bad.toml: {expected}")
+
+
+def test_the_cli_answers_a_bad_study_file_with_exit_2_and_no_traceback(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[study]\nname = "x"\nkind = "cumulative"\npreset = "circles-mlp"\n'
+                    '[[study.variant]]\nlabel = "a"\nquestion = "one"\n', encoding="utf-8")
+    assert main(["study", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "study.variant[0].question" in err and "Traceback" not in err
+    assert main(["study", "ladder", "--preset", "nope"]) == 2
+
+
+def test_the_cli_prints_a_row_per_rung(tmp_path, capsys):
+    path = _tiny_two_rung_file(tmp_path)
+    assert main(["study", str(path), "--out", str(tmp_path / "o"), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "baseline" in out and "+ lr 0.3" in out and "study.json" in out
+    rows = json.loads((tmp_path / "o" / "two-rungs" / "study.json").read_text())["rungs"]
+    assert [r["epochs"] for r in rows] == [2, 2]  # --epochs overrides every rung's
+
+
+@pytest.mark.parametrize("preset", ["shapes-cnn", "cifar-cnn"])
+def test_the_built_in_ladders_load_and_their_rungs_validate(preset):
+    study = studies.builtin("ladder", preset)
+    assert study.kind == "cumulative" and len(study.variants) == 7
+    rungs = studies.experiments(study)
+    base = rungs[0][1]
+    assert base.data.standardize == "none" and base.optim.lr == 0.1 and base.optim.momentum == 0
+    assert base.train.batch_size == 128
+    steps = [round(studies.effective_step(e), 6) for _v, e in rungs]
+    assert steps == [0.1, 0.1, 0.1, 1.0, 0.1, 0.1, 0.1]
+    last = rungs[-1][1]
+    assert (last.data.standardize, last.data.crop, last.data.flip) == ("channel", 28, True)
+    assert (last.optim.scheduler, last.optim.gamma, last.model.dropout) == ("exponential", 0.95, 0.5)
+    assert last.model.batch_norm and last.model.dropout_place == "fc"
+    assert [v.question for v in study.variants][1:] == [19, 22, 26, 26, 29, 34]
+    assert "stall" in study.variants[3].text
+    assert {e.train.seed for _v, e in rungs} == {base.train.seed}
+
+
+def test_ctrl_c_stops_the_running_rung_and_exits_130_keeping_the_finished_ones(tmp_path):
+    path = _tiny_two_rung_file(tmp_path, second_epochs=100000)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "core", "study", str(path), "--out", str(out)],
+                            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _poll(out / "two-rungs" / "study.json", proc,
+              lambda t: t["rungs"][1]["status"] == "running")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in stderr and "resume" in stderr
+    rows = json.loads((out / "two-rungs" / "study.json").read_text())["rungs"]
+    assert [r["status"] for r in rows] == ["done", "stopped"]
+    assert "stopped" in stdout
