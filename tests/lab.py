@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core import config as cfg
 from core import presets
+from core.train import Observer
 
 
 def experiment(preset: str, epochs: int, **sets) -> cfg.Experiment:
@@ -23,3 +24,29 @@ def tiny_shapes(epochs: int = 2, n_test: int = 64, blocks: int = 2) -> cfg.Exper
     exp.model.blocks = [cfg.ConvBlock(channels=4, kernel=3, padding=1),
                         cfg.ConvBlock(channels=8, kernel=3, padding=1)][:blocks]
     return cfg.validate(exp)
+
+
+class Recorder(Observer):
+    """Keeps everything a fit reports: its FitInfo, batch chunks, epoch records, result."""
+
+    def __init__(self):
+        self.info, self.chunks, self.epochs, self.result, self.errors = None, [], [], None, []
+
+    def on_fit_start(self, info):
+        self.info = info
+
+    def on_batch_end(self, chunk):
+        self.chunks.append(chunk)
+
+    def on_epoch_end(self, record):
+        self.epochs.append(record)
+
+    def on_fit_end(self, result):
+        self.result = result
+
+    def on_error(self, message):
+        self.errors.append(message)
+
+    @property
+    def steps(self):
+        return [int(s) for c in self.chunks for s in c.steps]

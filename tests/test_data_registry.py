@@ -3,13 +3,15 @@
 import pytest
 import torch
 
+import lab
+
 from app import experiment
 from core import config as cfg
 from core import memory
 from core.data import loader, registry
 from core.data.registry import DataSet, Loaded
 from core.errors import ConfigError
-from core.train import Observer, Trainer
+from core.train import Trainer
 
 STRIPES = ("horizontal", "vertical", "diagonal", "checks")
 
@@ -45,18 +47,6 @@ def stripes_set():
     registry.unregister("stripes")
 
 
-class Start(Observer):
-    def __init__(self):
-        self.info = None
-
-    def on_fit_start(self, info):
-        self.info = info
-
-
-def _held_accuracy(last) -> float:
-    return last.test.accuracy if hasattr(last, "test") else last["test"]["accuracy"]
-
-
 def test_a_data_set_registered_from_a_test_trains(stripes_set):
     exp = cfg.from_dict({"data": {"dataset": "stripes", "n_train": 0, "n_test": 0,
                                   "val_fraction": 0.1, "standardize": "channel"},
@@ -66,12 +56,12 @@ def test_a_data_set_registered_from_a_test_trains(stripes_set):
     assert exp.is_points is False
     assert memory.input_shape(exp) == experiment.input_shape(exp) == ((1, 8, 8), 4)
     assert memory.split_sizes(exp) == (400, 200)
-    start = Start()
+    start = lab.Recorder()
     result = Trainer(exp, [start], record=False).fit()
     assert result.status == "done", result.message
     assert start.info.classes == STRIPES and start.info.input_shape == (1, 8, 8)
     assert (start.info.n_train, start.info.n_val, start.info.n_test) == (360, 40, 200)
-    assert _held_accuracy(result.last) > 60  # chance is 25 %
+    assert result.last.test.accuracy > 60  # chance is 25 %
 
 
 def test_an_unregistered_data_set_is_refused_by_the_config(stripes_set):

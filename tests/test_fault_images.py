@@ -19,7 +19,8 @@ from core.config import DataConfig
 from core.data import loader, vision
 from core.data.vision import load_image_folder, load_torchvision
 from core.errors import DataError
-from core.train import Observer, Trainer
+import lab
+from core.train import Trainer
 
 
 def two_classes(root: Path, n: int = 3, classes=("a", "b")) -> Path:
@@ -114,14 +115,10 @@ def test_a_run_on_a_folder_with_a_broken_link_trains_and_names_it(tmp_path):
         "train.epochs=1", "train.device=cpu", "data.dataset=folder", f"data.root='{root}'",
         "data.n_train=0", "data.n_test=2", "data.image_size=16", "model.blocks=[]", "model.kind=mlp",
         "model.hidden=[4]"])
-    seen = []
-
-    class Info(Observer):
-        def on_fit_start(self, info):
-            seen.append(info)
-    result = Trainer(exp, [Info()], record=False).fit()
+    rec = lab.Recorder()
+    result = Trainer(exp, [rec], record=False).fit()
     assert result.status == "done", result.message
-    assert seen[0].skipped == 1 and seen[0].skipped_files == (os.path.join("a", "dangling.png") + " (a broken link)",)
+    assert rec.info.skipped == 1 and rec.info.skipped_files == (os.path.join("a", "dangling.png") + " (a broken link)",)
 
 
 # -- case 9: 16-bit and float images are scaled to 8 bits, not clipped or blackened -------------

@@ -23,6 +23,7 @@ from core import config as cfg
 from core import memory, presets
 from core import train as train_mod
 from core.__main__ import Progress
+import lab
 from core.train import Observer, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,15 +37,10 @@ def _circles(*overrides: str) -> cfg.Experiment:
 # ---------------------------------------------------------------- batch norm, batch of one
 def test_batch_norm_with_a_last_batch_of_one_trains():
     exp = _circles("model.batch_norm=true", "data.n_train=21")  # 21 = 2 × 10 + 1
-    seen = []
-
-    class Steps(Observer):
-        def on_fit_start(self, info):
-            seen.append(info)
-
-    result = Trainer(exp, [Steps()], record=False).fit()
+    rec = lab.Recorder()
+    result = Trainer(exp, [rec], record=False).fit()
     assert result.status == "done", result.message
-    assert seen[0].n_train == 21 and seen[0].steps_per_epoch == 2  # the batch of one is left out
+    assert rec.info.n_train == 21 and rec.info.steps_per_epoch == 2  # the batch of one is left out
     assert "last batch of one" in cfg.field_help("model", "batch_norm")
 
 

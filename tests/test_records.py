@@ -11,7 +11,8 @@ from core import config as cfg
 from core import presets
 from core import runs as store
 from core.records import EpochRecord, SplitMetrics
-from core.train import Observer, Trainer
+import lab
+from core.train import Trainer
 
 
 def small_cnn_run(tmp_path):
@@ -20,15 +21,10 @@ def small_cnn_run(tmp_path):
         "data.n_train=60", "data.n_test=30", "data.val_fraction=0.5", "train.epochs=2",
         "train.batch_size=16", "model.fc=[8]", "train.device=cpu"])
     exp.model.blocks = [cfg.ConvBlock(channels=2)]
-    seen = []
-
-    class Keep(Observer):
-        def on_epoch_end(self, record):
-            seen.append(record)
-
-    result = Trainer(exp, [Keep()], run_root=tmp_path).fit()
+    rec = lab.Recorder()
+    result = Trainer(exp, [rec], run_root=tmp_path).fit()
     assert result.status == "done", result.message
-    return result, seen
+    return result, rec.epochs
 
 
 def test_the_trainers_records_are_the_lines_of_metrics_jsonl_and_read_back_equal(tmp_path):

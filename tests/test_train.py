@@ -13,35 +13,12 @@ from core.devices import cpu_threads_for
 from core.losses import loss_fn
 from core.records import EpochRecord, SplitMetrics
 from core.train import Observer, Trainer
+from lab import Recorder
 
 
 def circles(*overrides, epochs=3):
     return cfg.with_overrides(presets.load("circles-mlp"),
                               [f"train.epochs={epochs}", "train.device=cpu", *overrides])
-
-
-class Recorder(Observer):
-    def __init__(self):
-        self.info, self.chunks, self.epochs, self.result, self.errors = None, [], [], None, []
-
-    def on_fit_start(self, info):
-        self.info = info
-
-    def on_batch_end(self, chunk):
-        self.chunks.append(chunk)
-
-    def on_epoch_end(self, record):
-        self.epochs.append(record)
-
-    def on_fit_end(self, result):
-        self.result = result
-
-    def on_error(self, message):
-        self.errors.append(message)
-
-    @property
-    def steps(self):
-        return [int(s) for c in self.chunks for s in c.steps]
 
 
 def test_circles_preset_reaches_the_students_accuracy():
