@@ -16,7 +16,7 @@ import time
 
 try:
     from core import config as cfg
-    from core import malloc, presets, study_cli, sweeps
+    from core import export_cli, malloc, presets, study_cli, sweeps
     from core.errors import ConfigError
 except KeyboardInterrupt:  # Ctrl+C while Python starts: one line, no traceback
     sys.stderr.write("Interrupted.\n")
@@ -291,6 +291,7 @@ def _main(argv: list[str] | None) -> int:
     w.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
     w.set_defaults(func=cmd_sweep)
     study_cli.add_parser(sub, StopOnSignals)
+    export_cli.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -11,3 +11,8 @@ class ConfigError(LearnScopeError, ValueError):
 
 class DataError(LearnScopeError):
     """A data set could not be found, downloaded or decoded."""
+
+
+class ExportError(LearnScopeError):
+    """An export could not be made: a missing optional package, a folder that cannot be
+    written, a run without weights (CLI exit code 1; the window shows it in a banner)."""
