@@ -1,21 +1,23 @@
-"""Experiment shortcuts run from the GUI: the runs of core.sweeps trained one after the other.
+"""Experiment shortcuts run from the GUI: core.sweeps' studies, their runs one after the other.
 
-Each run goes through the window's normal training path (panels, plots, run folder), so it
-appears in the runs list; at the end the sweep's runs are ticked there to overlay their
-curves. A run that ends as 'stopped' (Stop, Esc) cancels the rest.
+Each run goes through the window's normal training path (app.study: panels, plots, a run
+folder in the sweep's study folder), so it appears in the runs list; as they end the sweep's
+runs are ticked there to overlay their curves. A run that ends as 'stopped' (Stop, Esc)
+cancels the rest.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from app.form import in_words
+from app.study import StudyTrainer
 from core import config as cfg
 from core import sweeps
 from core.errors import ConfigError
+from core.study_run import fresh_folder
+
 
 def shortcut_problem(kind: str, exp: cfg.Experiment) -> str | None:
     """Return why the shortcut does not fit this experiment (its menu item and button are
@@ -50,7 +52,9 @@ def shortcut_cost(kind: str, exp: cfg.Experiment) -> str | None:
 
 
 class SweepRunner(QObject):
-    """Trains a list of experiments through a MainWindow, one at a time."""
+    """Part 1's shortcuts: core.sweeps' independent study on the window's experiment, trained
+    by an app.study.StudyTrainer in a study folder of its own (a press never resumes an
+    earlier one). `finished` gives the (Experiment, FitResult) of the runs that ended."""
 
     progressed = Signal(str)          # a line for the status label
     finished = Signal(str, list)      # kind, [(Experiment, FitResult)] of the runs that ended
@@ -58,20 +62,16 @@ class SweepRunner(QObject):
     def __init__(self, window, parent=None):
         super().__init__(parent)
         self.window = window
+        self.trainer = StudyTrainer(window, self, noun="run")
+        self.trainer.progressed.connect(self.progressed)
+        self.trainer.finished.connect(self._end)
         self.kind: str | None = None
-        self.queue: list[cfg.Experiment] = []
-        self.results: list[tuple[cfg.Experiment, object]] = []
-        self.total = 0
-        self.cancelled = False
-        self._current: cfg.Experiment | None = None
-        self._base: cfg.Experiment | None = None
-        window.run_finished.connect(self._run_finished)
 
     def running(self) -> bool:
         return self.kind is not None
 
     def start(self, kind: str) -> bool:
-        """Build the sweep from the window's current experiment and train its first run."""
+        """Build the sweep's study from the window's current experiment and train its runs."""
         w = self.window
         if self.running() or w.is_training():
             return False
@@ -81,61 +81,23 @@ class SweepRunner(QObject):
             self.progressed.emit(problem)
             return False
         try:
-            self.queue = sweeps.sweep(kind, base)
+            study = sweeps.study(kind, base)
         except ConfigError as e:
             w.banner.show_message("error", "Cannot build that sweep.", str(e))
             return False
-        self.kind, self._base, self.results = kind, base, []
-        self.total, self.cancelled = len(self.queue), False
-        self._next()
-        return True
+        self.kind = kind
+        if not self.trainer.start(study, folder=fresh_folder(study, w.run_root)):
+            self.kind = None
+        return self.running()  # False too when its first run could not start (it has ended)
 
     def cancel(self) -> None:
         """Stop the run in progress and drop the runs still to come."""
-        if self.running():
-            self.cancelled = True
-            self.queue = []
-            self.window.stop_training()
+        self.trainer.cancel()
 
-    def _next(self) -> None:
-        if not self.running():
-            return
-        if self.cancelled or not self.queue:
-            self._end()
-            return
-        exp = self.queue.pop(0)
-        self._current = exp
-        self.window.load_experiment(exp)
-        done = self.total - len(self.queue)
-        self.progressed.emit(f"Sweep run {done}/{self.total}: {exp.name}")
-        if not self.window.start_training():
-            self.progressed.emit(f"Could not start {exp.name}: {in_words(self.window.problem or 'see the banner')}")
-            self._end()
-
-    def _run_finished(self, result) -> None:
-        if not self.running() or self._current is None:
-            return
-        self.results.append((self._current, result))
-        self._current = None
-        if result.status == "stopped":
-            self.cancelled = True
-        QTimer.singleShot(0, self._next)  # let the window finish handling this run first
-
-    def _end(self) -> None:
-        kind, results = self.kind, self.results
-        self.kind, self.queue, self._current = None, [], None
-        if self._base is not None:
-            self.window.load_experiment(self._base)
-        self.tick(results)
-        left = self.total - len(results)
+    def _end(self, _rows: list) -> None:
+        kind, results = self.kind, list(self.trainer.results)
+        self.kind = None
+        left = self.trainer.total - len(results)
         self.progressed.emit(f"Sweep done: {len(results)} run{'s' * (len(results) != 1)} overlaid"
                              + (f", {left} cancelled" if left else "") + ".")
         self.finished.emit(kind, results)
-
-    def tick(self, results) -> None:
-        """Tick exactly the sweep's runs in the runs list, so that their curves overlay."""
-        panel = self.window.runs_panel
-        panel.refresh()
-        folders = {Path(r.run_folder).resolve() for _, r in results if r.run_folder}
-        for i, run in enumerate(panel.runs):
-            panel.set_checked(i, Path(run.folder).resolve() in folders)

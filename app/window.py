@@ -12,12 +12,14 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QMainWindow, QMessageBox, QT
 
 from app import layout, messages
 from app.banner import BannerView
+from app.experiment_files import ExperimentFiles
 from app.form import in_words
 from app.live_display import TICK_MS, LiveDisplay
 from app.panels.data import DataPanel
 from app.panels.model import ModelPanel
 from app.panels.optim import OptimPanel
 from app.panels.part1 import Part1Panel
+from app.panels.part2 import Part2Panel
 from app.panels.runs import RunsPanel
 from app.panels.training import TrainingPanel
 from app.presentation import Presentation
@@ -70,6 +72,7 @@ class MainWindow(QMainWindow):
         self.banner, self.plots = BannerView(), PlotsView()
         self.runs_panel = RunsPanel(run_root)
         self.part1_panel = Part1Panel(self)
+        self.part2_panel = Part2Panel(self)  # a study's rungs, trained through this window
         self.panels = [self.data_panel, self.model_panel, self.optim_panel, self.training_panel,
                        self.part1_panel]
         self._lay_out()
@@ -77,6 +80,7 @@ class MainWindow(QMainWindow):
         self.live = LiveDisplay(self.plots, self.inspect, self.runs_panel, self.training_panel)
         self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
         self._question: QMessageBox | None = None  # the one open ask(), if any
+        self.files = ExperimentFiles(self)  # open, save, recent files, drops; the title
         build_menus(self)
         self._connect()
         self.load_experiment(exp or first_experiment(self.settings))
@@ -99,10 +103,13 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         for panel, title in ((self.data_panel, "Data"), (self.model_panel, "Model"),
-                             (self.optim_panel, "Optimisation"), (self.part1_panel, "Part 1")):
+                             (self.optim_panel, "Optimisation"), (self.part1_panel, "Part 1"),
+                             (self.part2_panel, "Part 2")):
             self.tabs.addTab(layout.VerticalScroll(panel), title)
         layout.compact_forms(self.tabs)  # the panels fit a ~300 px dock without scrolling sideways
         self.tabs.setUsesScrollButtons(False)  # every tab in sight (they fit: short names)
+        # five tabs in a ~300 px dock: 4 px side padding, not the window's 8
+        self.tabs.setStyleSheet("QTabBar::tab { padding: 6px 4px; }")
         # the side docks run the window's full height; the runs table sits under the plots
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -153,7 +160,7 @@ class MainWindow(QMainWindow):
         self.experiment = copy.deepcopy(exp)
         for p in self.panels:
             p.load(self.experiment)
-        self.setWindowTitle(f"LearnScope — {exp.name or 'experiment'}")
+        self.files.shown()  # the title: the file's name, or the experiment's
         self.inspect.suit(self.experiment)
         self._refresh()
 
@@ -190,13 +197,15 @@ class MainWindow(QMainWindow):
     def is_training(self) -> bool:
         return self.session is not None
 
-    def start_training(self) -> bool:
-        """Start a run with the panels' settings; return whether one started."""
+    def start_training(self, run_folder=None) -> bool:
+        """Start a run with the panels' settings; return whether one started. run_folder: a
+        folder reserved for it (a study's rung, app.study), else a new one in the runs folder."""
         if self.session is not None or self.problem:
             return False
         exp = self.current_experiment()
         try:
-            session = TrainingSession(exp, run_root=self.run_root, parent=self)
+            session = TrainingSession(exp, run_root=self.run_root, parent=self,
+                                      run_folder=run_folder)
         except ConfigError as e:
             self.banner.show_message("error", "Invalid settings.", in_words(str(e)))
             return False
@@ -290,23 +299,6 @@ class MainWindow(QMainWindow):
         self.inspect.inspect_run(run)
 
     # -- files
-    def open_toml(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", "Experiment (*.toml)")
-        if path:
-            try:
-                self.load_experiment(cfg.load(path))
-            except ConfigError as e:
-                self.banner.show_message("error", "Cannot open that experiment.", str(e))
-
-    def save_toml(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save experiment", "experiment.toml",
-                                              "Experiment (*.toml)")
-        if path:
-            try:
-                cfg.save(self.current_experiment(), path)
-            except OSError as e:
-                self.banner.show_message("error", "Cannot save.", str(e))
-
     def export_plots(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export plots", "learnscope-plots.png", "PNG (*.png)")
         if path and not self.plots.export_png(path):

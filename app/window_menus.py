@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from app import report_dialog
+from app.exports_menu import Exports
 from app.sweep import shortcut_problem
 from core import presets, sweeps
 
@@ -32,7 +34,9 @@ def build_menus(w) -> None:
     _file_menu(w, bar.addMenu("&File"))
     _presets_menu(w, bar.addMenu("&Presets"))
     m = bar.addMenu("&Run")
-    w.start_action = action(w, m, "Start", w.start_training, ["Ctrl+Return", "Ctrl+Enter"])
+    # a lambda: QAction.triggered's `checked` must not reach start_training's run_folder
+    w.start_action = action(w, m, "Start", lambda _=False: w.start_training(),
+                            ["Ctrl+Return", "Ctrl+Enter"])
     w.pause_action = action(w, m, "Pause / Resume", w.toggle_pause, "Space")
     w.stop_action = action(w, m, "Stop", w.stop_training, "Esc")
     _experiments_menu(w, bar.addMenu("E&xperiments"))
@@ -40,10 +44,21 @@ def build_menus(w) -> None:
 
 
 def _file_menu(w, m) -> None:
-    action(w, m, "Open experiment…", w.open_toml, "Ctrl+O", "Load an experiment TOML file.")
-    action(w, m, "Save experiment as…", w.save_toml, "Ctrl+Shift+S",
-           "Save these settings as TOML (python -m core train FILE replays them headless).")
-    action(w, m, "Export plots as PNG…", w.export_plots, "Ctrl+S", "Save the four plots as one PNG.")
+    f = w.files  # app.experiment_files
+    m.setToolTipsVisible(True)
+    action(w, m, "Open experiment…", f.open_dialog, "Ctrl+O",
+           "Open an experiment TOML file (the presets' format), or drop one on the window.")
+    f.attach_recent(m.addMenu("Open recent"))
+    action(w, m, "Save experiment", f.save, "Ctrl+S",
+           "Save these settings to their file (python -m core train FILE replays them).")
+    action(w, m, "Save experiment as…", f.save_as, "Ctrl+Shift+S",
+           "Save these settings as a new TOML file.")
+    m.addSeparator()
+    action(w, m, "Export plots as PNG…", w.export_plots, "Ctrl+E", "Save the four plots as one PNG.")
+    export = m.addMenu("Export")
+    w.exports = Exports(w, export)  # CSV, script, TensorBoard, ONNX (and the Runs dock's menus)
+    action(w, export, "Lab report…", lambda: report_dialog.open_dialog(w), tip="A run's or "
+           "study's settings, layers, curves, metrics and Inspect views, with notes, as PDF or HTML.")
     m.addSeparator()
     action(w, m, "Quit", w.close, "Ctrl+Q")
 

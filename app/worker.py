@@ -152,10 +152,12 @@ class TrainingSession(QObject, Observer):
     _ended = Signal(object)            # from the training thread: the FitResult
 
     def __init__(self, exp: cfg.Experiment, run_root=None, record: bool = True,
-                 threads: int | None = None, parent: QObject | None = None):
+                 threads: int | None = None, parent: QObject | None = None, run_folder=None):
         super().__init__(parent)
         self.buffer = LiveBuffer()
-        self.trainer = Trainer(exp, [self], run_root=run_root, record=record)  # raises ConfigError
+        # run_folder: a folder reserved for this run (a study's rung), else a new one in run_root
+        self.trainer = Trainer(exp, [self], run_root=run_root, record=record,
+                               run_folder=run_folder)  # raises ConfigError
         self.threads = threads
         self.result: FitResult | None = None
         self.final_state: dict | None = None  # the trained weights, copied as the run ended

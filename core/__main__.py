@@ -3,7 +3,8 @@
 Exit codes: 0 done (or stopped with Ctrl+C while training), 1 other failure, 2 invalid config,
 3 diverged, 130 Ctrl+C before training began (prints "Interrupted."), 143 stopped by SIGTERM (the
 run is stopped as by Ctrl+C: it reads "stopped" and keeps every finished epoch).
-Works where Qt is not installed: nothing here imports PySide6 or app.
+`study` and its older spelling `sweep` (Part 1's shortcuts) are core.study_cli's, with their
+own exit codes. Works where Qt is not installed: nothing here imports PySide6 or app.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import time
 
 try:
     from core import config as cfg
-    from core import export_cli, malloc, presets, study_cli, sweeps
+    from core import malloc, presets, study_cli
+    from core.export import cli as export_cli
     from core.errors import ConfigError
 except KeyboardInterrupt:  # Ctrl+C while Python starts: one line, no traceback
     sys.stderr.write("Interrupted.\n")
@@ -150,6 +152,8 @@ def cmd_train(args) -> int:
             overrides.append(f"train.epochs={args.epochs}")
         if args.device is not None:
             overrides.append(f"train.device={args.device}")
+        if args.tensorboard:
+            overrides.append(study_cli.tensorboard_set(args.tensorboard))
         exp = cfg.with_overrides(exp, overrides)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -222,36 +226,6 @@ def cmd_gradcheck(args) -> int:
     return 0 if ok else 1
 
 
-def cmd_sweep(args) -> int:
-    from core.train import Trainer
-    try:
-        runs = sweeps.sweep(args.kind, _experiment(args))
-        if args.epochs is not None:
-            runs = [cfg.with_overrides(e, [f"train.epochs={args.epochs}"]) for e in runs]
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{'run':<40} {'status':<9} {'train acc':>10} {'test acc':>9}")
-    code = 0
-    for exp in runs:
-        trainer = Trainer(exp, run_root=args.out)
-        with StopOnSignals(trainer.stop) as signals:  # stops this run and skips the rest
-            result = trainer.fit()
-        last = result.last
-
-        def acc(split: str) -> str:
-            m = last.split(split) if last is not None else None
-            return f"{m.accuracy:.2f} %" if m is not None else "-"
-        print(f"{exp.name:<40} {result.status:<9} {acc('train'):>10} {acc('test'):>9}")
-        if result.status == "failed":
-            print(f"  {result.message}", file=sys.stderr)
-            code = 1
-        if signals.received is not None:
-            print(f"{result.message} The remaining runs were not trained.", file=sys.stderr)
-            return signals.exit_code(code)
-    return code
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; Ctrl+C outside a run's training ends it with one line, exit 130."""
     try:
@@ -274,6 +248,8 @@ def _main(argv: list[str] | None) -> int:
     t.add_argument("--out", help="folder that receives the run folder (default: the shared runs folder)")
     t.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override any config field, e.g. --set optim.lr=0.01 (repeatable)")
+    t.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard event files "
+                   "under DIR (the same as --set train.tensorboard=DIR)")
     t.add_argument("--layers", action="store_true", help="print the layer table")
     t.set_defaults(func=cmd_train)
     g = sub.add_parser("gradcheck", help="compare hand-written, autograd and numeric gradients")
@@ -281,15 +257,7 @@ def _main(argv: list[str] | None) -> int:
     g.add_argument("--preset", help="a preset instead of a file (e.g. circles-mlp)")
     g.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
     g.set_defaults(func=cmd_gradcheck)
-    w = sub.add_parser("sweep", help="Part 1's shortcuts: several runs differing in one setting")
-    w.add_argument("kind", choices=sweeps.KINDS,
-                   help="; ".join(f"{k}: {s.summary}" for k, s in sweeps.SHORTCUTS.items()))
-    w.add_argument("config", nargs="?", help="experiment TOML file")
-    w.add_argument("--preset", help="a preset instead of a file")
-    w.add_argument("--epochs", type=int, help="override train.epochs")
-    w.add_argument("--out", help="folder that receives the run folders")
-    w.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
-    w.set_defaults(func=cmd_sweep)
+    study_cli.add_sweep_parser(sub, StopOnSignals)
     study_cli.add_parser(sub, StopOnSignals)
     export_cli.add_parser(sub)
     args = parser.parse_args(argv)

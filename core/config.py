@@ -17,7 +17,7 @@ from core import optimizers, schema
 from core.atomic import atomic_write_text
 from core.data import registry as datasets
 from core.errors import ConfigError
-from core.schema import FLOAT32_MAX, as_dict, build, check_text, key, show, setting as _f
+from core.schema import FLOAT32_MAX, as_dict as to_dict, build, check_text, key, show, setting as _f
 
 
 @dataclass
@@ -175,6 +175,9 @@ class TrainConfig:
     sync_every: int = _f(25, "Read the metrics back from the device every this many steps "
                          "(a NaN loss is caught at the next read).", min=1,
                          label="Metrics read-back (steps)")
+    tensorboard: str = _f("", "Folder for TensorBoard (empty = off): each run writes its curves and "
+                          "first-layer filters, each epoch, to a sub-folder named after its run "
+                          "folder (`tensorboard --logdir FOLDER`).", label="TensorBoard folder")
 
 
 @dataclass
@@ -351,9 +354,6 @@ def _validate_sizes(exp: Experiment) -> None:
 
 
 # ---------------------------------------------------------------- TOML in / out
-to_dict = as_dict
-
-
 def loads(text: str, source: str = "config") -> Experiment:
     """Return the Experiment described by TOML text; every failure is a ConfigError whose
     message starts with source (the file's name, or 'config')."""

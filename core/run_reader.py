@@ -1,17 +1,20 @@
-"""Reading the stored runs: a run folder's summary, config and epoch records, and the list of
-them all (the Runs panel, a notebook, restoring a run's network).
+"""Reading the stored runs: a run folder's summary, config, epoch records and training steps,
+and the list of them all (the Runs panel, a notebook, restoring a run's network, the exports).
 
 A damaged, hand-edited or half-written file never stops a listing: what cannot be read is
-left out and Run.problem (or Run.metrics_problem) says what and why.
+left out and Run.problem (or Run.metrics_problem, Run.batches_problem) says what and why.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import re
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from core import config as cfg
@@ -105,6 +108,17 @@ def _numbers(d: dict) -> dict:
 
 
 @dataclass
+class StudyInfo:
+    """A study folder of the run store (core.study_run writes it): its name and kind, and the
+    rows of its study.json ([] when unreadable: problem says why)."""
+    folder: Path
+    name: str
+    kind: str = ""
+    rows: list = field(default_factory=list)
+    problem: str = ""
+
+
+@dataclass
 class Run:
     folder: Path
     summary: dict
@@ -113,6 +127,12 @@ class Run:
     problem: str = ""
     #: why some epoch records were left out by the last metrics() ("" when none were)
     metrics_problem: str = ""
+    #: why some lines of batches.jsonl were left out by the last batches() ("" when none were)
+    batches_problem: str = ""
+    #: the study whose rung this run is (None: a run of its own), its rung number and label
+    study: StudyInfo | None = None
+    rung: int | None = None
+    rung_label: str = ""
 
     @property
     def name(self) -> str:
@@ -141,6 +161,84 @@ class Run:
             "1 line of metrics.jsonl is not an epoch record and was left out" if bad == 1 else
             f"{bad} lines of metrics.jsonl are not epoch records and were left out")
         return out
+
+    def batches(self) -> Batches:
+        """Return the training steps of batches.jsonl (none for a run of an older LearnScope);
+        lines that are not a record of steps are left out, and batches_problem says how many."""
+        out, self.batches_problem = read_batches(self.folder)
+        return out
+
+
+@dataclass(frozen=True)
+class Batches:
+    """A run's training steps, one entry each, numbered across epochs from 1 (batches.jsonl):
+    the batch's mean loss and accuracy (%) and the epoch's learning rate; NaN where the file
+    holds something that is not a number."""
+    steps: np.ndarray
+    epoch: np.ndarray
+    loss: np.ndarray
+    accuracy: np.ndarray
+    lr: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def _numbers_of(values, n: int) -> np.ndarray | None:
+    """values, a list of n numbers, as floats (NaN for null or text); None if it is no such list."""
+    if not isinstance(values, list) or len(values) != n:
+        return None
+    return np.array([float(v) if is_number(v) else np.nan for v in values], dtype=np.float64)
+
+
+def _steps_line(d) -> tuple[np.ndarray, ...] | None:
+    """(steps, epoch, loss, accuracy, lr) of one batches.jsonl line, or None when it is not a
+    table with a whole epoch number and whole step numbers, and as many losses and accuracies."""
+    if not isinstance(d, dict):
+        return None
+    epoch, steps = d.get("epoch"), d.get("steps")
+    if type(epoch) is not int or not isinstance(steps, list) \
+            or not all(type(s) is int and 0 < s < 1 << 53 for s in steps):
+        return None
+    n = len(steps)
+    loss, accuracy = _numbers_of(d.get("loss"), n), _numbers_of(d.get("accuracy"), n)
+    if loss is None or accuracy is None or not 0 <= epoch < 1 << 53:
+        return None
+    lr = float(d["lr"]) if is_number(d.get("lr")) else np.nan
+    return (np.array(steps, dtype=np.int64), np.full(n, epoch, dtype=np.int64), loss, accuracy,
+            np.full(n, lr))
+
+
+def read_batches(folder: Path) -> tuple[Batches, str]:
+    """Return a run folder's training steps and why some lines were left out ("" if none were):
+    a torn last line of a killed writer is not an error, as in metrics.jsonl."""
+    parts, bad = [], 0
+    try:
+        text = (Path(folder) / "batches.jsonl").read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        text = ""
+    lines = text.split("\n")
+    lines.pop()  # after the last newline: "" or a line still being written
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            part = _steps_line(json.loads(line))
+        except (ValueError, RecursionError):
+            part = None
+        if part is None:
+            bad += 1
+        else:
+            parts.append(part)
+    columns = [np.concatenate(c) for c in zip(*parts)] if parts else list(_EMPTY)
+    problem = "" if not bad else (
+        "1 line of batches.jsonl is not a record of training steps and was left out" if bad == 1
+        else f"{bad} lines of batches.jsonl are not records of training steps and were left out")
+    return Batches(*columns), problem
+
+
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
+          np.zeros(0))
 
 
 def _config(path: Path, configs: dict | None) -> tuple[cfg.Experiment | None, str]:
@@ -183,14 +281,79 @@ def open_run(folder: Path, configs: dict | None = None) -> Run:
     return Run(folder, summary, exp, "; ".join(p for p in (problem, config_problem) if p))
 
 
+def is_study_folder(folder: Path) -> bool:
+    """Whether folder is a study's (core.study_run writes study.toml, then study.json)."""
+    return (folder / "study.json").is_file() or (folder / "study.toml").is_file()
+
+
+def _study_toml(folder: Path) -> dict:
+    """Return study.toml's [study] table, or {} when it cannot be read (a fallback only)."""
+    try:
+        table = tomllib.loads((folder / "study.toml").read_text(encoding="utf-8")).get("study")
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
+def open_study(folder: Path) -> StudyInfo:
+    """Return a study folder's name, kind and study.json rows; a damaged study.json leaves the
+    rows empty and says why (the name then comes from study.toml, or the folder's)."""
+    folder = Path(folder)
+    raw, problem = read_json(folder / "study.json")
+    if not problem and not isinstance(raw, dict):
+        problem = f"study.json holds {short_repr(raw)}, not a study's table"
+    table = raw if not problem else _study_toml(folder)
+    name, kind = table.get("name"), table.get("kind")
+    rows = table.get("rungs") if not problem else []
+    if not isinstance(rows, list):
+        problem, rows = f"study.json: 'rungs' is {short_repr(rows)}, not a list of rungs", []
+    rows = [r for r in rows if isinstance(r, dict)]
+    return StudyInfo(folder, name if isinstance(name, str) and name else folder.name,
+                     kind if isinstance(kind, str) else "", rows, problem)
+
+
+_RUNG_FOLDER = re.compile(r"rung-(\d+)(?:-|$)")
+
+
+def _as_rung(run: Run, study: StudyInfo) -> Run:
+    """Tell run its study, rung number and label: its study.json row's, else its folder's name
+    (an earlier attempt of a rung that was trained again says so)."""
+    name, run.study = run.folder.name, study
+    match = _RUNG_FOLDER.match(name)
+    row = next((r for r in study.rows if r.get("run_folder") == name), None)
+    index = row.get("index") if row else None
+    run.rung = index if type(index) is int else int(match.group(1)) if match else None
+    label = row.get("label") if row else None
+    if not isinstance(label, str):
+        again = next((r.get("label") for r in study.rows if r.get("index") == run.rung), None)
+        label = (f"{again} (earlier attempt)" if row is None and isinstance(again, str)
+                 else name[match.end():] if match else name)
+    run.rung_label = label
+    if study.problem:  # said on each of its rungs, as a damaged file of the run's own would be
+        run.problem = "; ".join(p for p in (run.problem, study.problem) if p)
+    return run
+
+
 def list_runs(root: Path | None = None, configs: dict | None = None) -> list[Run]:
-    """Return every run under root, oldest first (configs: see open_run)."""
+    """Return every run under root, oldest first, the rungs of a study folder (`<root>/<study>/
+    rung-NN-*/`) in its place and knowing their study (configs: see open_run)."""
     root = Path(root) if root else default_root()
     try:
         folders = sorted(root.iterdir()) if root.is_dir() else []
     except OSError:  # unreadable folder: no runs to show, the same as an empty one
         return []
-    return [open_run(p, configs) for p in folders if (p / "config.toml").exists()]
+    out = []
+    for p in folders:
+        if (p / "config.toml").exists():
+            out.append(open_run(p, configs))
+        elif p.is_dir() and not p.is_symlink() and is_study_folder(p):
+            study = open_study(p)
+            try:
+                rungs = sorted(q for q in p.iterdir() if (q / "config.toml").exists())
+            except OSError:
+                rungs = []
+            out.extend(_as_rung(open_run(q, configs), study) for q in rungs)
+    return out
 
 
 def load_weights(folder: Path) -> dict[str, torch.Tensor]:

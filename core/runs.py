@@ -1,13 +1,18 @@
-"""Run store: one folder per run with config.toml, metrics.jsonl, summary.json and weights.
+"""Run store: one folder per run with config.toml, metrics.jsonl, batches.jsonl, summary.json
+and weights.
 
 Written as the run goes: metrics are appended and flushed each epoch, every other file is
 written to a temporary name and renamed, so a run killed mid-way keeps each finished epoch
 and never leaves a half-written file behind. Forcing files onto the disk (fsync) and saving
 the weights happen at most every SAVE_EVERY_S and at the end: a small network finishes a
 hundred epochs a second, and three fsyncs per epoch slowed its training by about 8 %.
+The training loss of every batch goes to batches.jsonl, one line per epoch (its steps, losses
+and accuracies as lists): the chunks the trainer reads back are kept in memory and written with
+the epoch's metrics line, so a step costs nothing more than it did.
 
-This module writes, renames and deletes run folders; core.run_reader reads and lists them
-(its names are importable from here too).
+This module writes, renames and deletes run folders (a study's rungs, in its folder, too) and
+deletes study folders; core.run_reader reads and lists them (its names are importable from
+here too).
 """
 
 from __future__ import annotations
@@ -19,20 +24,21 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from core import config as cfg
 from core.atomic import atomic_write_bytes, atomic_write_text
 from core.errors import LearnScopeError
 from core.liveness import INTERRUPTED, STALE_AFTER_S, run_is_gone, writer_identity
-from core.records import SPLITS, EpochRecord
-from core.run_reader import (SUMMARY_FIELDS, Run, default_root, list_runs, load_weights,
-                             open_run, read_json, short_repr)
+from core.records import SPLITS, BatchChunk, EpochRecord
+from core.run_reader import (SUMMARY_FIELDS, Run, StudyInfo, default_root, is_study_folder,
+                             list_runs, load_weights, open_run, open_study, read_json, short_repr)
 
 __all__ = ["INTERRUPTED", "RUN_FILES", "SAVE_EVERY_S", "STALE_AFTER_S", "SUMMARY_FIELDS",
-           "Run", "RunError", "RunWriter", "atomic_write_bytes", "atomic_write_text",
-           "default_root", "delete_run", "list_runs", "load_weights", "open_run", "rename_run",
-           "run_is_gone", "writer_identity"]
+           "Run", "RunError", "RunWriter", "StudyInfo", "atomic_write_bytes", "atomic_write_text",
+           "default_root", "delete_run", "delete_study", "list_runs", "load_weights", "open_run",
+           "open_study", "rename_run", "run_is_gone", "writer_identity"]
 
 SAVE_EVERY_S = 1.0
 
@@ -67,6 +73,8 @@ class RunWriter:
                               "started": time.strftime("%Y-%m-%dT%H:%M:%S"), **writer_identity()}
         atomic_write_text(self.folder / "config.toml", cfg.dumps(exp))
         self._metrics = open(self.folder / "metrics.jsonl", "a", encoding="utf-8")
+        self._batches = open(self.folder / "batches.jsonl", "a", encoding="utf-8")
+        self._chunks: list[BatchChunk] = []  # this epoch's training steps, not written yet
         self._next_save = 0.0
         self._unsaved: dict[str, torch.Tensor] | None = None  # the last epoch's weights, not yet saved
         self._write_summary()
@@ -75,9 +83,27 @@ class RunWriter:
         self.summary["heartbeat"] = time.time()  # a reader on another host tells a dead run by it
         atomic_write_text(self.folder / "summary.json", json.dumps(_clean(self.summary), indent=2))
 
+    def batches(self, chunk: BatchChunk) -> None:
+        """Keep a chunk of training steps for batches.jsonl (written with its epoch's line)."""
+        self._chunks.append(chunk)
+
+    def _write_batches(self) -> None:
+        """Append the kept steps as one line (an epoch's, or the part of one a stop ended)."""
+        chunks, self._chunks = self._chunks, []
+        if not chunks:
+            return
+        line = {"epoch": chunks[0].epoch, "lr": _clean(chunks[0].lr)}
+        for name in ("steps", "loss", "accuracy"):
+            values = np.concatenate([getattr(c, name) for c in chunks])
+            # finite as the trainer reports them (it stops at a NaN), so no per-step cleaning
+            line[name] = values.tolist() if np.isfinite(values).all() else _clean(values.tolist())
+        self._batches.write(json.dumps(line) + "\n")
+        self._batches.flush()
+
     def epoch(self, record: EpochRecord, model: torch.nn.Module | None = None) -> None:
-        """Append one epoch's metrics (flushed: a killed process keeps them), and at most every
-        SAVE_EVERY_S force them to disk and refresh summary and weights."""
+        """Append one epoch's metrics and batches (flushed: a killed process keeps them), and
+        at most every SAVE_EVERY_S force them to disk and refresh summary and weights."""
+        self._write_batches()
         self._metrics.write(json.dumps(_clean(record.to_dict())) + "\n")
         self._metrics.flush()
         self.summary["epochs"] = record.epoch
@@ -96,6 +122,7 @@ class RunWriter:
 
     def _save(self, state: dict[str, torch.Tensor] | None) -> None:
         os.fsync(self._metrics.fileno())
+        os.fsync(self._batches.fileno())
         if state is not None:
             self.save_weights(state)
         self._unsaved = None
@@ -114,9 +141,11 @@ class RunWriter:
         self.summary.update(status=status, message=message,
                             finished=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
         try:
+            self._write_batches()  # the steps of an epoch a stop or a divergence ended
             self._save(self._unsaved)
         finally:
             self._metrics.close()
+            self._batches.close()
 
 
 class RunError(LearnScopeError):
@@ -124,17 +153,27 @@ class RunError(LearnScopeError):
 
 
 #: the files a RunWriter leaves in a run folder (and its temporary ones, ".NAME.*.tmp")
-RUN_FILES = ("config.toml", "metrics.jsonl", "summary.json", "weights.pt")
+# notes.json: the lab report's notes under each figure
+RUN_FILES = ("config.toml", "metrics.jsonl", "batches.jsonl", "summary.json", "weights.pt",
+             "notes.json")
+
+
+def _in_a_study(real: Path, root: Path) -> bool:
+    """Whether real (resolved) is a rung's folder: in a study folder directly inside root."""
+    study = real.parent
+    return (study.parent == root and is_study_folder(study)
+            and not (root / study.name).is_symlink())
 
 
 def _run_folder(folder: Path, root: Path | None) -> Path:
-    """Return folder resolved, after checking that it is a run folder directly inside root."""
+    """Return folder resolved, after checking that it is a run folder directly inside root, or
+    a rung's folder inside a study folder of root."""
     root = (Path(root) if root else default_root()).resolve()
     folder = Path(folder)
     if folder.is_symlink() or not folder.is_dir():
         raise RunError(f"{folder} is not a run folder (it is a link or not a folder).")
     real = folder.resolve()
-    if real.parent != root:
+    if real.parent != root and not _in_a_study(real, root):
         raise RunError(f"{folder} is not a run folder inside {root}.")
     if not (real / "config.toml").is_file():
         raise RunError(f"{folder} holds no config.toml, so it is not a run folder.")
@@ -170,6 +209,64 @@ def delete_run(folder: Path, root: Path | None = None) -> None:
         real.rmdir()
     except OSError as e:
         raise RunError(f"Could not delete the run folder {real} ({e.strerror or e}).") from None
+
+
+#: the files core.study_run leaves in a study folder beside its rungs' folders
+STUDY_FILES = ("study.toml", "study.json", "notes.json")
+
+
+def _written_by_study(p: Path) -> bool:
+    name = p.name
+    ours = name in STUDY_FILES or (name.startswith(".") and name.endswith(".tmp")
+                                   and any(name.startswith(f".{f}.") for f in STUDY_FILES))
+    return ours and (p.is_symlink() or p.is_file())
+
+
+def _study_parts(real: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """Return a study folder's rung folders, its empty reserved rung folders (an attempt killed
+    before it began) and its own files; refuse anything else it holds."""
+    rungs, empty, files, others = [], [], [], []
+    for p in sorted(real.iterdir()):
+        if _written_by_study(p):
+            files.append(p)
+        elif p.is_dir() and not p.is_symlink() and (p / "config.toml").is_file():
+            rungs.append(p)
+        elif p.is_dir() and not p.is_symlink() and p.name.startswith("rung-") \
+                and not any(p.iterdir()):
+            empty.append(p)
+        else:
+            others.append(p.name)
+    for rung in rungs:
+        others += [f"{rung.name}/{q.name}" for q in rung.iterdir() if not _written_by_runs(q)]
+    if others:
+        raise RunError(f"The study folder {real} also holds {', '.join(others[:3])}"
+                       f"{' …' if len(others) > 3 else ''}, which LearnScope did not write; "
+                       "nothing was deleted. Move those out first, or delete the folder in the "
+                       "file manager.")
+    return rungs, empty, files
+
+
+def delete_study(folder: Path, root: Path | None = None) -> None:
+    """Delete a study folder directly inside root: its rungs' run folders and its study.toml
+    and study.json. Refuses, and deletes nothing, if it holds anything else."""
+    root = (Path(root) if root else default_root()).resolve()
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir() or not is_study_folder(folder):
+        raise RunError(f"{folder} is not a study folder (no study.toml or study.json in it).")
+    real = folder.resolve()
+    if real.parent != root:
+        raise RunError(f"{folder} is not a study folder inside {root}.")
+    try:
+        rungs, empty, files = _study_parts(real)
+        for rung in rungs:
+            delete_run(rung, root)
+        for p in empty:
+            p.rmdir()
+        for p in files:
+            p.unlink(missing_ok=True)
+        real.rmdir()
+    except OSError as e:
+        raise RunError(f"Could not delete the study folder {real} ({e.strerror or e}).") from None
 
 
 def rename_run(folder: Path, name: str, root: Path | None = None) -> str:

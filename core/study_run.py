@@ -41,24 +41,55 @@ def study_folder(study: studies.Study, out: Path | str | None = None) -> Path:
     return Path(out or default_root()) / slug(study.name)
 
 
+def fresh_folder(study: studies.Study, out: Path | str | None = None) -> Path:
+    """Return a study folder of its own, stamped with the time (`<slug>-20261201-085040`,
+    then -2, -3…): a study that must not resume an earlier one (Part 1's shortcuts, whose
+    every press trains anew)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = study_folder(study, out)
+    folder, n = base.with_name(f"{base.name}-{stamp}"), 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{stamp}-{n}")
+    return folder
+
+
 class _Watch:
-    """Observer: the number of classes and each epoch's test accuracy (for the best one)."""
+    """Observer: the number of classes and every epoch's record (for the best test accuracy)."""
 
     def __init__(self):
-        self.classes, self.best, self.best_epoch = 0, None, None
+        self.classes, self.records = 0, []
 
     def on_fit_start(self, info) -> None:
         self.classes = len(info.classes)
 
     def on_epoch_end(self, record) -> None:
+        self.records.append(record)
+
+
+def measure(result, records, classes: int, seconds: float) -> dict:
+    """Return what a rung's row needs (plain values) from its FitResult, its epoch records in
+    order, its number of classes (0 if unknown) and its wall time: the CLI's train_rung and
+    the window's Part 2 tab (app.study) both end a rung with it."""
+    best = best_epoch = None
+    for record in records:
         m = record.split("test")
-        if m is not None and (self.best is None or m.accuracy > self.best):
-            self.best, self.best_epoch = m.accuracy, record.epoch
+        if m is not None and (best is None or m.accuracy > best):
+            best, best_epoch = m.accuracy, record.epoch
+    last = result.last
+
+    def acc(split):
+        m = last.split(split) if last is not None else None
+        return None if m is None else m.accuracy
+    return {"status": result.status, "message": result.message, "epochs": result.epochs,
+            "train_accuracy": acc("train"), "test_accuracy": acc("test"),
+            "best_test": best, "best_epoch": best_epoch, "classes": classes,
+            "seconds": round(seconds, 2)}
 
 
 def train_rung(exp: cfg.Experiment, folder: Path | str, threads: int | None = None,
                on_trainer: Callable | None = None, stop_event=None) -> dict:
-    """Train one rung into folder; return what its row of the table needs (plain values)."""
+    """Train one rung into folder; return what its row of the table needs (measure)."""
     import torch
 
     from core.train import Trainer
@@ -79,15 +110,7 @@ def train_rung(exp: cfg.Experiment, folder: Path | str, threads: int | None = No
     t0 = time.perf_counter()
     result = trainer.fit()
     ended.set()
-    last = result.last
-
-    def acc(split):
-        m = last.split(split) if last is not None else None
-        return None if m is None else m.accuracy
-    return {"status": result.status, "message": result.message, "epochs": result.epochs,
-            "train_accuracy": acc("train"), "test_accuracy": acc("test"),
-            "best_test": watch.best, "best_epoch": watch.best_epoch, "classes": watch.classes,
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return measure(result, watch.records, watch.classes, time.perf_counter() - t0)
 
 
 _WORKER_STOP = None
@@ -104,27 +127,34 @@ def _worker(exp: cfg.Experiment, folder: str, threads: int) -> dict:
 
 
 def _same_settings(folder: Path, exp: cfg.Experiment) -> bool:
-    """Whether a stored rung was trained with exp's settings (the device aside)."""
+    """Whether a stored rung was trained with exp's settings (where it ran and where its
+    TensorBoard events went aside: they change no number)."""
     try:
         old = cfg.to_dict(cfg.load(folder / "config.toml"))
     except (ConfigError, OSError):
         return False
     new = cfg.to_dict(exp)
     for d in (old, new):
-        d["train"].pop("device", None)
+        for where in ("device", "tensorboard"):
+            d["train"].pop(where, None)
     return old == new
 
 
 class StudyRunner:
-    """Trains a study's rungs into its folder; call run() (blocking), stop() from a signal."""
+    """Trains a study's rungs into its folder: run() trains them all (blocking; stop() from a
+    signal). A caller that trains the rungs itself (the window's Part 2 tab) does the same
+    bookkeeping step by step: begin() → the rungs still to train, then for each
+    start_rung(k) → its reserved run folder and end_rung(k, measure(…)) → its row."""
 
     def __init__(self, study: studies.Study, out: Path | str | None = None, parallel: int = 1,
-                 extra: tuple[str, ...] | list[str] = (), on_rung: Callable | None = None):
+                 extra: tuple[str, ...] | list[str] = (), on_rung: Callable | None = None,
+                 folder: Path | str | None = None):
         studies.check(study, extra)
         self.study, self.parallel, self.on_rung = study, max(1, int(parallel)), on_rung
         self.rungs = studies.experiments(study, extra)
         self.extra = list(extra)
-        self.folder = study_folder(study, out)
+        # folder: the study's own (Part 1's shortcuts: a fresh one per press), else out/slug
+        self.folder = Path(folder) if folder is not None else study_folder(study, out)
         self.rows: list[dict] = []
         self.stopped = False
         self._trainer = None
@@ -145,7 +175,7 @@ class StudyRunner:
                 "status": "pending", "stalled": False, "train_accuracy": None,
                 "test_accuracy": None, "best_test": None, "best_epoch": None, "epochs": 0,
                 "change": None, "seconds": None, "effective_step": studies.effective_step(exp),
-                "message": "", "run_folder": None}
+                "chance": None, "message": "", "run_folder": None}
 
     def _resumed_rows(self) -> list[dict]:
         old, _problem = read_json(self.folder / "study.json")
@@ -171,37 +201,10 @@ class StudyRunner:
                  "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), "rungs": rows}
         atomic_write_text(self.folder / "study.json", _json(table))
 
-    def _start_row(self, k: int) -> Path:
-        row = self.rows[k]
-        base = f"rung-{k + 1:02d}-{slug(row['label'])}"
-        folder, n = self.folder / base, 1
-        while folder.exists():  # an interrupted attempt keeps its folder; this one starts anew
-            n += 1
-            folder = self.folder / f"{base}-{n}"
-        folder.mkdir(parents=True)  # reserved now: a later attempt never reuses the name
-        row.update(status="running", run_folder=folder.name, message="")
-        self._write()
-        return folder
-
-    def _end_row(self, k: int, measured: dict) -> None:
-        row = self.rows[k]
-        classes = measured.pop("classes", 0)
-        row.update({f: v for f, v in measured.items() if f in row})
-        test = row["test_accuracy"]
-        if row["status"] == "done" and classes and test is not None:
-            chance = 100.0 / classes
-            if test - chance <= STALL_POINTS:
-                row["stalled"] = True
-                row["message"] = (f"stalled: test accuracy {test:.1f} % is chance ({chance:.1f} % "
-                                  f"for {classes} classes), training did not learn; effective "
-                                  f"step η/(1 − m) = {row['effective_step']:.3g}")
-        self._write()
-        if self.on_rung is not None:
-            self.on_rung(row, self.rows)
-
-    # -- the run
-    def run(self) -> list[dict]:
-        """Train every rung not already kept; return the table's rows."""
+    def begin(self) -> list[int]:
+        """Write the study's folder (study.toml, study.json with the rungs kept from an earlier
+        attempt, each reported to on_rung as ended); return the indices of the rungs still to
+        train, in order."""
         self.folder.mkdir(parents=True, exist_ok=True)
         shown = studies.Study(self.study.name, self.study.kind,
                               cfg.with_overrides(self.study.base, self.extra),
@@ -212,7 +215,48 @@ class StudyRunner:
         for row in self.rows:  # kept from an earlier attempt: reported as ended
             if row["status"] in KEPT and self.on_rung is not None:
                 self.on_rung(row, self.rows)
-        todo = [k for k, row in enumerate(self.rows) if row["status"] not in KEPT]
+        return [k for k, row in enumerate(self.rows) if row["status"] not in KEPT]
+
+    def start_rung(self, k: int) -> Path:
+        """Reserve rung k's run folder (a new one: an interrupted attempt keeps its own), mark
+        its row running; return the folder, for Trainer(run_folder=…)."""
+        row = self.rows[k]
+        base = f"rung-{k + 1:02d}-{slug(row['label'])}"
+        folder, n = self.folder / base, 1
+        while folder.exists():
+            n += 1
+            folder = self.folder / f"{base}-{n}"
+        folder.mkdir(parents=True)  # reserved now: a later attempt never reuses the name
+        row.update(status="running", run_folder=folder.name, message="")
+        self._write()
+        return folder
+
+    def end_rung(self, k: int, measured: dict) -> dict:
+        """Write rung k's row from what was measured (measure(): the status, accuracies, …;
+        a rung at chance is flagged stalled, with the reason); return the row."""
+        row = self.rows[k]
+        measured = dict(measured)
+        classes = measured.pop("classes", 0)
+        row.update({f: v for f, v in measured.items() if f in row})
+        test = row["test_accuracy"]
+        if classes:
+            row["chance"] = round(100.0 / classes, 2)
+        if row["status"] == "done" and classes and test is not None:
+            chance = 100.0 / classes
+            if test - chance <= STALL_POINTS:
+                row["stalled"] = True
+                row["message"] = (f"stalled: test accuracy {test:.1f} % is chance ({chance:.1f} % "
+                                  f"for {classes} classes), training did not learn; effective "
+                                  f"step η/(1 − m) = {row['effective_step']:.3g}")
+        self._write()
+        if self.on_rung is not None:
+            self.on_rung(row, self.rows)
+        return row
+
+    # -- the run
+    def run(self) -> list[dict]:
+        """Train every rung not already kept; return the table's rows."""
+        todo = self.begin()
         if self.parallel == 1 or len(todo) <= 1:
             self._sequential(todo)
         else:
@@ -223,10 +267,10 @@ class StudyRunner:
         for k in todo:
             if self.stopped:
                 return
-            folder = self._start_row(k)
+            folder = self.start_rung(k)
             measured = train_rung(self.rungs[k][1], folder, on_trainer=self._set_trainer)
             self._trainer = None
-            self._end_row(k, measured)
+            self.end_rung(k, measured)
 
     def _in_parallel(self, todo: list[int]) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -238,7 +282,7 @@ class StudyRunner:
             while queue or running:
                 while queue and len(running) < self.parallel and not self.stopped:
                     k = queue.pop(0)
-                    folder = self._start_row(k)
+                    folder = self.start_rung(k)
                     running[pool.submit(_worker, self.rungs[k][1], str(folder), threads)] = k
                 if self.stopped:
                     queue.clear()
@@ -251,7 +295,7 @@ class StudyRunner:
                     except Exception as e:  # noqa: BLE001 - a worker that died: a failed rung
                         measured = {"status": "failed",
                                     "message": f"The rung's process ended: {type(e).__name__}: {e}"}
-                    self._end_row(k, measured)
+                    self.end_rung(k, measured)
 
 
 def _json(table: dict) -> str:

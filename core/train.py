@@ -23,6 +23,7 @@ import torch
 
 from core import config as cfg
 from core import manual, memory, models, precision
+from core.export import tensorboard_logs as export_tb
 from core.calls import StepCalls
 from core.data import loader
 from core.devices import cpu_threads_for, device_name, out_of_memory_message, resolve_device
@@ -233,6 +234,8 @@ class Trainer:
         """Choose the device, load the data, build the network, its optimiser, schedule and
         step; refuse, naming the setting, what cannot fit before anything is allocated."""
         exp, tc, oc = self.exp, self.exp.train, self.exp.optim
+        if tc.tensorboard:  # first: without the tensorboard package, a ConfigError says so at once
+            self.observers.append(export_tb.for_training(exp, lambda: self.model))
         self.device = resolve_device(tc.device)
         self.precision = precision.choose(tc.precision, self.device, cnn=exp.model.kind == "cnn",
                                           dtype=tc.dtype, implementation=exp.model.implementation)
@@ -287,8 +290,12 @@ class Trainer:
         buf = torch.zeros(s.steps, 4, device=self.device, dtype=data.dtype)
         buf[:, 3] = s.batch_size
         buf[-1, 3] = s.used - (s.steps - 1) * s.batch_size  # the last batch may be smaller
-        s.reader = StepReader(buf, s.batch_size, s.used,
-                              lambda chunk: self._emit("on_batch_end", chunk))
+        s.reader = StepReader(buf, s.batch_size, s.used, self._batch_end)
+
+    def _batch_end(self, chunk: BatchChunk) -> None:
+        if self.writer:  # kept for batches.jsonl, written with the epoch's metrics
+            self.writer.batches(chunk)
+        self._emit("on_batch_end", chunk)
 
     def _epoch(self, s: _Setup, epoch: int) -> None:
         """Train one epoch, evaluate the held-out splits, and record and report the epoch."""

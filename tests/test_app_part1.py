@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
+from app.panels.study_results import COLUMN
 from core import config as cfg
 from core import presets
 from core import runs as store
@@ -114,11 +115,33 @@ def test_a_loss_sweep_trains_both_runs_and_overlays_them(qtbot, window):
     results = _sweep(qtbot, w, "loss")
     assert [r.status for _, r in results] == ["done", "done"]
     assert len(store.list_runs()) == 2
-    assert w.runs_panel.table.rowCount() == 2 and len(w.runs_panel.checked_runs()) == 2
+    assert len(w.runs_panel.runs) == 2 and len(w.runs_panel.checked_runs()) == 2
     assert len(w.plots.overlay_items) > 0
     assert [e.optim.loss for e, _ in results] == ["cross_entropy", "mse"]
+    assert [e.name for e, _ in results] == ["circles-mlp · loss · cross-entropy",
+                                            "circles-mlp · loss · squared error"]
     assert w.experiment.name == "circles-mlp"  # the panels are back on the base experiment
     assert w.part1_panel.sweep_buttons["loss"].isEnabled()
+
+
+def test_a_sweep_shows_its_results_table_and_chart(qtbot, window):
+    w = window(circles(epochs=3))
+    p = w.part1_panel
+    assert not p.results.isVisible()
+    results = _sweep(qtbot, w, "loss")
+    t = p.results.table
+    assert p.results.isVisible() and t.rowCount() == len(results) == 2
+    for i, (exp, r) in enumerate(results):  # one row per run of the sweep, its own numbers
+        assert t.item(i, 0).text() == f"{i + 1}. {exp.name.rsplit(' · ', 1)[1]}"
+        assert t.item(i, COLUMN["test"]).text() == f"{r.last.test.accuracy:.1f}"
+        assert t.item(i, COLUMN["train"]).text() == f"{r.last.train.accuracy:.1f}"
+    assert list(p.results.bars.opts["height"]) == [r.last.test.accuracy for _, r in results]
+    assert len(set(p.results.colours())) == 2  # both ticked, each in its curves' colour
+    # a second press trains anew in a folder of its own (nothing reused from the first)
+    again = _sweep(qtbot, w, "loss")
+    assert all(r.status == "done" for _, r in again)
+    assert {r.run_folder for _, r in again}.isdisjoint({r.run_folder for _, r in results})
+    assert len(store.list_runs()) == 4
 
 
 def test_the_batch_sweep_runs_full_mini_and_online(qtbot, window):

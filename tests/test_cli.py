@@ -147,3 +147,109 @@ def test_an_image_folder_with_broken_files_trains_and_warns(capsys, tmp_path):
     assert code == 0, err
     assert "warning: 1 unreadable or non-image files were skipped" in err
     assert "10 train / 0 val / 2 test" in err
+
+
+# -- Part 1's shortcuts as independent studies: `study KIND` and its older spelling `sweep KIND`
+def _flat(exp) -> dict:
+    from core import config as cfg
+    return {f"{s}.{k}": v for s, t in cfg.to_dict(exp).items() if isinstance(t, dict)
+            for k, v in t.items()}
+
+
+def test_an_independent_study_gives_one_run_per_variant_differing_in_its_own_field(capsys, tmp_path):
+    from core import config as cfg
+    from core import presets, sweeps
+    sets = ["optim.lr=0.1", "train.seed=7", "data.n_train=40", "data.n_test=20"]  # no rung's η
+    code, out, err = run_cli(capsys, "study", "lr", "--preset", "circles-mlp", "--epochs", "1",
+                             "--out", str(tmp_path), *[a for s in sets for a in ("--set", s)])
+    assert code == 0, err
+    base = cfg.with_overrides(presets.load("circles-mlp"), sets + ["train.epochs=1"])
+    variants = sweeps.study("lr", base).variants
+    (folder,) = tmp_path.iterdir()
+    rungs = sorted(p for p in folder.iterdir() if p.is_dir())
+    assert len(rungs) == len(variants) == 4
+    table = json.loads((folder / "study.json").read_text())
+    assert table["kind"] == "independent" and [r["status"] for r in table["rungs"]] == ["done"] * 4
+    for variant, rung in zip(variants, rungs):
+        exp = cfg.load(rung / "config.toml")
+        changed = {k for k, v in _flat(exp).items() if _flat(base)[k] != v}
+        own = {o.split("=")[0] for o in variant.overrides}
+        assert changed == own == {"optim.lr"}, rung.name
+        assert exp.optim.lr == float(variant.overrides[0].split("=")[1])
+        assert exp.train.seed == 7 and variant.label in out
+
+
+def test_sweep_is_the_same_study_its_folder_resumed_by_study_kind(capsys, tmp_path):
+    exp = tmp_path / "exp.toml"
+    exp.write_text((ROOT / "resources/presets/circles-mlp.toml").read_text(), encoding="utf-8")
+    common = ["--epochs", "1", "--out", str(tmp_path / "o"), "--set", "data.n_train=30"]
+    code, out, err = run_cli(capsys, "sweep", "batch", str(exp), *common)
+    assert code == 0, err
+    assert "rung" in out and "full batch (30)" in out and "online (1)" in out  # the study table
+    (folder,) = (tmp_path / "o").iterdir()
+    before = {p.name: (p / "metrics.jsonl").read_text() for p in folder.iterdir() if p.is_dir()}
+    assert len(before) == 3
+    code, out, err = run_cli(capsys, "study", "batch", "--experiment", str(exp), *common)
+    assert code == 0, err
+    after = {p.name: (p / "metrics.jsonl").read_text() for p in folder.iterdir() if p.is_dir()}
+    assert after == before and "online (1)" in out  # resumed: the same rungs, none trained again
+
+
+@pytest.mark.parametrize("args, message", [
+    (["study", "lr"], "study lr: give the experiment whose runs differ in lr with --preset"),
+    (["study", "lr", "--preset", "circles-mlp", "--experiment", "x.toml"], "(not both;"),
+    (["study", "batch", "--preset", "nope"], "--preset: unknown preset 'nope'"),
+    (["study", "momentum", "--preset", "circles-mlp"],
+     "'momentum' is not a built-in study (known: ladder), a Part 1 shortcut (batch, lr, loss, n)"),
+    (["study", "ladder"], "study ladder: needs --preset; give --preset NAME, one of cifar-cnn"),
+    (["study", "ladder", "--preset", "circles-mlp"], "has no version for --preset circles-mlp"),
+    (["study", "ladder", "--preset", "shapes-cnn", "--experiment", "x.toml"],
+     "--experiment goes with a Part 1 shortcut"),
+    (["sweep", "loss"], "sweep loss: give the experiment whose runs differ in loss with --preset "
+                        "NAME or a CONFIG.toml file"),
+    (["study", "lr", "--preset", "circles-mlp", "--parallel", "0"], "--parallel: must be 1 or more"),
+])
+def test_bad_study_kinds_and_presets_exit_2_with_a_sentence(capsys, args, message):
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2 and err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["train", "--preset", "circles-mlp"],
+                                     ["study", "loss", "--preset", "circles-mlp"],
+                                     ["sweep", "loss", "--preset", "circles-mlp"]])
+def test_tensorboard_is_the_set_of_train_tensorboard(capsys, tmp_path, command):
+    logs = tmp_path / "tb 1"
+    code, out, err = run_cli(capsys, *command, "--epochs", "1", "--out", str(tmp_path / "o"),
+                             "--set", "data.n_train=20", "--tensorboard", str(logs))
+    assert code == 0, err
+    configs = list((tmp_path / "o").rglob("config.toml"))
+    assert len(configs) == (1 if command[0] == "train" else 2)
+    assert {tomllib.loads(p.read_text())["train"]["tensorboard"] for p in configs} == {str(logs)}
+    # the trainer writes each run's events beside the others, named as its run folder
+    assert {p.parent.name for p in logs.glob("*/events.out.tfevents*")} == {
+        p.parent.name for p in configs}
+
+
+def test_ctrl_c_stops_a_sweep_cleanly_exits_0_and_keeps_its_table(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "core", "sweep", "loss", "--preset",
+                             "circles-mlp", "--epochs", "100000", "--set", "data.n_train=40",
+                             "--out", str(tmp_path)], cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    table = tmp_path / "circles-mlp-loss" / "study.json"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # a subprocess: nothing to wait on but its files
+            rungs = json.loads(table.read_text())["rungs"] if table.exists() else []
+            metrics = tmp_path / "circles-mlp-loss" / "rung-01-cross-entropy" / "metrics.jsonl"
+            if rungs and rungs[0]["status"] == "running" and metrics.exists() \
+                    and metrics.read_text():
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "resume" in err and "Traceback" not in err and "stopped" in out
+    assert [r["status"] for r in json.loads(table.read_text())["rungs"]] == ["stopped", "pending"]

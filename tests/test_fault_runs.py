@@ -26,6 +26,7 @@ from core import presets
 from core import runs as store
 from core.errors import LearnScopeError
 from core.records import EpochRecord, SplitMetrics
+from core.report.notes import read_notes, write_notes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,6 +55,12 @@ def read_all(root: Path) -> list[store.Run]:
             assert all(type(m.loss) is float and type(m.accuracy) is float
                        for m in (record.train, record.val, record.test) if m is not None)
         assert isinstance(run.metrics_problem, str)
+        steps = run.batches()
+        assert steps.steps.dtype.kind == "i" and steps.loss.dtype.kind == "f"
+        assert all(len(a) == len(steps)
+                   for a in (steps.epoch, steps.loss, steps.accuracy, steps.lr))
+        assert isinstance(run.batches_problem, str)
+        read_notes(run.folder)  # the lab report's notes: a damaged file reads as none
     return listed
 
 
@@ -99,12 +106,40 @@ def test_numbers_no_float_can_hold_are_left_out_of_the_plots(qtbot, tmp_path):
     plots.set_overlays([("hand-made", [hand_made])])
 
 
+def test_a_damaged_batches_jsonl_never_stops_listing_or_exporting(tmp_path):
+    from core.export import csv_files as export_csv
+    from core.export import tensorboard_logs as export_tb
+    folder = make_run(tmp_path / "runs", epochs=2)
+    good = (folder / "batches.jsonl").read_text().splitlines(keepends=True)
+    first = json.loads(good[0])
+    wrong = [dict(first, steps=first["steps"][:-1]),          # a loss without its step
+             dict(first, steps=[True] * len(first["steps"])), dict(first, epoch=10 ** 400)]
+    (folder / "batches.jsonl").write_text(
+        good[0] + "[" * 1000 + "]" * 1000 + "\nnot json\n" + "".join(
+            json.dumps(d) + "\n" for d in wrong) + good[1] + '{"epoch": 3, "steps": [4')
+    (run,) = read_all(tmp_path / "runs")
+    steps = run.batches()
+    assert run.batches_problem == ("5 lines of batches.jsonl are not records of training steps "
+                                   "and were left out")  # the torn last line is no error
+    assert steps.steps.tolist() == first["steps"] + json.loads(good[1])["steps"]
+    assert steps.loss.tolist()[:len(first["loss"])] == first["loss"]
+    out = export_csv.export_run(folder, tmp_path / "m.csv")
+    assert out[1].read_text().count("\n") == len(steps) + 1  # a header and a row a step
+    export_tb.export_run(folder, tmp_path / "tb")
+    (folder / "batches.jsonl").write_bytes(b"\xff\x00" * 50 + b"\n")  # not text at all
+    (run,) = read_all(tmp_path / "runs")
+    assert len(run.batches()) == 0 and run.batches_problem.startswith("1 line of batches.jsonl")
+    assert export_csv.export_run(folder, tmp_path / "n.csv") == [tmp_path / "n.csv"]
+
+
 # -- the fuzz: random bytes in each run file
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     """One real run folder (1 epoch of a tiny circles run), copied for every example."""
     root = tmp_path_factory.mktemp("pristine")
-    return make_run(root)
+    folder = make_run(root)
+    write_notes(folder, {"curves": "the loss falls"})  # every file a run folder may hold
+    return folder
 
 
 def _json_ish():

@@ -137,3 +137,13 @@ def test_impossible_splits_are_refused_with_a_sentence(tmp_path):
         loader.load(DataConfig(dataset="shapes10", n_train=20, n_test=10, crop=40), seed=0)
     with pytest.raises(DataError, match="missing|not exist|does not"):
         loader.load(DataConfig(dataset="folder", root=str(tmp_path / "nowhere")), seed=0)
+
+
+def test_standardising_float_points_leaves_the_stored_split_unchanged():
+    # float32 points are already in the network's dtype: a cast that made no copy scaled the
+    # stored test split in place, so every evaluation standardised it once more
+    a = loader.load(DataConfig(dataset="circles", n_train=100, n_test=50, standardize="channel"), seed=0)
+    before = a.test.x.clone()
+    first = a.prepare(a.test.x[:20], train=False)
+    second = a.prepare(a.test.x[:20], train=False)
+    assert torch.equal(a.test.x, before) and torch.equal(first, second)

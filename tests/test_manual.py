@@ -92,8 +92,12 @@ def test_sweep_shortcuts_make_the_expected_runs():
     exp = presets.load("circles-mlp")
     batch = sweeps.sweep("batch", exp)
     assert [e.train.batch_size for e in batch] == [200, 10, 1]
-    assert [e.name for e in batch] == ["circles-mlp · full batch (200)", "circles-mlp · mini-batch (10)",
-                                       "circles-mlp · online (1)"]
+    assert [e.name for e in batch] == ["circles-mlp · batch · full batch (200)",
+                                       "circles-mlp · batch · mini-batch (10)",
+                                       "circles-mlp · batch · online (1)"]
+    study = sweeps.study("batch", exp)  # the shortcut is an independent study on exp
+    assert study.kind == "independent" and study.base is exp
+    assert [v.question for v in study.variants] == [10, 10, 10]
     lrs = sweeps.sweep("lr", exp)
     assert [e.optim.lr for e in lrs] == [0.003, 0.03, 0.3, 3.0]
     assert [e.optim.loss for e in sweeps.sweep("loss", exp)] == ["cross_entropy", "mse"]
@@ -108,7 +112,7 @@ def test_sweep_shortcuts_make_the_expected_runs():
 
 def test_full_batch_of_a_whole_data_set_is_capped_by_the_trainer():
     exp = presets.load("cifar-cnn")  # n_train = 0: all of it
-    full = sweeps.batch_sizes(exp)[0]
+    full = sweeps.sweep("batch", exp)[0]
     assert full.name.endswith("full batch (N)") and full.train.batch_size >= 10**9
 
 
@@ -135,4 +139,5 @@ def test_sweep_command_trains_each_variant(capsys, tmp_path):
     assert main(["sweep", "loss", "--preset", "circles-mlp", "--epochs", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "cross-entropy" in out and "squared error" in out
-    assert len(list(tmp_path.iterdir())) == 2
+    (study,) = tmp_path.iterdir()  # a sweep is an independent study: one folder, a rung per run
+    assert len(list(study.glob("rung-*"))) == 2

@@ -359,7 +359,8 @@ def test_the_n_sweep_labels_its_log_axis_at_the_sizes_without_overlap(qtbot, win
     p = w.part1_panel
     w.tabs.setCurrentIndex(next(i for i in range(w.tabs.count()) if w.tabs.tabText(i) == "Part 1"))
     sizes = (10, 20, 50, 100, 200, 500, 1000)
-    runs = sweeps.train_sizes(w.current_experiment(), sizes=sizes)
+    runs = sweeps.sweep("n", w.current_experiment())  # N = 10 … 1000
+    assert [e.data.n_train for e in runs] == list(sizes)
     results = [(e, FitResult("done", last=EpochRecord(
         e.train.epochs, e.optim.lr, SplitMetrics(0.5, 60.0 + k), 0.1, 1e3, test=SplitMetrics(0.6, 55.0 + k))))
         for k, e in enumerate(runs)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -273,3 +274,93 @@ def test_ctrl_c_stops_the_running_rung_and_exits_130_keeping_the_finished_ones(t
     rows = json.loads((out / "two-rungs" / "study.json").read_text())["rungs"]
     assert [r["status"] for r in rows] == ["done", "stopped"]
     assert "stopped" in stdout
+
+
+# -- study folders in the run store: listed, renamed and deleted with their rungs
+def _stored_study(root: Path) -> Path:
+    """A study folder of two one-epoch rungs in root, beside a run of its own."""
+    from core.train import Trainer
+    study = studies.Study("pair", "cumulative", lab.circles(1, **{"data.n_train": 40}), (
+        studies.Variant("baseline"), studies.Variant("+ lr 0.3", ("optim.lr=0.3",), 11)))
+    run_study(study, root)
+    Trainer(lab.circles(1, **{"data.n_train": 40}), run_root=root).fit()
+    return root / "pair"
+
+
+def test_list_runs_finds_a_study_folders_rungs_and_tells_them_their_study(tmp_path):
+    from core import runs as store
+    folder = _stored_study(tmp_path)
+    listed = store.list_runs(tmp_path)
+    rungs = [r for r in listed if r.study is not None]
+    (loose,) = [r for r in listed if r.study is None]
+    assert loose.folder.parent == tmp_path and loose.rung is None
+    assert [r.folder for r in rungs] == [folder / "rung-01-baseline", folder / "rung-02-lr-0.3"]
+    assert [(r.rung, r.rung_label) for r in rungs] == [(1, "baseline"), (2, "+ lr 0.3")]
+    assert {(r.study.name, r.study.kind, r.study.folder) for r in rungs} == {
+        ("pair", "cumulative", folder)}
+    assert [row["status"] for row in rungs[0].study.rows] == ["done", "done"]
+    assert all(r.problem == "" and r.experiment is not None for r in rungs)
+
+
+@pytest.mark.parametrize("data, why", [
+    (b'{"name": "pair", "rungs": [', "study.json is not valid JSON"),
+    (b"[1, 2]", "study.json holds [1, 2], not a study's table"),
+    (b'{"name": "pair", "rungs": 3}', "study.json: 'rungs' is 3, not a list of rungs"),
+    (b"\xff\xfe", "study.json is not UTF-8 text"),
+])
+def test_a_damaged_study_json_hides_no_rung_and_says_why_on_each(tmp_path, data, why):
+    from core import runs as store
+    folder = _stored_study(tmp_path)
+    (folder / "study.json").write_bytes(data)
+    rungs = [r for r in store.list_runs(tmp_path) if r.study is not None]
+    assert [(r.rung, r.rung_label) for r in rungs] == [(1, "baseline"), (2, "lr-0.3")]
+    assert all(why in r.problem and r.experiment is not None for r in rungs)
+    assert rungs[0].study.name == "pair" and rungs[0].study.rows == []  # the name: study.toml's
+    assert rungs[0].metrics()  # its epochs still read
+
+
+def test_an_earlier_attempt_of_a_rung_says_so(tmp_path):
+    from core import runs as store
+    folder = _stored_study(tmp_path)
+    shutil.copytree(folder / "rung-02-lr-0.3", folder / "rung-02-lr-0.3-2")
+    table = json.loads((folder / "study.json").read_text())
+    table["rungs"][1]["run_folder"] = "rung-02-lr-0.3-2"  # trained again after a kill
+    (folder / "study.json").write_text(json.dumps(table))
+    labels = {r.folder.name: r.rung_label for r in store.list_runs(tmp_path) if r.study}
+    assert labels["rung-02-lr-0.3-2"] == "+ lr 0.3"
+    assert labels["rung-02-lr-0.3"] == "+ lr 0.3 (earlier attempt)"
+
+
+def test_a_rung_is_renamed_and_deleted_like_a_run_and_nothing_else_nested_is(tmp_path):
+    from core import runs as store
+    folder = _stored_study(tmp_path)
+    rung = folder / "rung-01-baseline"
+    assert store.rename_run(rung, "first", tmp_path) == "first"
+    assert store.open_run(rung).name == "first"
+    store.delete_run(rung, tmp_path)
+    assert not rung.exists() and (folder / "rung-02-lr-0.3").exists()
+    other = tmp_path / "mine"  # a folder of the user's, not a study: its runs are not LearnScope's
+    shutil.copytree(folder / "rung-02-lr-0.3", other / "run")
+    with pytest.raises(store.RunError, match="not a run folder inside"):
+        store.delete_run(other / "run", tmp_path)
+    with pytest.raises(store.RunError, match="not a run folder inside"):
+        store.rename_run(other / "run", "x", tmp_path)
+    shutil.copytree(folder / "rung-02-lr-0.3", folder / "rung-02-lr-0.3" / "deeper")
+    with pytest.raises(store.RunError, match="not a run folder inside"):
+        store.delete_run(folder / "rung-02-lr-0.3" / "deeper", tmp_path)
+    assert (other / "run" / "config.toml").exists()
+
+
+def test_delete_study_removes_its_folder_and_refuses_what_it_did_not_write(tmp_path):
+    from core import runs as store
+    folder = _stored_study(tmp_path)
+    (folder / "rung-03-reserved").mkdir()  # an attempt killed before its first file
+    (folder / "rung-02-lr-0.3" / "notes.txt").write_text("mine")
+    with pytest.raises(store.RunError, match="rung-02-lr-0.3/notes.txt, which LearnScope did"):
+        store.delete_study(folder, tmp_path)
+    assert (folder / "study.json").exists() and (folder / "rung-01-baseline" / "weights.pt").exists()
+    (folder / "rung-02-lr-0.3" / "notes.txt").unlink()
+    with pytest.raises(store.RunError, match="not a study folder"):
+        store.delete_study(folder / "rung-01-baseline", tmp_path)
+    store.delete_study(folder, tmp_path)
+    assert not folder.exists() and len(store.list_runs(tmp_path)) == 1  # the loose run stays

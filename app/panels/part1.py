@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QGroupBox, Q
 
 from app.form import FormPanel
 from app.layout import FlowLayout
+from app.panels.study_results import StudyResults
 from app.sweep import SweepRunner, shortcut_cost, shortcut_problem
 from app.views import gradcheck as gc
 from app.views.axes import SizesAxis
@@ -91,6 +92,13 @@ class Part1Panel(FormPanel):
         grid.addWidget(self.stop_sweep, 2, 0)
         grid.addWidget(self.sweep_status, 2, 1)
         grid.addWidget(self._sizes_plot(runs), 3, 0, 1, 2)
+        # the sweep's table and bar chart, as Part 2 shows a study's (hidden until it has rows)
+        self.results = StudyResults(self.window, runs)
+        self.results.hide()
+        grid.addWidget(self.results, 4, 0, 1, 2)
+        trainer = self.sweep.trainer
+        trainer.rung_ended.connect(lambda _row, rows: self._show_results(rows))
+        trainer.finished.connect(self._show_results)
         return runs
 
     def _sizes_plot(self, parent: QWidget) -> pg.PlotWidget:
@@ -275,6 +283,11 @@ class Part1Panel(FormPanel):
         for kind, b in self.sweep_buttons.items():
             b.setEnabled(not on and not self._unfit.get(kind))
         self.stop_sweep.setEnabled(on)
+
+    def _show_results(self, rows: list) -> None:
+        t = self.sweep.trainer
+        self.results.show_rows(rows, t.folder, t.experiments)
+        self.results.setVisible(bool(rows))
 
     def _sweep_finished(self, kind: str, results: list) -> None:
         self._set_sweeping(False)

@@ -2,7 +2,8 @@
 
 Ticking runs overlays their curves on the plots, labelled by what differs between them;
 double-clicking one inspects its trained network; its context menu also loads its settings,
-renames, deletes and opens its folder. The row of the run training now follows its epochs.
+renames, deletes and opens its folder. The row of the run training now follows its epochs. A
+study's runs are grouped under a header row (app.panels.runs_groups).
 """
 
 from __future__ import annotations
@@ -10,34 +11,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QFileSystemWatcher, QItemSelectionModel, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QFileSystemWatcher, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QMenu,
-                               QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.layout import FlowLayout
 from app.pacing import Pacer
-from app.panels import runs_table
+from app.panels import runs_edit, runs_groups, runs_table
 from app.panels.runs_table import HEADERS
 from core import runs as store
 from core.records import EpochRecord
 
 
 LIVE_EVERY_S = 1.0  # the running run's row shows a new epoch at most this often
-
-
-def _ask_confirm(parent: QWidget, title: str, text: str) -> bool:
-    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes
-                                  | QMessageBox.StandardButton.Cancel,
-                                  QMessageBox.StandardButton.Cancel)
-    return answer == QMessageBox.StandardButton.Yes
-
-
-def _ask_name(parent: QWidget, current: str) -> str | None:
-    text, ok = QInputDialog.getText(parent, "Rename run",
-                                    "Name shown in the runs list and on the plots:", text=current)
-    return text if ok else None
 
 
 class RunsPanel(QWidget):
@@ -53,8 +40,8 @@ class RunsPanel(QWidget):
         self.root = Path(root) if root else store.default_root()
         self.table = self._make_table()
         # the dialogs and the file manager, replaceable (tests answer them without a person)
-        self.confirm = lambda title, text: _ask_confirm(self, title, text)
-        self.ask_name = lambda current: _ask_name(self, current)
+        self.confirm = lambda title, text: runs_edit.ask_confirm(self, title, text)
+        self.ask_name = lambda current: runs_edit.ask_name(self, current)
         self.open_url = QDesktopServices.openUrl
         self._build_actions()
         col = QVBoxLayout(self)
@@ -62,7 +49,13 @@ class RunsPanel(QWidget):
         col.addLayout(self._buttons())
         col.addWidget(self.table)
 
-        self.runs: list[store.Run] = []
+        self.runs: list[store.Run] = []  # every run, in the table's order (set_checked's index)
+        self.shown: list = []   # what each table row shows: a Run, or a study's Group (header)
+        self.owners: list = []  # the study (Group) each row belongs to, None for a run's own
+        self._rows: list[int] = []  # the table row of each of self.runs
+        self.groups = runs_groups.StudyGroups(self)
+        #: callables (run) -> [QAction] whose actions the context menu of a run ends with
+        self.extra_menu_actions: list = []
         self._configs: dict = {}  # parsed run configs, kept between refreshes (store.open_run)
         self._filling = False
         self.running_folder: Path | None = None  # the window's run being written now
@@ -90,9 +83,10 @@ class RunsPanel(QWidget):
         header.setSectionResizeMode(runs_table.SETTINGS, QHeaderView.ResizeMode.Stretch)
         table.setToolTip("Tick runs to overlay their curves; double-click one to inspect its "
                          "trained network; right-click to load its settings, rename, delete "
-                         "or open its folder.")
+                         "or open its folder. Click a study's header to fold its rungs.")
         table.itemChanged.connect(self._item_changed)
         table.cellDoubleClicked.connect(lambda r, _c: self._inspect(r))
+        table.cellClicked.connect(lambda r, _c: self.groups.clicked(r))
         return table
 
     def _buttons(self) -> FlowLayout:
@@ -115,9 +109,11 @@ class RunsPanel(QWidget):
         return bar
 
     def refresh(self) -> None:
-        """Re-read every run, newest first, keeping the ticks."""
+        """Re-read every run, newest first (a study's under its header), keeping the ticks."""
         ticked = {str(r.folder) for r in self.checked_runs()}
-        self.runs = list(reversed(store.list_runs(self.root, self._configs)))
+        entries = runs_groups.arrange(store.list_runs(self.root, self._configs))
+        self.shown, self.owners, self.runs, self._rows = runs_groups.rows_of(entries)
+        self._watch_studies()
         self._live_row = None
         self._filling = True
         header = self.table.horizontalHeader()
@@ -125,35 +121,52 @@ class RunsPanel(QWidget):
         modes = [header.sectionResizeMode(j) for j in range(len(HEADERS))]
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         try:
-            self.table.setRowCount(len(self.runs))
-            for i, run in enumerate(self.runs):
-                for j, item in enumerate(runs_table.row_items(run, str(run.folder) in ticked)):
+            self.table.setRowCount(len(self.shown))
+            for i, entry in enumerate(self.shown):
+                folded = self.groups.is_folded(entry)
+                for j, item in enumerate(runs_groups.row_items(entry, ticked, folded)):
                     self.table.setItem(i, j, item)
-                if self._is_running(run):
+                if isinstance(entry, store.Run) and self._is_running(entry):
                     self._live_row = i
         finally:
             for j, mode in enumerate(modes):
                 header.setSectionResizeMode(j, mode)
             self._filling = False
+        self.groups.show_folds()
         self._colour_ticks()
         self._update_actions()
         self._fit_columns()
         if ticked:
             self.overlays_changed.emit()
 
+    def _watch_studies(self) -> None:
+        """Watch each study folder too: a study trained elsewhere adds its rungs in there."""
+        folders = {str(g.study.folder) for g in self.shown if isinstance(g, runs_groups.Group)}
+        watched = set(self._watcher.directories()) - {str(self.root)}
+        if watched - folders:
+            self._watcher.removePaths(sorted(watched - folders))
+        if folders - watched:
+            self._watcher.addPaths(sorted(folders - watched))
+
     def checked_runs(self) -> list[store.Run]:
         out = []
-        for i, run in enumerate(self.runs):
-            item = self.table.item(i, 0)
+        for run, row in zip(self.runs, self._rows):
+            item = self.table.item(row, 0)
             if item is not None and item.checkState() == Qt.CheckState.Checked:
                 out.append(run)
         return out
 
-    def set_checked(self, row: int, on: bool) -> None:
-        self.table.item(row, 0).setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+    def set_checked(self, i: int, on: bool) -> None:
+        """Tick or untick self.runs[i] (its row: self.row_of(i); a study's header follows)."""
+        self.table.item(self._rows[i], 0).setCheckState(Qt.CheckState.Checked if on
+                                                        else Qt.CheckState.Unchecked)
+
+    def row_of(self, i: int) -> int:
+        """The table row of self.runs[i]."""
+        return self._rows[i]
 
     def untick_all(self) -> None:
-        for i in range(self.table.rowCount()):
+        for i in range(len(self.runs)):
             self.set_checked(i, False)
 
     def overlays(self) -> list[tuple[str, list[EpochRecord]]]:
@@ -168,19 +181,32 @@ class RunsPanel(QWidget):
 
     def _item_changed(self, item: QTableWidgetItem) -> None:
         if not self._filling and item.column() == 0:
-            self._colour_ticks()
-            self.overlays_changed.emit()
+            if self.groups.at(item.row()) is not None:
+                self.groups.header_ticked(item.row())
+            else:
+                self.groups.follow_rung(item.row())
+            self.ticks_changed()
+
+    def ticks_changed(self) -> None:
+        self._colour_ticks()
+        self.overlays_changed.emit()
 
     def _colour_ticks(self) -> None:
         self._filling = True
         try:
-            runs_table.colour_ticks(self.table, self.runs)
+            runs_table.colour_ticks(self.table, [self._run_at(i) for i in range(len(self.shown))])
         finally:
             self._filling = False
 
+    def _run_at(self, row: int) -> store.Run | None:
+        """The run a table row shows (None: a study's header, or no row)."""
+        entry = self.shown[row] if 0 <= row < len(self.shown) else None
+        return entry if isinstance(entry, store.Run) else None
+
     def _load(self, row: int) -> None:
-        if 0 <= row < len(self.runs) and self.runs[row].experiment is not None:
-            self.load_requested.emit(self.runs[row].experiment)
+        run = self._run_at(row)
+        if run is not None and run.experiment is not None:
+            self.load_requested.emit(run.experiment)
 
     # -- the context menu
     def _build_actions(self) -> None:
@@ -193,9 +219,9 @@ class RunsPanel(QWidget):
         # on its selection, and a refused one says why instead of nothing)
         self.inspect_action = action("Inspect", lambda: self._inspect(self.table.currentRow()))
         self.load_action = action("Load settings", lambda: self._load(self.table.currentRow()))
-        self.rename_action = action("Rename…\tF2", self._rename)
-        self.delete_action = action("Delete…\tDel", self._delete)
-        self.open_action = action("Open folder", self._open_folder)
+        self.rename_action = action("Rename…\tF2", lambda: runs_edit.rename(self))
+        self.delete_action = action("Delete…\tDel", lambda: runs_edit.delete(self))
+        self.open_action = action("Open folder", lambda: runs_edit.open_folder(self))
         self.table.installEventFilter(self)
         self.table.viewport().installEventFilter(self)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -203,7 +229,11 @@ class RunsPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._update_actions)
 
     def context_menu(self) -> QMenu:
-        """Return the menu for the selected runs, each action enabled or saying why not."""
+        """Return the menu for the selected runs, each action enabled or saying why not (on a
+        study's header: the study's menu); a run's ends with extra_menu_actions' actions."""
+        group = self.groups.current()
+        if group is not None:
+            return self.groups.menu(group)
         self._update_actions()
         menu = QMenu(self)
         menu.setToolTipsVisible(True)
@@ -212,6 +242,11 @@ class RunsPanel(QWidget):
         menu.addSeparator()
         for a in (self.rename_action, self.delete_action, self.open_action):
             menu.addAction(a)
+        run = self._current()
+        extra = [a for make in self.extra_menu_actions for a in make(run)] if run else []
+        if extra:
+            menu.addSeparator()
+            menu.addActions(extra)
         return menu
 
     def _show_menu(self, pos) -> None:
@@ -229,16 +264,17 @@ class RunsPanel(QWidget):
     def selected_runs(self) -> list[store.Run]:
         """The runs of the selected rows (top to bottom), or the current row's."""
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        if not rows and 0 <= self.table.currentRow() < len(self.runs):
+        if not rows:
             rows = [self.table.currentRow()]
-        return [self.runs[r] for r in rows if 0 <= r < len(self.runs)]
+        return [r for r in map(self._run_at, rows) if r is not None]
 
     def _current(self) -> store.Run | None:
-        row = self.table.currentRow()
-        return self.runs[row] if 0 <= row < len(self.runs) else None
+        return self._run_at(self.table.currentRow())
 
     def _is_running(self, run: store.Run) -> bool:
-        return self.running_folder is not None and run.folder.name == self.running_folder.name
+        # the folder's name and its parent's: rungs of two studies share names (rung-01-baseline)
+        f = self.running_folder
+        return f is not None and (run.folder.name, run.folder.parent.name) == (f.name, f.parent.name)
 
     def _enable(self, a: QAction, reason: str | None, tip: str) -> None:
         a.setEnabled(reason is None)
@@ -247,7 +283,8 @@ class RunsPanel(QWidget):
 
     def _update_actions(self) -> None:
         run, chosen = self._current(), self.selected_runs()
-        none = "Select a run first."
+        none = ("A study's header: right-click it for the study's actions." if
+                self.groups.current() is not None else "Select a run first.")
         training = "Inspect follows the run training now; inspect a stored run once it ends."
         busy = "This run is training now; stop it or let it end first."
         self._enable(self.inspect_action, none if run is None else
@@ -270,9 +307,9 @@ class RunsPanel(QWidget):
             self.delete_action.setText("Delete…\tDel")
 
     def _inspect(self, row: int) -> None:
-        if not 0 <= row < len(self.runs):
+        run = self._run_at(row)
+        if run is None:
             return
-        run = self.runs[row]
         if run.experiment is None:
             self.message.emit("error", "Cannot inspect that run.", run.problem or
                               "Its config.toml cannot be read.")
@@ -287,7 +324,13 @@ class RunsPanel(QWidget):
             self._fit_columns()  # the viewport's own size: the table's comes before it
         if obj is self.table and event.type() == QEvent.Type.KeyPress \
                 and event.modifiers() == Qt.KeyboardModifier.NoModifier:
-            action = {Qt.Key.Key_Delete: self.delete_action, Qt.Key.Key_F2: self.rename_action}.get(event.key())
+            key = event.key()
+            if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and self.groups.folding_key(
+                    key == Qt.Key.Key_Left):
+                return True
+            header = self.groups.current() is not None
+            action = {Qt.Key.Key_Delete: self.groups.delete_action if header else self.delete_action,
+                      Qt.Key.Key_F2: self.rename_action}.get(key)
             if action is not None:
                 self._key_pressed(action)
                 return True
@@ -298,56 +341,13 @@ class RunsPanel(QWidget):
 
     def _key_pressed(self, action: QAction) -> None:
         self._update_actions()
+        group = self.groups.current()
+        if group is not None:
+            self.groups.update(group)
         if action.isEnabled():
             action.trigger()
-        elif self.selected_runs():
+        elif self.selected_runs() or group is not None:
             self.message.emit("info", "Not now.", action.toolTip())
-
-    def _delete(self) -> None:
-        runs = [r for r in self.selected_runs() if not self._is_running(r)]
-        if not runs:
-            return
-        if len(runs) == 1:
-            what = f"the run “{runs[0].name}” ({runs[0].folder.name})"
-        else:
-            what = f"these {len(runs)} runs"
-        # a run training in another process (the CLI, another window) would lose its files;
-        # one whose process is gone reads "interrupted" (core.runs.run_is_gone)
-        elsewhere = (" One of them says it is still running: if `python -m core train` is "
-                     "training it now, stop that first." if any(r.summary.get("status") == "running"
-                                                               for r in runs) else "")
-        if not self.confirm("Delete runs", f"Delete {what} and their files (metrics, weights)? "
-                            f"This cannot be undone.{elsewhere}"):
-            return
-        problems = []
-        for run in runs:
-            try:
-                store.delete_run(run.folder, self.root)
-            except store.RunError as e:
-                problems.append(str(e))
-        self.refresh()
-        if problems:
-            self.message.emit("error", "Not every run was deleted.", " ".join(problems))
-
-    def _rename(self) -> None:
-        run = self._current()
-        if run is None or self._is_running(run):
-            return
-        name = self.ask_name(run.name)
-        if name is None:
-            return
-        try:
-            store.rename_run(run.folder, name, self.root)
-        except store.RunError as e:
-            self.message.emit("error", "Cannot rename the run.", str(e))
-            return
-        self.refresh()
-
-    def _open_folder(self) -> None:
-        run = self._current()
-        if run is not None and not self.open_url(QUrl.fromLocalFile(str(run.folder))):
-            self.message.emit("error", "Cannot open the folder.",
-                              f"No file manager opened {run.folder}; open it by hand.")
 
     # -- the run training now
     def set_running(self, folder) -> None:
@@ -373,7 +373,8 @@ class RunsPanel(QWidget):
         if record is None or row is None or row >= self.table.rowCount():
             return
         self._live_pace.spent(0.0)
-        exp = self.runs[row].experiment
+        run = self._run_at(row)
+        exp = run.experiment if run is not None else None
         self._filling = True
         try:
             for col, text in runs_table.live_cells(record, exp.train.epochs if exp else None):

@@ -35,7 +35,7 @@ def _stored(split: dict | None, key: str = "accuracy") -> str:
     return figure((split or {}).get(key), key)
 
 
-def _started(text: str) -> str:
+def started_text(text: str) -> str:
     """'2026-12-01T08:50:40' as '12-01 08:50' (the full time is in the name's tooltip)."""
     return text[5:16].replace("T", " ") if len(text) >= 16 else text
 
@@ -57,7 +57,7 @@ def row_items(run: store.Run, ticked: bool) -> list[QTableWidgetItem]:
     settings_item.setToolTip(settings)
     held = s.get("test") or s.get("val")
     started = str(s.get("started", ""))
-    values = [name, _started(started), settings_item,
+    values = [name, started_text(started), settings_item,
               str(s.get("epochs", 0)), status, _stored(s.get("train")), _stored(held),
               _stored(held, "loss")]
     name.setToolTip(f"{run.folder}<br>started {started.replace('T', ' ')} · "
@@ -79,7 +79,12 @@ def live_cells(record: EpochRecord, epochs: int | None) -> list[tuple[int, str]]
 
 def overlay_labels(runs: list[store.Run]) -> list[str]:
     """Name each run by what differs between them ("η = 0.3", "+ dropout"); a run renamed
-    by hand keeps its name in front; runs that do not differ are told apart by their start."""
+    by hand keeps its name in front; runs that do not differ are told apart by their start.
+    The rungs of one study are named by their rungs ("3. + augmentation"): a ladder's rungs
+    differ in everything the rungs below them added."""
+    studies = {r.study.folder for r in runs if r.study is not None}
+    if len(studies) == 1 and all(r.study is not None and r.rung_label for r in runs):
+        return [f"{r.rung}. {r.rung_label}" if r.rung else r.rung_label for r in runs]
     diffs = differences([r.experiment for r in runs])
     labels = []
     for run, diff in zip(runs, diffs):
@@ -91,12 +96,15 @@ def overlay_labels(runs: list[store.Run]) -> list[str]:
     return labels
 
 
-def colour_ticks(table: QTableWidget, runs: list[store.Run]) -> None:
+def colour_ticks(table: QTableWidget, runs: list[store.Run | None]) -> None:
     """Give each ticked run the colour its curves get, so the table is the legend too, and
-    lead the settings of two or more ticked runs with what differs between them (bold)."""
+    lead the settings of two or more ticked runs with what differs between them (bold).
+    runs: each row's run (None: a study's header, which keeps its colour)."""
     k, ticked = 0, []
     for i in range(table.rowCount()):
         item = table.item(i, 0)
+        if runs[i] is None:
+            continue
         on = item.checkState() == Qt.CheckState.Checked
         item.setForeground(QBrush(QColor(RUN_COLOURS[k % len(RUN_COLOURS)] if on else "#222222")))
         k += on

@@ -47,6 +47,8 @@ class TrainingPanel(FormPanel):
         self.device.currentIndexChanged.connect(self._edited)
         self.bind("train.device", self.device)
         self.precision = self.editor("train", "precision")
+        self.tensorboard = self.editor("train", "tensorboard")  # a folder; empty = off
+        self.tensorboard.setPlaceholderText("off (a folder)")
 
         self.start = QPushButton("▶  Train", self)
         self.start.setObjectName("start")
@@ -75,7 +77,7 @@ class TrainingPanel(FormPanel):
         bar = FlowLayout(spacing=10)
         self.run_settings = []  # the run's settings, hidden in presentation mode
         for label, w in (("Epochs", self.epochs), ("Seed", self.seed), ("Device", self.device),
-                         ("Precision", self.precision)):
+                         ("Precision", self.precision), ("TensorBoard", self.tensorboard)):
             self.run_settings.append(_row(self, QLabel(label, self), w))
             self.run_settings[-1].layout().itemAt(0).widget().setBuddy(w)
         for b in (self.start, self.pause, self.stop):

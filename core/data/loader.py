@@ -97,8 +97,9 @@ class Data:
 
     def _standardise(self, xb: torch.Tensor) -> torch.Tensor:
         # cast, then scale and shift in place: on the CPU a fused addcmul that casts uint8
-        # on the fly runs unvectorised, ten times slower than these three passes
-        return xb.to(self.dtype).mul_(self._scale.to(self.dtype)).add_(self._shift.to(self.dtype))
+        # on the fly runs unvectorised, ten times slower than these three passes; copy=True:
+        # float points already in self.dtype would otherwise be scaled in place, in the store
+        return xb.to(self.dtype, copy=True).mul_(self._scale.to(self.dtype)).add_(self._shift.to(self.dtype))
 
     # -- what the network sees
     @property

@@ -65,3 +65,14 @@ start 1920x1080 --preset circles-mlp
 train 9
 view "Decision boundary" view-decision-boundary.png
 stop
+
+# 1280×720: the Part 2 tab running the shapes-cnn ladder (16 epochs a rung, about 4 minutes on
+# a 2-core CPU): mid-ladder at rung 5, then finished with the Results scrolled into view
+start 1280x720 --preset shapes-cnn
+click 278 82                         # the Part 2 tab
+click 80 629; sleep 150              # Run study
+shot part2-running.png
+sleep 100
+xdotool mousemove 150 400; for _ in $(seq 10); do xdotool click 5; done; sleep 0.5
+shot part2-finished.png
+stop

@@ -1,0 +1,233 @@
+"""File → Export and the Runs dock's Export submenus: the core's exports, from the window.
+
+File → Export acts on the window's last finished run (metrics as CSV, TensorBoard logs, ONNX)
+or on the settings in the panels (the plain PyTorch script), and holds the lab report's
+action (app.window_menus adds it). Right-clicking a run in the Runs dock offers the same
+exports of that run (its script from its config.toml), a study's header its table of rungs
+as CSV and its lab report. Each asks where to write with a file dialog (replaceable: tests
+answer it without a person), runs the core function (core.export: csv_files, script,
+tensorboard_logs, onnx_model), and ends in the window's banner: the paths written, or the
+export's sentence of why nothing was (a missing optional package's names its pip line).
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
+
+from app import report_dialog
+from core.errors import LearnScopeError
+
+NO_RUN = "Train a run first, or right-click a run in the Runs dock."
+NO_WEIGHTS = ("This run has no saved weights (weights.pt), so there is no trained network to "
+              "export; train it for at least one epoch.")
+#: the optional extras, as `pip install 'learnscope[…]'` names them
+EXTRAS = {"tensorboard": "tensorboard", "onnx": "onnx", "onnxscript": "onnx"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One export: its menu text, dialog title, file suffix ("" for a folder) and filter."""
+    text: str
+    title: str
+    suffix: str
+    filter: str
+    tip: str
+
+
+KINDS = {
+    "csv": Kind("Metrics as CSV…", "Export metrics as CSV", ".csv", "CSV (*.csv)",
+                "One row per epoch (every split's loss and accuracy, learning rate, time), and "
+                "the loss of every batch beside it (<name>-batches.csv)."),
+    "script": Kind("Plain PyTorch script…", "Export a plain PyTorch script", ".py",
+                   "Python (*.py)", "One readable file that trains the same experiment with "
+                   "torch, torchvision and numpy only (no LearnScope import)."),
+    "tensorboard": Kind("TensorBoard logs…", "Folder for the TensorBoard logs", "", "",
+                        "Event files of every metric, each batch's loss and the first layer's "
+                        "filters (tensorboard --logdir FOLDER)."),
+    "onnx": Kind("ONNX model…", "Export the network as ONNX", ".onnx", "ONNX (*.onnx)",
+                 "The trained network, to open in Netron or run elsewhere, with its input "
+                 "shape and standardisation in its metadata."),
+    "study-csv": Kind("Rung table as CSV…", "Export the study's table as CSV", ".csv",
+                      "CSV (*.csv)", "One row per rung: its settings' change, status, "
+                      "accuracies, best epoch and time."),
+}
+
+
+def export_function(key: str):
+    """The core function of an export (TensorBoard's and ONNX's modules are imported only when
+    asked: they import their optional packages)."""
+    if key in ("csv", "study-csv"):
+        from core.export import csv_files as export_csv
+        return export_csv.export_study if key == "study-csv" else export_csv.export_run
+    if key == "script":
+        from core.export import script as export_script
+        return export_script.export
+    if key == "tensorboard":
+        from core.export import tensorboard_logs as export_tb
+        return export_tb.export_run
+    from core.export import onnx_model as export_onnx
+    return export_onnx.export_run
+
+
+def sentence(e: Exception, target: Path) -> str:
+    """Why an export wrote nothing, in a sentence (the core's own, where it gave one)."""
+    if isinstance(e, LearnScopeError):
+        return str(e)
+    if isinstance(e, ModuleNotFoundError):
+        name = (e.name or "a package").partition(".")[0]
+        extra = EXTRAS.get(name)
+        pip = f"pip install 'learnscope[{extra}]'" if extra else f"pip install {name}"
+        return f"This export needs the Python package {name}, which is not installed: {pip}."
+    if isinstance(e, OSError):
+        return (f"Could not write {target} ({e.strerror or e}); choose a folder you can write "
+                "to, or free some disk space.")
+    return f"The export failed unexpectedly: {type(e).__name__}: {e}"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text or "").strip("-") or "experiment"
+
+
+@contextmanager
+def busy():
+    """The wait cursor while an export runs in this thread (an ONNX export takes seconds)."""
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
+
+
+class Exports(QObject):
+    """The window's exports: File → Export's actions and the Runs dock's Export submenus."""
+
+    exported = Signal(list)  # the paths written
+    failed = Signal(str)     # the sentence the banner shows
+
+    def __init__(self, window, menu: QMenu):
+        super().__init__(window)
+        self.w = window
+        self.last_run: Path | None = None  # the window's last run that finished an epoch
+        self.folder = Path.home()  # where the last export went: the next dialog starts there
+        # the dialogs, replaceable (tests answer them without a person); "" when cancelled
+        self.ask_file = lambda title, start, filter_: QFileDialog.getSaveFileName(
+            window, title, start, filter_)[0]
+        self.ask_folder = lambda title, start: QFileDialog.getExistingDirectory(
+            window, title, start)
+        menu.setToolTipsVisible(True)
+        self.actions = {key: self._action(menu, key, lambda _=False, k=key: self.export_last(k))
+                        for key in ("csv", "script", "tensorboard", "onnx")}
+        menu.aboutToShow.connect(self.suit)
+        window.run_finished.connect(self._finished)
+        panel = window.runs_panel
+        panel.extra_menu_actions.append(self.run_actions)
+        panel.groups.extra_menu_actions.append(self.study_actions)
+        self._run_menu = QMenu("Export", panel)  # refilled for the run each right-click
+        self._run_menu.setToolTipsVisible(True)
+
+    def _action(self, menu: QMenu, key: str, fn) -> QAction:
+        a = QAction(KINDS[key].text, menu)
+        a.setToolTip(KINDS[key].tip)
+        a.setStatusTip(KINDS[key].tip)
+        a.triggered.connect(fn)
+        menu.addAction(a)
+        return a
+
+    # -- File → Export: the last run, the panels' settings
+    def _finished(self, result) -> None:
+        if result.run_folder and result.epochs:
+            self.last_run = Path(result.run_folder)
+        self.suit()
+
+    def suit(self) -> None:
+        """ONNX needs the last run's saved weights: disabled, saying why, without them."""
+        a, tip = self.actions["onnx"], KINDS["onnx"].tip
+        unfit = self.last_run is not None and not (self.last_run / "weights.pt").is_file()
+        a.setEnabled(not unfit)
+        a.setToolTip(NO_WEIGHTS if unfit else tip)
+        a.setStatusTip(NO_WEIGHTS if unfit else tip)
+
+    def export_last(self, key: str) -> list[Path] | None:
+        """Export the last finished run (the script: the panels' settings)."""
+        if key == "script":
+            exp = self.w.current_experiment()
+            return self.export(key, exp, slug(exp.name))
+        run = self.last_run
+        if run is None or not run.is_dir():
+            self.w.banner.show_message("info", "No run to export yet.", NO_RUN)
+            self.failed.emit(NO_RUN)
+            return None
+        return self.export(key, run, run.name)
+
+    # -- the Runs dock's menus
+    def run_actions(self, run) -> list[QAction]:
+        """The Export submenu of a run's context menu, for that run."""
+        menu = self._run_menu
+        menu.clear()  # deletes the actions it owns: last right-click's
+        for key in ("csv", "script", "tensorboard", "onnx"):
+            self._action(menu, key, lambda _=False, k=key, f=run.folder: self.export(
+                k, f, f.name))
+        if not (run.folder / "weights.pt").is_file():
+            onnx = menu.actions()[-1]
+            onnx.setEnabled(False)
+            onnx.setToolTip(NO_WEIGHTS)
+        report = QAction("Lab report…", menu)
+        report.triggered.connect(lambda _=False, f=run.folder: self.report(f))
+        menu.addAction(report)
+        return [menu.menuAction()]
+
+    def study_actions(self, study) -> list[QAction]:
+        """A study header's exports: its table of rungs as CSV, its lab report."""
+        table = QAction(KINDS["study-csv"].text, self.w.runs_panel)
+        table.setToolTip(KINDS["study-csv"].tip)
+        table.triggered.connect(lambda _=False, f=study.folder: self.export(
+            "study-csv", f, f.name))
+        report = QAction("Lab report…", self.w.runs_panel)
+        report.triggered.connect(lambda _=False, f=study.folder: self.report(f))
+        return [table, report]
+
+    def report(self, folder: Path) -> report_dialog.ReportDialog:
+        """Open the lab report's dialog on a run or study folder."""
+        dialog = report_dialog.open_dialog(self.w)
+        dialog.add_source(folder)
+        return dialog
+
+    # -- one export
+    def _ask(self, kind: Kind, name: str) -> Path | None:
+        if not kind.suffix:
+            chosen = self.ask_folder(kind.title, str(self.folder))
+        else:
+            chosen = self.ask_file(kind.title, str(self.folder / f"{name}{kind.suffix}"),
+                                   kind.filter)
+        return Path(chosen).expanduser() if chosen else None
+
+    def export(self, key: str, source, name: str) -> list[Path] | None:
+        """Ask where, export source there, and say in the banner what was written or why
+        nothing was; return the paths written (None: cancelled or refused)."""
+        kind = KINDS[key]
+        target = self._ask(kind, name)
+        if target is None:
+            return None
+        try:
+            with busy():
+                result = export_function(key)(source, target)
+        except Exception as e:  # noqa: BLE001 - a sentence in the banner, never a traceback
+            text = sentence(e, target)
+            self.w.banner.show_message("error", "Cannot export.", text)
+            self.failed.emit(text)
+            return None
+        written = [Path(p) for p in (result if isinstance(result, (list, tuple)) else [result])]
+        self.folder = target if not kind.suffix else target.parent
+        where = "; ".join(map(str, written))
+        if key == "tensorboard":
+            where += f" (view it with: tensorboard --logdir {target})"
+        self.w.banner.show_message("info", "Exported.", where + ".")
+        self.exported.emit(written)
+        return written

@@ -1,0 +1,251 @@
+"""A study's results: the table of its rungs and a bar chart of their test accuracies.
+
+One row per rung (study.json's: rung, question, effective step η/(1−m), train and test
+accuracy, best test and its epoch, the change against the previous rung in points, time,
+status), a stalled or diverged rung flagged with the reason in its tooltip. Each rung has the
+colour its curves have in the main plots: the colour the Runs dock gives its run while it is
+ticked there (grey while it is not), so the table, the bars and the curves agree. A click on a
+rung (its row or its bar) loads its settings into the window, shows its trained network in the
+Inspect views and ticks its run in the Runs dock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from app.views.curves import RUN_COLOURS
+from core import config as cfg
+from core import run_reader
+
+# what a narrow dock shows first leads: the rung, its test accuracy, the change, the status
+HEADERS = ["rung", "test", "change", "status", "train", "best (ep)", "η/(1−m)", "Q", "time"]
+COLUMN = {name: j for j, name in enumerate(HEADERS)}
+RUNG_WIDTH = 130  # the rung column's widest (a long label is elided; its tooltip has it all)
+UNTICKED = "#b0b7bf"  # a rung whose run is not ticked in the Runs dock (no curve drawn)
+UP, DOWN = "#2e7d32", "#c62828"
+STATUS_COLOURS = {"done": "#2e7d32", "running": "#1565c0", "stopped": "#8d6e00",
+                  "pending": "#57606a", "diverged": "#c62828", "failed": "#c62828",
+                  "stalled": "#c62828"}
+FLAGGED = ("stalled", "diverged", "failed")
+
+
+def run_colours(runs_panel) -> dict[Path, str]:
+    """The colour of each ticked run's curves, by folder: the i-th ticked run of the Runs dock
+    gets RUN_COLOURS[i], as app.views.overlays draws them."""
+    return {Path(r.folder).resolve(): RUN_COLOURS[i % len(RUN_COLOURS)]
+            for i, r in enumerate(runs_panel.checked_runs())}
+
+
+def status_of(row: dict) -> str:
+    return "stalled" if row.get("stalled") else str(row.get("status", ""))
+
+
+def _num(v, fmt: str = "{:.1f}") -> str:
+    return "" if v is None else fmt.format(v)
+
+
+def cells(row: dict) -> list[str]:
+    """The texts of one rung's row."""
+    best = "" if row.get("best_test") is None else f"{row['best_test']:.1f} ({row['best_epoch']})"
+    change = row.get("change")
+    arrow = "" if change is None else ("▲ " if change > 0 else "▼ " if change < 0 else "")
+    status = status_of(row)
+    texts = {"rung": f"{row['index']}. {row['label']}", "test": _num(row.get("test_accuracy")),
+             "change": "" if change is None else f"{arrow}{change:+.1f}",
+             "status": f"⚠ {status}" if status in FLAGGED else status,
+             "train": _num(row.get("train_accuracy")), "best (ep)": best,
+             "η/(1−m)": _num(row.get("effective_step"), "{:.3g}"),
+             "Q": _num(row.get("question"), "{}"), "time": _num(row.get("seconds"), "{:.0f} s")}
+    return [texts[h] for h in HEADERS]
+
+
+class StudyResults(QWidget):
+    """The results table and bar chart of one study (show_rows), for Part 1 and Part 2."""
+
+    rung_opened = Signal(dict)  # the row of the rung clicked, once its settings are loaded
+
+    def __init__(self, window, parent=None):
+        super().__init__(parent)
+        self.window = window
+        self.rows: list[dict] = []
+        self.folder: Path | None = None
+        self.experiments: list[cfg.Experiment] = []
+        self.table = self._make_table()
+        self.chart = self._make_chart()
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.table)
+        col.addWidget(self.chart)
+        window.runs_panel.overlays_changed.connect(self._recolour)
+
+    def _make_table(self) -> QTableWidget:
+        table = QTableWidget(0, len(HEADERS), self)
+        table.setObjectName("study_table")
+        table.setHorizontalHeaderLabels(HEADERS)
+        table.verticalHeader().hide()
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setWordWrap(False)  # one line a rung: a wrapped label was cut to "2. + …"
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        table.setToolTip("One row per rung: accuracies in %, change = test accuracy against the "
+                         "rung above, in points. Click a rung to load its settings and inspect "
+                         "its network.")
+        table.cellClicked.connect(lambda r, _c: self.open_rung(r))
+        return table
+
+    def _make_chart(self) -> pg.PlotWidget:
+        chart = pg.PlotWidget(self)
+        chart.setObjectName("study_chart")
+        chart.setBackground("w")
+        chart.setMinimumHeight(160)
+        chart.setMenuEnabled(False)
+        chart.setMouseEnabled(x=False, y=False)
+        chart.hideButtons()
+        chart.setLabel("left", "test accuracy (%)")
+        chart.setLabel("bottom", "rung")
+        chart.setYRange(0, 100, padding=0.02)
+        chart.setToolTip("Test accuracy per rung; the dashed line is chance (one class in N). "
+                         "Click a bar to load that rung.")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6)
+        chart.addItem(self.bars)
+        self.chance = pg.InfiniteLine(angle=0, pen=pg.mkPen("#555555", width=1,
+                                                            style=Qt.PenStyle.DashLine),
+                                      label="chance", labelOpts={
+                                          "position": 0.0, "anchors": [(0, 1), (0, 1)],
+                                          "color": "#555555", "fill": (255, 255, 255, 200)})
+        self.chance.hide()
+        chart.addItem(self.chance)
+        chart.scene().sigMouseClicked.connect(self._chart_clicked)
+        return chart
+
+    # -- the rows
+    def show_rows(self, rows: list[dict], folder: Path | str | None,
+                  experiments: list[cfg.Experiment] | None = None) -> None:
+        """Show a study's rows (study.json's "rungs") stored in folder; experiments: its rungs'
+        settings, loaded on a click when a rung has no run yet."""
+        self.rows = [dict(r) for r in rows]
+        self.folder = Path(folder) if folder is not None else None
+        if experiments is not None:
+            self.experiments = list(experiments)
+        t = self.table
+        t.setRowCount(len(self.rows))
+        for i, row in enumerate(self.rows):
+            for j, text in enumerate(cells(row)):
+                t.setItem(i, j, self._item(row, j, text))
+        self._recolour()  # (first: the colour swatch widens the rung column)
+        t.resizeColumnsToContents()
+        t.setColumnWidth(0, min(t.columnWidth(0), RUNG_WIDTH))
+        self._fit_height()
+
+    def _item(self, row: dict, column: int, text: str) -> QTableWidgetItem:
+        item = QTableWidgetItem(text)
+        name = HEADERS[column]
+        if name not in ("rung", "status"):
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if name == "rung":
+            item.setToolTip(row.get("text") or row["label"])
+        elif name == "change" and row.get("change"):
+            item.setForeground(QBrush(QColor(UP if row["change"] > 0 else DOWN)))
+        elif name == "status":
+            status = status_of(row)
+            item.setForeground(QBrush(QColor(STATUS_COLOURS.get(status, "#57606a"))))
+            item.setToolTip(row.get("message") or status)
+        return item
+
+    def _fit_height(self) -> None:
+        """Tall enough for every rung (up to 8) without a scroll bar of its own."""
+        t = self.table
+        shown = min(max(t.rowCount(), 1), 8)
+        rows = sum(t.rowHeight(i) for i in range(min(t.rowCount(), shown))) or 24 * shown
+        t.setFixedHeight(t.horizontalHeader().sizeHint().height() + rows
+                         + t.horizontalScrollBar().sizeHint().height() + 2 * t.frameWidth())
+
+    def colours(self) -> list[str]:
+        """Each rung's colour: its curves' colour while its run is ticked, else grey."""
+        ticked = run_colours(self.window.runs_panel)
+        return [ticked.get(self._folder_of(r), UNTICKED) if self._folder_of(r) else UNTICKED
+                for r in self.rows]
+
+    def _folder_of(self, row: dict) -> Path | None:
+        name = row.get("run_folder")
+        return (self.folder / name).resolve() if name and self.folder is not None else None
+
+    def _recolour(self) -> None:
+        colours = self.colours()
+        for i, colour in enumerate(colours):
+            item = self.table.item(i, 0)
+            if item is not None:
+                item.setForeground(QBrush(QColor(colour)))
+                item.setData(Qt.ItemDataRole.DecorationRole, QColor(colour))
+        self._draw_bars(colours)
+
+    def _draw_bars(self, colours: list[str]) -> None:
+        xs = [i + 1 for i in range(len(self.rows))]
+        heights = [r.get("test_accuracy") or 0.0 for r in self.rows]
+        # (no rows: no lists of pens and brushes, which pyqtgraph 0.14 cannot take empty)
+        self.bars.setOpts(x=xs, height=heights, width=0.6,
+                          brushes=[pg.mkBrush(c) for c in colours] if colours else None,
+                          pens=[pg.mkPen(c) for c in colours] if colours else None)
+        self.chart.getAxis("bottom").setTicks([[(x, str(x)) for x in xs]])
+        self.chart.setXRange(0.4, max(len(xs), 1) + 0.6, padding=0)
+        chances = [r["chance"] for r in self.rows if r.get("chance")]
+        if chances:
+            self.chance.setValue(max(chances))
+            self.chance.label.setFormat(f"chance {max(chances):.0f} %")
+        self.chance.setVisible(bool(chances))
+
+    # -- a click on a rung
+    def bar_position(self, i: int):
+        """Where rung i's bar is, in the chart's scene (tests click it there)."""
+        from PySide6.QtCore import QPointF
+        height = self.rows[i].get("test_accuracy") or 0.0
+        return self.chart.plotItem.vb.mapViewToScene(QPointF(i + 1, max(height / 2, 1.0)))
+
+    def _chart_clicked(self, event) -> None:
+        vb = self.chart.plotItem.vb
+        if event.button() != Qt.MouseButton.LeftButton or \
+                not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        x = vb.mapSceneToView(event.scenePos()).x()
+        i = round(x) - 1
+        if 0 <= i < len(self.rows) and abs(x - (i + 1)) <= 0.4:
+            self.table.selectRow(i)
+            self.open_rung(i)
+
+    def open_rung(self, i: int) -> None:
+        """Load rung i's settings into the window (its run's, else its study's), show its
+        trained network in the Inspect views and tick its run in the Runs dock."""
+        if not 0 <= i < len(self.rows):
+            return
+        w, row = self.window, self.rows[i]
+        if w.is_training():
+            w.banner.show_message("info", "A run is training.", "Click a rung once the study "
+                                  "has ended to load its settings and inspect its network.")
+            return
+        folder = self._folder_of(row)
+        run = run_reader.open_run(folder) if folder is not None and folder.is_dir() else None
+        exp = run.experiment if run is not None else None
+        if exp is None and i < len(self.experiments):
+            exp = self.experiments[i]
+        if exp is None:
+            w.banner.show_message("error", "Cannot load that rung.",
+                                  f"Its run's settings could not be read ({run.problem})."
+                                  if run is not None else "It has no run yet.")
+            return
+        w.load_experiment(exp)
+        if run is not None and run.experiment is not None and (folder / "weights.pt").exists():
+            panel = w.runs_panel
+            for k, listed in enumerate(panel.runs):
+                if Path(listed.folder).resolve() == folder:
+                    panel.set_checked(k, True)
+            w.inspect_run(run)
+        self.rung_opened.emit(row)
