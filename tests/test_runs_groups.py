@@ -104,7 +104,7 @@ def test_ticking_a_header_ticks_its_rungs_and_overlays_them(qtbot, panel):
     with qtbot.waitSignal(p.overlays_changed):
         header.setCheckState(Qt.CheckState.Checked)
     assert p.checked_runs() == p.runs[:2]
-    assert sorted(label for label, _ in p.overlays()) == ["η = 0.03", "η = 0.3"]
+    assert [label for label, _ in p.overlays()] == ["1. baseline", "2. + lr 0.3"]  # by rung
     colours = [p.table.item(r, 0).foreground().color().name() for r in (1, 2)]
     assert colours == RUN_COLOURS[:2]
     with qtbot.waitSignal(p.overlays_changed):
