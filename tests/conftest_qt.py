@@ -11,7 +11,7 @@ import traceback
 
 import pytest
 
-__all__ = ["_no_dangling_qthreads", "_isolated_settings", "window"]
+__all__ = ["_no_dangling_qthreads", "_isolated_settings", "window", "open_runs_panel"]
 
 
 @pytest.fixture(autouse=True)
@@ -69,3 +69,15 @@ def window(qtbot):
     yield make
     for w in made:
         w.shutdown(5000)
+
+
+def open_runs_panel(qtbot, root):
+    """A shown RunsPanel on root (900×300); the messages it emits are kept in p.messages."""
+    from app.panels.runs import RunsPanel
+    p = RunsPanel(root)
+    qtbot.addWidget(p)
+    p.resize(900, 300)
+    p.show()
+    p.messages = []
+    p.message.connect(lambda *m: p.messages.append(m))
+    return p

@@ -40,17 +40,7 @@ def root(tmp_path) -> Path:
 
 @pytest.fixture
 def panel(qtbot, root):
-    from app.panels.runs import RunsPanel
-
-    def make():
-        p = RunsPanel(root)
-        qtbot.addWidget(p)
-        p.resize(900, 300)
-        p.show()
-        p.messages = []
-        p.message.connect(lambda *m: p.messages.append(m))
-        return p
-    return make
+    return lambda: open_runs_panel(qtbot, root)
 
 
 def menu_action(panel, text: str):
