@@ -12,7 +12,6 @@ export's sentence of why nothing was (a missing optional package's names its pip
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
 from app import report_dialog
+from core import files
 from core.errors import LearnScopeError
 
 NO_RUN = "Train a run first, or right-click a run in the Runs dock."
@@ -91,10 +91,6 @@ def sentence(e: Exception, target: Path) -> str:
     return f"The export failed unexpectedly: {type(e).__name__}: {e}"
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text or "").strip("-") or "experiment"
-
-
 @contextmanager
 def busy():
     """The wait cursor while an export runs in this thread (an ONNX export takes seconds)."""
@@ -158,7 +154,7 @@ class Exports(QObject):
         """Export the last finished run (the script: the panels' settings)."""
         if key == "script":
             exp = self.w.current_experiment()
-            return self.export(key, exp, slug(exp.name))
+            return self.export(key, exp, files.slug(exp.name, "experiment"))
         run = self.last_run
         if run is None or not run.is_dir():
             self.w.banner.show_message("info", "No run to export yet.", NO_RUN)

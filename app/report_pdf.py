@@ -21,7 +21,7 @@ from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QImage, QPageLayout, QP
                            QPainter, QPdfWriter, QPen)
 from PySide6.QtSvg import QSvgRenderer
 
-from core import report
+from core import files, report
 from core.report.model import Figure, Report, Table, Text
 
 DPI = 144                 # device pixels per inch of the page (Qt scales fonts given in points)
@@ -295,6 +295,7 @@ def write_pdf(source_folder, out_file, notes: dict[str, str] | None = None,
               figures: list[tuple[str, str, bytes]] | None = None) -> PdfResult:
     """Write the lab report of a run or study folder as a PDF (the same arguments and errors
     as core.report.write_html); return what was written."""
+    files.refuse_own_input(source_folder, out_file, "the report")  # before the slow part
     rep = report.build(source_folder, notes, figures)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -310,7 +311,7 @@ def write_pdf(source_folder, out_file, notes: dict[str, str] | None = None,
     del writer  # the writer ends the file on its device before the bytes are read
     data = bytes(buffer.data())
     buffer.close()
-    path = report.write_text(out_file, data, "report")
+    path = report.write_text(out_file, data, "report", source_folder)
     return PdfResult(path, page.page, page.images, page.boxes, size)
 
 

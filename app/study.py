@@ -22,6 +22,7 @@ from core import config as cfg
 from core import run_reader
 from core import study as studies
 from core.errors import ConfigError
+from core.folder_lock import FolderBusy
 from core.study_run import KEPT, StudyRunner, measure
 
 PROGRESS_MS = 1000  # the progress line (epoch, ETA) is refreshed this often
@@ -106,6 +107,10 @@ class StudyTrainer(QObject):
         except ConfigError as e:
             self.runner = None
             w.banner.show_message("error", "Cannot run that study.", in_words(str(e)))
+            return False
+        except FolderBusy as e:  # the CLI (or another window) trains it now
+            self.runner = None
+            w.banner.show_message("error", "Cannot run that study.", str(e))
             return False
         except OSError as e:
             self.runner = None
@@ -196,6 +201,7 @@ class StudyTrainer(QObject):
             return
         runner = self.runner
         self.runner, self.queue, self.current = None, [], None
+        runner.finish()  # another start (the CLI, this tab) may resume the folder now
         self._timer.stop()
         if self.restore and self._base is not None:  # the panels as before the study
             self.window.load_experiment(self._base)

@@ -14,12 +14,13 @@ import math
 import signal
 import sys
 import time
+from pathlib import Path
 
 try:
     from core import config as cfg
     from core import malloc, presets, study_cli
     from core.export import cli as export_cli
-    from core.errors import ConfigError
+    from core.errors import ConfigError, DataError
 except KeyboardInterrupt:  # Ctrl+C while Python starts: one line, no traceback
     sys.stderr.write("Interrupted.\n")
     raise SystemExit(130) from None
@@ -140,7 +141,6 @@ def cmd_presets(_args) -> int:
 
 def cmd_train(args) -> int:
     from core.train import Trainer  # torch is imported only when training
-    from core import models
 
     try:
         if bool(args.config) == bool(args.preset):
@@ -159,6 +159,9 @@ def cmd_train(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
+    if args.layers:  # the table is all that was asked for: no data, no training, no run
+        return print_layers(exp)
+
     progress = Progress()
     trainer = Trainer(exp, [progress], run_root=args.out)
 
@@ -168,8 +171,6 @@ def cmd_train(args) -> int:
     if result.status == "failed":
         print(f"error: {result.message}", file=sys.stderr)
         return 2 if result.error_kind == "config" else 1
-    if trainer.model is not None and args.layers:
-        print(models.format_table(trainer.model.table))
     if result.status == "diverged":
         print(f"diverged: {result.message}", file=sys.stderr)
     elif result.status == "stopped":
@@ -180,6 +181,32 @@ def cmd_train(args) -> int:
     if result.run_folder:
         print(f"run written to {result.run_folder}")
     return signals.exit_code(EXIT.get(result.status, 1))
+
+
+def print_layers(exp: cfg.Experiment) -> int:
+    """`train --layers`: print the layer table and the parameter count, then exit. The table
+    needs only the input shape and the class count, which the data registry knows for every
+    set without loading it (CIFAR-10 need not be on disk); an image folder's classes are its
+    sub-folders, listed without reading an image."""
+    from core import models
+    from core.data import registry
+
+    try:
+        shape, classes = registry.input_shape(exp.data)
+        if exp.data.dataset == "folder":
+            from core.data.vision import class_names
+            try:
+                classes = len(class_names(Path(exp.data.root).expanduser()))
+            except DataError as e:
+                print(f"note: {e} The output layer assumes {classes} classes.", file=sys.stderr)
+        table = models.layer_table(exp.model, shape, classes)
+    except ConfigError as e:  # a network the input shape cannot feed: the layer named
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(models.format_table(table))
+    print(f"{sum(t.params for t in table):,} parameters to learn "
+          f"({'×'.join(map(str, shape))} input, {classes} classes)")
+    return 0
 
 
 def _experiment(args) -> cfg.Experiment:
@@ -250,7 +277,8 @@ def _main(argv: list[str] | None) -> int:
                    help="override any config field, e.g. --set optim.lr=0.01 (repeatable)")
     t.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard event files "
                    "under DIR (the same as --set train.tensorboard=DIR)")
-    t.add_argument("--layers", action="store_true", help="print the layer table")
+    t.add_argument("--layers", action="store_true",
+                   help="print the layer table and exit, without loading data or training")
     t.set_defaults(func=cmd_train)
     g = sub.add_parser("gradcheck", help="compare hand-written, autograd and numeric gradients")
     g.add_argument("config", nargs="?", help="experiment TOML file")

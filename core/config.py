@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from core import optimizers, schema
+from core import files, optimizers, schema
 from core.atomic import atomic_write_text
 from core.data import registry as datasets
 from core.errors import ConfigError
@@ -328,6 +328,7 @@ def _validate_sizes(exp: Experiment) -> None:
     if not isinstance(exp.name, str):
         raise ConfigError(f"name: must be text, got {show(exp.name)}")
     check_text("name", exp.name)
+    files.path_name(files.slug(exp.name, "run"), "name", files.STAMPED)  # its run's folder
     d = exp.data
     if exp.is_points:
         for path, n in (("data.n_train", d.n_train), ("data.n_test", d.n_test)):
@@ -390,11 +391,4 @@ def parse_override(text: str) -> tuple[str, str, Any]:
 
 def with_overrides(exp: Experiment, overrides: list[str]) -> Experiment:
     """Return a copy of exp with 'section.field=value' overrides applied and validated."""
-    d = to_dict(exp)
-    for text in overrides:
-        section, name, value = parse_override(text)
-        if section == "name" or section not in SECTIONS:
-            raise ConfigError(f"--set {show(text)}: unknown section {section!r} (allowed: "
-                              f"{', '.join(SECTIONS)})")
-        d[section][name] = value
-    return from_dict(d)
+    return from_dict(schema.override_table(to_dict(exp), overrides, SECTIONS))

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from core import config as cfg
+from core import files
 from core.liveness import INTERRUPTED, run_is_gone
 from core.records import SPLITS, EpochRecord, is_number
 
@@ -37,7 +38,7 @@ def short_repr(value) -> str:
 def read_json(path: Path):
     """Return (value, problem) of a JSON file: problem is "" or a sentence naming the file."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = files.read_bytes(path).decode("utf-8")
     except FileNotFoundError:
         return None, f"{path.name} is missing"
     except OSError as e:
@@ -144,7 +145,8 @@ class Run:
         writer, a hand-edited file) are left out, and metrics_problem says how many."""
         out, bad = [], 0
         try:
-            text = (self.folder / "metrics.jsonl").read_bytes().decode("utf-8", errors="replace")
+            text = files.read_bytes(self.folder / "metrics.jsonl", files.LOG_LIMIT).decode(
+                "utf-8", errors="replace")
         except OSError:
             self.metrics_problem = ""
             return out
@@ -214,7 +216,8 @@ def read_batches(folder: Path) -> tuple[Batches, str]:
     a torn last line of a killed writer is not an error, as in metrics.jsonl."""
     parts, bad = [], 0
     try:
-        text = (Path(folder) / "batches.jsonl").read_bytes().decode("utf-8", errors="replace")
+        text = files.read_bytes(Path(folder) / "batches.jsonl", files.LOG_LIMIT).decode(
+            "utf-8", errors="replace")
     except OSError:
         text = ""
     lines = text.split("\n")
@@ -289,7 +292,7 @@ def is_study_folder(folder: Path) -> bool:
 def _study_toml(folder: Path) -> dict:
     """Return study.toml's [study] table, or {} when it cannot be read (a fallback only)."""
     try:
-        table = tomllib.loads((folder / "study.toml").read_text(encoding="utf-8")).get("study")
+        table = tomllib.loads(files.read_bytes(folder / "study.toml").decode("utf-8")).get("study")
     except (OSError, ValueError, RecursionError):
         return {}
     return table if isinstance(table, dict) else {}

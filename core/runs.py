@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 
 from core import config as cfg
+from core import files
 from core.atomic import atomic_write_bytes, atomic_write_text
 from core.errors import LearnScopeError
 from core.liveness import INTERRUPTED, STALE_AFTER_S, run_is_gone, writer_identity
@@ -60,7 +60,8 @@ class RunWriter:
     def __init__(self, exp: cfg.Experiment, root: Path | None = None, folder: Path | None = None):
         root = Path(root) if root else default_root()
         if folder is None:
-            slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", exp.name or exp.data.dataset).strip("-") or "run"
+            slug = files.path_name(files.slug(exp.name or exp.data.dataset, "run"), "name",
+                                   files.STAMPED)
             stamp = time.strftime("%Y%m%d-%H%M%S")
             folder = root / f"{stamp}-{slug}"
             n = 1
@@ -153,9 +154,9 @@ class RunError(LearnScopeError):
 
 
 #: the files a RunWriter leaves in a run folder (and its temporary ones, ".NAME.*.tmp")
-# notes.json: the lab report's notes under each figure
+# notes.json: the lab report's notes under each figure; rung.json: a study rung's result
 RUN_FILES = ("config.toml", "metrics.jsonl", "batches.jsonl", "summary.json", "weights.pt",
-             "notes.json")
+             "notes.json", "rung.json")
 
 
 def _in_a_study(real: Path, root: Path) -> bool:
@@ -212,7 +213,7 @@ def delete_run(folder: Path, root: Path | None = None) -> None:
 
 
 #: the files core.study_run leaves in a study folder beside its rungs' folders
-STUDY_FILES = ("study.toml", "study.json", "notes.json")
+STUDY_FILES = ("study.toml", "study.json", "notes.json", "study.lock")
 
 
 def _written_by_study(p: Path) -> bool:

@@ -21,6 +21,7 @@ from typing import Any, Callable, Literal
 
 import tomli_w
 
+from core import files
 from core.errors import ConfigError
 
 INT_MAX = 2**63 - 1  # TOML's integers are 64-bit: a larger one would not load back elsewhere
@@ -274,9 +275,9 @@ def read_toml(text: str, source: str) -> dict:
 def read_text(path: Path) -> str:
     """Return a config file's UTF-8 text (a ConfigError names the file and, if need be, the line)."""
     try:
-        data = path.read_bytes()
+        data = files.read_bytes(path)  # a regular file of a sane size: never a FIFO or a device
     except OSError as e:
-        raise ConfigError(f"config: cannot read {path} ({e.strerror or e})") from None
+        raise ConfigError(f"{path}: cannot read it ({e.strerror or e})") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -320,3 +321,15 @@ def parse_override(text: str, sections) -> tuple[str, str, Any]:
     except (tomllib.TOMLDecodeError, RecursionError):
         value = raw  # bare words such as cifar10 or cuda are text
     return section, name, value
+
+
+def override_table(d: dict, overrides, sections) -> dict:
+    """Apply 'section.field=value' overrides to a config table (as_dict's) in place, without
+    validating it yet; return it."""
+    for text in overrides:
+        section, name, value = parse_override(text, sections)
+        if section == "name" or section not in sections:
+            raise ConfigError(f"--set {show(text)}: unknown section {section!r} (allowed: "
+                              f"{', '.join(sections)})")
+        d[section][name] = value
+    return d

@@ -13,12 +13,13 @@ text). Built-in ones live in resources/studies/. core.study_run trains them.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from core import config as cfg
-from core import presets, schema
+from core import files, presets, schema
 from core.errors import ConfigError
 from core.schema import show
 
@@ -65,14 +66,38 @@ def experiments(study: Study, extra: tuple[str, ...] | list[str] = ()
                 ) -> list[tuple[Variant, cfg.Experiment]]:
     """Return each variant with its experiment: the base plus its rung's overrides (and extra,
     e.g. the CLI's --epochs, applied to every rung last), named "<study> · <label>", with the
-    base's seed."""
+    base's seed. A ConfigError names the variant whose rung fails.
+
+    A ladder's rungs are built one on the other (each variant's overrides applied once to the
+    previous rung's table), so a study of n rungs costs n validations, not n²/2 overrides."""
+    base = cfg.to_dict(study.base)
+    ladder = copy.deepcopy(base)
     out = []
     for k, v in enumerate(study.variants):
-        exp = cfg.with_overrides(study.base, rung_overrides(study, k) + list(extra))
-        exp.train.seed = study.base.train.seed  # matched runs, whatever a variant says
-        exp.name = f"{study.name} · {v.label}"
-        out.append((v, cfg.validate(exp)))
+        try:
+            if study.kind == "cumulative":
+                table = copy.deepcopy(schema.override_table(ladder, v.overrides, cfg.SECTIONS))
+            else:
+                table = schema.override_table(copy.deepcopy(base), v.overrides, cfg.SECTIONS)
+            exp = cfg.from_dict(schema.override_table(table, extra, cfg.SECTIONS))
+            exp.train.seed = study.base.train.seed  # matched runs, whatever a variant says
+            exp.name = f"{study.name} · {v.label}"
+            out.append((v, cfg.validate(exp)))
+        except ConfigError as e:
+            raise ConfigError(f"study.variant[{k}].set: rung {k + 1} ({v.label}): {e}") from None
     return out
+
+
+def folder_name(study: Study) -> str:
+    """The study's folder name (its name's slug, lower case); ConfigError naming study.name
+    when it cannot be one (`..`, too long)."""
+    return files.path_name(files.slug(study.name, "study").lower(), "study.name", files.STAMPED)
+
+
+def rung_folder_name(k: int, label: str) -> str:
+    """Rung k's (0-based) run folder name in the study's folder, before any `-2` suffix."""
+    return files.path_name(f"rung-{k + 1:02d}-{files.slug(label, 'study').lower()}",
+                           f"study.variant[{k}].label", room=4)
 
 
 # ---------------------------------------------------------------- TOML in
@@ -174,13 +199,14 @@ def from_dict(d: dict) -> Study:
     return s
 
 
-def check(study: Study, extra: tuple[str, ...] | list[str] = ()) -> None:
-    """Validate every rung's experiment; a ConfigError names the variant whose rung fails."""
+def check(study: Study, extra: tuple[str, ...] | list[str] = ()
+          ) -> list[tuple[Variant, cfg.Experiment]]:
+    """Validate the folder names the study will write and every rung's experiment; return
+    the rungs (experiments()). A ConfigError names the field (study.name, the variant)."""
+    folder_name(study)
     for k, v in enumerate(study.variants):
-        try:
-            cfg.with_overrides(study.base, rung_overrides(study, k) + list(extra))
-        except ConfigError as e:
-            raise ConfigError(f"study.variant[{k}].set: rung {k + 1} ({v.label}): {e}") from None
+        rung_folder_name(k, v.label)
+    return experiments(study, extra)
 
 
 def loads(text: str, source: str = "study") -> Study:

@@ -6,9 +6,11 @@ circles-mlp` or `study lr --experiment EXP.toml`). `sweep KIND [EXP.toml | --pre
 older spelling of the last one and goes through the same code.
 
 Registered by core.__main__ (which passes its StopOnSignals, so this module imports nothing of
-it). Exit codes: 0 every rung ended (done, diverged or stalled), 1 a rung failed, 2 a bad study
-file or option, 130 Ctrl+C on `study` (0 on `sweep`, as before it became a study: a clean stop;
-either way the finished rungs are kept and the study resumes when run again), 143 SIGTERM.
+it). Exit codes: 0 every rung ended (done, diverged or stalled), 1 a rung failed or the study
+is already running in another process (the message says which, and where), 2 a bad study file
+or option (a name or label that cannot name a folder included), 130 Ctrl+C on `study` (0 on
+`sweep`, as before it became a study: a clean stop; either way the finished rungs are kept and
+the study resumes when run again), 143 SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from core import config as cfg
 from core import presets, sweeps
 from core import study as studies
 from core.errors import ConfigError
+from core.folder_lock import FolderBusy
 
 EXIT_INTERRUPTED = 130
 _HEAD = (f"{'rung':>4} {'Q':>3}  {'variant':<42} {'η/(1−m)':>7} {'train':>7} {'test':>7} "
@@ -187,6 +190,9 @@ def train_study(args, interrupted: int) -> int:
     with args.signals(runner.stop) as signals:
         try:
             rows = runner.run()
+        except FolderBusy as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         except OSError as e:
             print(f"error: could not write the study's files ({e}); free some disk space or "
                   "choose another --out folder", file=sys.stderr)

@@ -6,6 +6,12 @@ starts or ends. Running a study whose folder exists resumes it: a rung that ende
 diverged with the same settings is kept (its run folder too), any other one trains again in a
 fresh folder. With parallel=K, K rungs train at once in spawned processes, each with its share
 of the CPU's threads; the parent alone writes study.json.
+
+Nothing a kill can lose: each rung's result is also written into its own run folder
+(rung.json) the moment it ends, by the process that trained it, and a resume reads it back
+when study.json had no time to say so. Workers end with their parent (a parent-death signal on
+Linux, and a watch on the parent elsewhere), and one lock per study folder (core.folder_lock)
+keeps a second start from training the same rungs beside the first.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import re
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -25,20 +31,20 @@ from core import config as cfg
 from core import study as studies
 from core.atomic import atomic_write_text
 from core.errors import ConfigError
+from core.folder_lock import FolderLock
 from core.run_reader import default_root, read_json
 from core.runs import _clean  # NaN/inf -> null: study.json is always valid JSON
 
 STATUSES = ("pending", "running", "done", "diverged", "stopped", "failed")
 KEPT = ("done", "diverged")   # a resumed study keeps these rungs
 STALL_POINTS = 2.0            # a final test accuracy this close to chance is a stalled rung
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-").lower() or "study"
+RUNG_FILE = "rung.json"       # a rung's result, in its own run folder (written as it ends)
+WATCH_PARENT_S = 0.5          # how often a worker checks that its parent still lives
 
 
 def study_folder(study: studies.Study, out: Path | str | None = None) -> Path:
-    return Path(out or default_root()) / slug(study.name)
+    """out/<the study's name as a folder>; ConfigError naming study.name if it cannot be one."""
+    return Path(out or default_root()) / studies.folder_name(study)
 
 
 def fresh_folder(study: studies.Study, out: Path | str | None = None) -> Path:
@@ -113,17 +119,45 @@ def train_rung(exp: cfg.Experiment, folder: Path | str, threads: int | None = No
     return measure(result, watch.records, watch.classes, time.perf_counter() - t0)
 
 
+def record_rung(folder: Path | str, measured: dict) -> None:
+    """Write a rung's result (measure()'s dict) into its own run folder, atomically: a kill
+    between the rung's end and study.json's rewrite loses nothing (see _recorded)."""
+    atomic_write_text(Path(folder) / RUNG_FILE, _json(measured))
+
+
 _WORKER_STOP = None
 
 
-def _init_worker(event) -> None:
+def _die_with_parent(parent: int) -> None:
+    """End this worker when its parent ends, however the parent ends (kill -9 included)."""
+    if sys.platform.startswith("linux"):  # the kernel's signal, at once
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # a libc without prctl: the watch below still ends us
+
+    def watch() -> None:  # every OS: an orphan is adopted by another process
+        while os.getppid() == parent:
+            time.sleep(WATCH_PARENT_S)
+        os._exit(1)
+    if os.getppid() != parent:  # the parent died before the signal was set
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
+
+
+def _init_worker(event, parent: int) -> None:
     global _WORKER_STOP
+    _die_with_parent(parent)
     _WORKER_STOP = event
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the parent, which stops us
 
 
 def _worker(exp: cfg.Experiment, folder: str, threads: int) -> dict:
-    return train_rung(exp, folder, threads, stop_event=_WORKER_STOP)
+    measured = train_rung(exp, folder, threads, stop_event=_WORKER_STOP)
+    if measured["status"] in KEPT:
+        record_rung(folder, measured)  # by the worker itself: the parent may be gone
+    return measured
 
 
 def _same_settings(folder: Path, exp: cfg.Experiment) -> bool:
@@ -149,15 +183,15 @@ class StudyRunner:
     def __init__(self, study: studies.Study, out: Path | str | None = None, parallel: int = 1,
                  extra: tuple[str, ...] | list[str] = (), on_rung: Callable | None = None,
                  folder: Path | str | None = None):
-        studies.check(study, extra)
+        self.rungs = studies.check(study, extra)
         self.study, self.parallel, self.on_rung = study, max(1, int(parallel)), on_rung
-        self.rungs = studies.experiments(study, extra)
         self.extra = list(extra)
         # folder: the study's own (Part 1's shortcuts: a fresh one per press), else out/slug
         self.folder = Path(folder) if folder is not None else study_folder(study, out)
         self.rows: list[dict] = []
         self.stopped = False
         self._trainer = None
+        self.lock = FolderLock(self.folder)
 
     def stop(self) -> None:
         self.stopped = True
@@ -188,8 +222,28 @@ class StudyRunner:
             if (prev.get("label") == v.label and prev.get("status") in KEPT
                     and isinstance(name, str) and _same_settings(self.folder / name, exp)):
                 row.update({f: prev.get(f) for f in row if f in prev and f != "text"})
+            else:
+                recorded = self._recorded(k, exp)
+                if recorded is not None:
+                    row["run_folder"] = recorded[0]
+                    _fill(row, recorded[1])
             rows.append(row)
         return rows
+
+    def _recorded(self, k: int, exp: cfg.Experiment) -> tuple[str, dict] | None:
+        """Rung k's newest run folder whose rung.json says it ended (done or diverged) with
+        exp's settings, and that result: a rung whose end study.json never heard of."""
+        base = studies.rung_folder_name(k, self.rungs[k][0].label)
+        found = []
+        for folder in self.folder.glob(f"{base}*"):
+            suffix = folder.name[len(base):]
+            if suffix and not (suffix[0] == "-" and suffix[1:].isdigit()):
+                continue  # another rung whose label starts the same way
+            measured, _problem = read_json(folder / RUNG_FILE)
+            if (isinstance(measured, dict) and measured.get("status") in KEPT
+                    and _same_settings(folder, exp)):
+                found.append((int(suffix[1:] or 1), folder.name, measured))
+        return max(found)[1:] if found else None
 
     def _write(self) -> None:
         rows = self.rows
@@ -202,26 +256,35 @@ class StudyRunner:
         atomic_write_text(self.folder / "study.json", _json(table))
 
     def begin(self) -> list[int]:
-        """Write the study's folder (study.toml, study.json with the rungs kept from an earlier
-        attempt, each reported to on_rung as ended); return the indices of the rungs still to
-        train, in order."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        shown = studies.Study(self.study.name, self.study.kind,
-                              cfg.with_overrides(self.study.base, self.extra),
-                              self.study.variants, self.study.text)
-        atomic_write_text(self.folder / "study.toml", studies.dumps(shown))
-        self.rows = self._resumed_rows()
-        self._write()
+        """Lock the study's folder (FolderBusy: another process trains it now), write
+        study.toml and study.json with the rungs kept from an earlier attempt (each reported
+        to on_rung as ended); return the indices of the rungs still to train, in order.
+        finish() lets the folder go."""
+        self.lock.acquire()
+        try:
+            shown = studies.Study(self.study.name, self.study.kind,
+                                  cfg.with_overrides(self.study.base, self.extra),
+                                  self.study.variants, self.study.text)
+            atomic_write_text(self.folder / "study.toml", studies.dumps(shown))
+            self.rows = self._resumed_rows()
+            self._write()
+        except BaseException:
+            self.lock.release()
+            raise
         for row in self.rows:  # kept from an earlier attempt: reported as ended
             if row["status"] in KEPT and self.on_rung is not None:
                 self.on_rung(row, self.rows)
         return [k for k, row in enumerate(self.rows) if row["status"] not in KEPT]
 
+    def finish(self) -> None:
+        """Let the study's folder go (another start may now resume it)."""
+        self.lock.release()
+
     def start_rung(self, k: int) -> Path:
         """Reserve rung k's run folder (a new one: an interrupted attempt keeps its own), mark
         its row running; return the folder, for Trainer(run_folder=…)."""
         row = self.rows[k]
-        base = f"rung-{k + 1:02d}-{slug(row['label'])}"
+        base = studies.rung_folder_name(k, row["label"])
         folder, n = self.folder / base, 1
         while folder.exists():
             n += 1
@@ -233,21 +296,12 @@ class StudyRunner:
 
     def end_rung(self, k: int, measured: dict) -> dict:
         """Write rung k's row from what was measured (measure(): the status, accuracies, …;
-        a rung at chance is flagged stalled, with the reason); return the row."""
+        a rung at chance is flagged stalled, with the reason), into its run folder first
+        (rung.json) and then into study.json; return the row."""
         row = self.rows[k]
-        measured = dict(measured)
-        classes = measured.pop("classes", 0)
-        row.update({f: v for f, v in measured.items() if f in row})
-        test = row["test_accuracy"]
-        if classes:
-            row["chance"] = round(100.0 / classes, 2)
-        if row["status"] == "done" and classes and test is not None:
-            chance = 100.0 / classes
-            if test - chance <= STALL_POINTS:
-                row["stalled"] = True
-                row["message"] = (f"stalled: test accuracy {test:.1f} % is chance ({chance:.1f} % "
-                                  f"for {classes} classes), training did not learn; effective "
-                                  f"step η/(1 − m) = {row['effective_step']:.3g}")
+        if measured.get("status") in KEPT and row["run_folder"]:
+            record_rung(self.folder / row["run_folder"], measured)
+        _fill(row, measured)
         self._write()
         if self.on_rung is not None:
             self.on_rung(row, self.rows)
@@ -257,10 +311,13 @@ class StudyRunner:
     def run(self) -> list[dict]:
         """Train every rung not already kept; return the table's rows."""
         todo = self.begin()
-        if self.parallel == 1 or len(todo) <= 1:
-            self._sequential(todo)
-        else:
-            self._in_parallel(todo)
+        try:
+            if self.parallel == 1 or len(todo) <= 1:
+                self._sequential(todo)
+            else:
+                self._in_parallel(todo)
+        finally:
+            self.finish()
         return self.rows
 
     def _sequential(self, todo: list[int]) -> None:
@@ -277,8 +334,10 @@ class StudyRunner:
         event = ctx.Event()
         threads = max(1, (os.cpu_count() or 1) // self.parallel)
         queue, running = list(todo), {}
+        # the workers are started from this thread (submit): Linux's parent-death signal
+        # follows the thread that started them, and run() is called from the main thread
         with ProcessPoolExecutor(self.parallel, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(event,)) as pool:
+                                 initargs=(event, os.getpid())) as pool:
             while queue or running:
                 while queue and len(running) < self.parallel and not self.stopped:
                     k = queue.pop(0)
@@ -296,6 +355,24 @@ class StudyRunner:
                         measured = {"status": "failed",
                                     "message": f"The rung's process ended: {type(e).__name__}: {e}"}
                     self.end_rung(k, measured)
+
+
+def _fill(row: dict, measured: dict) -> None:
+    """Put what was measured into a rung's row; a rung that ended at chance is flagged
+    stalled, with the reason."""
+    measured = dict(measured)
+    classes = measured.pop("classes", 0)
+    row.update({f: v for f, v in measured.items() if f in row})
+    test = row["test_accuracy"]
+    if classes:
+        row["chance"] = round(100.0 / classes, 2)
+    if row["status"] == "done" and classes and test is not None:
+        chance = 100.0 / classes
+        if test - chance <= STALL_POINTS:
+            row["stalled"] = True
+            row["message"] = (f"stalled: test accuracy {test:.1f} % is chance ({chance:.1f} % "
+                              f"for {classes} classes), training did not learn; effective "
+                              f"step η/(1 − m) = {row['effective_step']:.3g}")
 
 
 def _json(table: dict) -> str:

@@ -208,3 +208,20 @@ def test_a_bad_study_file_gets_a_banner_naming_the_entry_and_field(qtbot, window
     assert w.banner.isVisible() and w.banner.kind == "error"
     assert "study.variant[2]" in text and "lr" in text
     assert p.study.name == shown and p.study_choice.currentIndex() == 0  # the last study stays
+
+
+def test_a_study_the_cli_trains_now_is_refused_with_where(qtbot, window, tmp_path):
+    """One lock per study folder: the tab does not train beside the CLI (or another window)."""
+    from core.folder_lock import FolderLock
+    w = window(lab.circles(), tab=PART2)
+    p = open_study(w, study_file(tmp_path))
+    folder = default_root() / "tiny-ladder"
+    with FolderLock(folder):  # as `python -m core study` holds it while it trains
+        click(qtbot, p.run_button)
+        assert w.banner.isVisible() and w.banner.kind == "error"
+        assert "already running" in w.banner.text.text() and str(folder) in w.banner.text.text()
+        assert not p.trainer.running() and not list(folder.glob("rung-*"))
+    rows = run_study(qtbot, p)  # once the other lets go, the tab trains it
+    assert [r["status"] for r in rows] == ["done"] * 3
+    with FolderLock(folder) as lock:  # and the tab let it go at the end
+        assert lock.held

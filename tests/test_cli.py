@@ -29,15 +29,53 @@ def test_presets_lists_every_lab_preset(capsys):
 
 def test_train_preset_prints_the_final_table_and_writes_the_run(capsys, tmp_path):
     code, out, err = run_cli(capsys, "train", "--preset", "circles-mlp", "--epochs", "2",
-                             "--device", "cpu", "--out", str(tmp_path), "--layers")
+                             "--device", "cpu", "--out", str(tmp_path))
     assert code == 0
     assert "after epoch 2:" in out and "train" in out and "test" in out
-    assert "hidden1" in out and "total" in out
     folder = Path(out.split("run written to ")[1].strip())
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "done" and summary["epochs"] == 2
     assert set(summary["test"]) == {"loss", "accuracy"}
     assert "epoch 2/2" in err  # progress, a line per epoch when stderr is not a terminal
+
+
+def no_loading(monkeypatch):
+    """Make loading data fail the test: --layers must not need any."""
+    def load(*_args, **_kwargs):
+        raise AssertionError("--layers loaded data")
+    monkeypatch.setattr("core.data.loader.load", load)
+
+
+def test_layers_prints_the_table_without_data_and_trains_nothing(capsys, tmp_path, monkeypatch):
+    import torch
+    from core import models, presets
+
+    no_loading(monkeypatch)
+    empty = tmp_path / "data"  # CIFAR-10 is not on disk
+    empty.mkdir()
+    code, out, err = run_cli(capsys, "train", "--preset", "cifar-cnn", "--layers",
+                             "--set", f"data.root={empty}", "--out", str(tmp_path / "runs"))
+    assert code == 0 and err == ""
+    with torch.device("meta"):  # CIFAR-10's 3×32×32 images and 10 classes: counts, no memory
+        net = models.build(presets.load("cifar-cnn").model, (3, 32, 32), 10)
+    total = sum(p.numel() for p in net.parameters())
+    assert total == 1_191_170  # the figure the preset's description promises
+    assert f"{total:,} parameters to learn" in out and "conv3" in out and "fc1" in out
+    assert "after epoch" not in out and "run written" not in out
+    assert not (tmp_path / "runs").exists() and not any(empty.iterdir())
+
+
+def test_layers_of_an_image_folder_count_its_class_folders(capsys, tmp_path, monkeypatch):
+    no_loading(monkeypatch)
+    for name in ("cats", "dogs", "owls", ".hidden"):  # a hidden folder is no class, as in loading
+        (tmp_path / name).mkdir()
+    code, out, err = run_cli(capsys, "train", "--preset", "shapes-cnn", "--layers",
+                             "--set", "data.dataset=folder", "--set", f"data.root={tmp_path}")
+    assert code == 0 and err == ""
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("output")] == ["3"]
+    code, out, err = run_cli(capsys, "train", "--preset", "shapes-cnn", "--layers",
+                             "--set", "data.dataset=folder", "--set", f"data.root={tmp_path / 'no'}")
+    assert code == 0 and "assumes 10 classes" in err and len(err.splitlines()) == 1
 
 
 def test_train_from_a_file_with_overrides(capsys, tmp_path):

@@ -1,13 +1,16 @@
 """TensorBoard: the live writer of train.tensorboard and the export of a stored run, read back
 with TensorBoard's own EventAccumulator against metrics.jsonl; without the package, a sentence."""
 
+import errno
 import json
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.summary.writer.record_writer import RecordWriter
 
 import lab
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
@@ -116,6 +119,74 @@ def test_a_second_export_replaces_the_first(tmp_path):
     assert len(list(out.glob("events.out.tfevents.*"))) == 1
     assert [e.step for e in _events(out).Scalars("loss/train")] == [1]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def _event_files(folder: Path) -> list[Path]:
+    return list(folder.glob("events.out.tfevents.*"))
+
+
+def _export_from_inside(run: Path, log_dir: Path, monkeypatch) -> int:
+    """`cd RUN; python -m core export . --tensorboard DIR`: "." names no run by itself."""
+    monkeypatch.chdir(run)
+    return main(["export", ".", "--tensorboard", str(log_dir)])
+
+
+def test_tensorboard_export_from_inside_run_goes_to_run_subfolder(tmp_path, monkeypatch, capsys):
+    run = _train(lab.circles(1), tmp_path)
+    tb = tmp_path / "tb"
+    assert _export_from_inside(run, tb, monkeypatch) == 0
+    assert capsys.readouterr().out == f"wrote {tb / run.name}\n"
+    assert [p.name for p in tb.iterdir()] == [run.name]  # nothing written into DIR itself
+    _assert_same_scalars(_events(tb / run.name), run)
+
+
+def test_second_tensorboard_export_keeps_first_runs_events(tmp_path, monkeypatch):
+    first = _train(lab.circles(1), tmp_path)
+    second_exp = lab.circles(2)
+    second_exp.name = "second"
+    second = _train(second_exp, tmp_path)
+    tb = tmp_path / "tb"
+    assert _export_from_inside(first, tb, monkeypatch) == 0
+    kept = _event_files(tb / first.name)
+    assert _export_from_inside(second, tb, monkeypatch) == 0
+    assert _event_files(tb / first.name) == kept and len(kept) == 1
+    _assert_same_scalars(_events(tb / first.name), first)
+    _assert_same_scalars(_events(tb / second.name), second)
+
+
+def _full_disk(monkeypatch) -> None:
+    """Every event write fails as on a full disk, in the SummaryWriter's own thread; that
+    thread's exceptions print as a plain `python` prints them (not pytest's hook), to stderr."""
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(RecordWriter, "write", write)
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+
+
+def _stderr_after_writer_threads(capsys) -> str:
+    """stderr once the writers' threads have ended: a failed one prints, if at all, before."""
+    for t in threading.enumerate():
+        if type(t).__module__.startswith("tensorboard."):
+            t.join(timeout=30)
+    return capsys.readouterr().err
+
+
+def test_tensorboard_full_disk_is_one_sentence(tmp_path, monkeypatch, capsys):
+    run = _train(lab.circles(1), tmp_path)
+    _full_disk(monkeypatch)
+    assert _export_from_inside(run, tmp_path / "tb", monkeypatch) == 1
+    err = _stderr_after_writer_threads(capsys)
+    assert err.startswith("error: Cannot write TensorBoard event files in ")
+    assert err.count("\n") == 1 and "No space left on device" in err and "free some" in err
+    assert not _event_files(tmp_path / "tb" / run.name)
+
+    code = main(["train", "--preset", "circles-mlp", "--epochs", "2", "--device", "cpu",
+                 "--out", str(tmp_path / "runs"), "--tensorboard", str(tmp_path / "tb2")])
+    err = _stderr_after_writer_threads(capsys)
+    assert code == 1 and "Traceback" not in err and "Exception in thread" not in err
+    [said] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert said.startswith("error: train.tensorboard: cannot write TensorBoard event files")
+    assert "No space left on device" in said and "free some disk space" in said
 
 
 def test_export_errors_are_sentences(tmp_path):

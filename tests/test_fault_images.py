@@ -68,12 +68,32 @@ def _refuse(monkeypatch, blocked: Path) -> None:
     monkeypatch.setattr(os, "scandir", scandir)
 
 
-def test_an_unreadable_class_folder_is_skipped_and_named(tmp_path, monkeypatch):
+def test_unreadable_class_folder_says_permission(tmp_path, monkeypatch):
+    # issue 22: skipped, the class would train without an example; with two classes the
+    # refusal spoke of images missing, not of the permission that hid them
     root = two_classes(tmp_path / "imgs", classes=("a", "b", "c"))
     _refuse(monkeypatch, root / "b")
+    expected = (f"Cannot read the class folder {root / 'b'}: permission denied; give yourself "
+                "read access to it (chmod -R u+rX on Linux and macOS) or move it out of the "
+                "image folder.")
+    with pytest.raises(DataError) as raised:
+        load(root, tmp_path)
+    assert str(raised.value) == expected
+    result = Trainer(cfg.with_overrides(lab.circles(1), [
+        "data.dataset=folder", f"data.root={root}", "data.image_size=8", "model.hidden=[4]"]),
+        run_root=tmp_path / "runs").fit()
+    assert (result.status, result.error_kind, result.message) == ("failed", "data", expected)
+
+
+def test_an_unreadable_folder_inside_a_class_is_skipped_and_named(tmp_path, monkeypatch):
+    root = two_classes(tmp_path / "imgs", classes=("a", "b", "c"))
+    (root / "b" / "more").mkdir()
+    Image.new("RGB", (8, 8)).save(root / "b" / "more" / "0.png")
+    _refuse(monkeypatch, root / "b" / "more")
     s = load(root, tmp_path)
-    assert s.classes == ("a", "b", "c") and s.labels.tolist() == [0, 0, 0, 2, 2, 2]
-    assert s.skipped == 1 and s.skipped_files == ("b" + os.sep + " (permission denied)",)
+    assert s.classes == ("a", "b", "c") and s.labels.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert s.skipped == 1
+    assert s.skipped_files == (os.path.join("b", "more") + os.sep + " (permission denied)",)
 
 
 def test_an_unreadable_image_file_is_skipped_and_named(tmp_path, monkeypatch):

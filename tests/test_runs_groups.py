@@ -194,3 +194,17 @@ def test_a_studys_ticked_rungs_are_keyed_by_their_rungs(qtbot, panel):
         p.set_checked(2, True)  # with a run of its own: keyed by what differs, as before
     labels = [label for label, _ in p.overlays()]
     assert len(labels) == 3 and "1. baseline" not in labels and "η = 0.3" in labels[1], labels
+
+
+def test_a_study_started_elsewhere_appears_once_its_bare_folder_fills(qtbot, panel, root):
+    """Another process's study is a bare folder (its lock) before it holds study.toml: the
+    list watches that folder from the first moment and shows the study as it fills."""
+    p = panel
+    bare = root / "later"
+    with qtbot.waitSignal(p._watcher.directoryChanged, timeout=3000):
+        bare.mkdir()  # as core.folder_lock makes it
+    qtbot.waitUntil(lambda: str(bare) in p._watcher.directories(), timeout=3000)  # refreshed
+    for name in ("study.toml", "study.json"):
+        shutil.copy(root / "pair" / name, bare / name)
+    shutil.copytree(root / "pair" / "rung-01-baseline", bare / "rung-01-baseline")
+    qtbot.waitUntil(lambda: names(p).count("▾ pair") == 2, timeout=3000)  # no Refresh pressed

@@ -384,3 +384,15 @@ def test_a_narrow_runs_table_leaves_out_columns_rather_than_squeeze_the_settings
     assert "test loss" in table.item(0, 0).toolTip() and "started" in table.item(0, 0).toolTip()
     p.resize(1500, 200)
     qtbot.waitUntil(lambda: not any(table.isColumnHidden(j) for j in range(table.columnCount())))
+
+
+def test_runs_list_sees_cli_run_finish_within_a_second(qtbot, panel, root):
+    """A run another process trains (`python -m core train`) ends inside its own folder, where
+    the runs root's watcher sees nothing: its row says "done" within a second all the same."""
+    writer = store.RunWriter(circles(), root)  # this process's pid: its writer is alive
+    p = panel()
+    status = lambda: p.table.item(row_of(p, writer.folder), 4).text()  # noqa: E731
+    assert status() == "running" and p.running_folder is None
+    writer.finish("done")  # summary.json rewritten as the CLI does: a temporary file, renamed
+    assert json.loads((writer.folder / "summary.json").read_text())["status"] == "done"
+    qtbot.waitUntil(lambda: status() == "done", timeout=1500)

@@ -2,13 +2,16 @@
 
 Ticking runs overlays their curves on the plots, labelled by what differs between them;
 double-clicking one inspects its trained network; its context menu also loads its settings,
-renames, deletes and opens its folder. The row of the run training now follows its epochs. A
-study's runs are grouped under a header row (app.panels.runs_groups).
+renames, deletes and opens its folder. The row of the run training now follows its epochs; a
+run another process trains is seen to end within a second. A study's runs are grouped under a
+header row (app.panels.runs_groups).
 """
 
 from __future__ import annotations
 
+import os
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QItemSelectionModel, Qt, QTimer, Signal
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QPushButto
 from app.layout import FlowLayout
 from app.pacing import Pacer
 from app.panels import runs_edit, runs_groups, runs_table
+from app.panels.runs_elsewhere import RunsElsewhere
 from app.panels.runs_table import HEADERS
 from core import runs as store
 from core.records import EpochRecord
@@ -67,6 +71,8 @@ class RunsPanel(QWidget):
         self.root.mkdir(parents=True, exist_ok=True)
         self._watcher = QFileSystemWatcher([str(self.root)], self)
         self._watcher.directoryChanged.connect(lambda *_: self._debounce.start())
+        self._elsewhere = RunsElsewhere(self._configs, self)  # runs other processes train
+        self._elsewhere.ended.connect(self.refresh)
         self.refresh()
 
     def _make_table(self) -> QTableWidget:
@@ -114,6 +120,8 @@ class RunsPanel(QWidget):
         entries = runs_groups.arrange(store.list_runs(self.root, self._configs))
         self.shown, self.owners, self.runs, self._rows = runs_groups.rows_of(entries)
         self._watch_studies()
+        self._elsewhere.follow([r.folder for r in self.runs if r.summary.get("status") == "running"
+                                and not self._is_running(r)])
         self._live_row = None
         self._filling = True
         header = self.table.horizontalHeader()
@@ -140,8 +148,14 @@ class RunsPanel(QWidget):
             self.overlays_changed.emit()
 
     def _watch_studies(self) -> None:
-        """Watch each study folder too: a study trained elsewhere adds its rungs in there."""
+        """Watch each study folder too: a study trained elsewhere adds its rungs in there. So
+        is each folder of the root that is not a run yet: a study another process starts is a
+        bare folder (its lock) for a moment before it holds study.toml."""
         folders = {str(g.study.folder) for g in self.shown if isinstance(g, runs_groups.Group)}
+        runs = {str(r.folder) for r in self.runs}
+        with suppress(OSError), os.scandir(self.root) as entries:
+            folders |= {e.path for e in entries if e.is_dir() and e.path not in runs
+                        and not e.name.startswith(".")}
         watched = set(self._watcher.directories()) - {str(self.root)}
         if watched - folders:
             self._watcher.removePaths(sorted(watched - folders))

@@ -154,11 +154,12 @@ def load_image_folder(root: str | Path, size: int, progress: Callable[[int, int]
     nothing is cropped away). Transparent images are composited onto white. 16-bit images are
     scaled by their type's range (value / 257); float images are taken as 0..1 when all their
     values lie in it, otherwise stretched from their own minimum to their maximum (NaN counts
-    as the minimum). Non-image and unreadable files (broken or looping links, folders or files
-    without read permission, images over ``PIL.Image.MAX_IMAGE_PIXELS``) are counted in
-    ``skipped`` and named in ``skipped_files``, with the reason in brackets when it is not
-    "undecodable". Fewer than ``min_classes`` class folders, or images in fewer than
-    ``min_classes`` of them, is a DataError. ``progress(done, total)`` is called from the
+    as the minimum). Non-image and unreadable files (broken or looping links, folders inside a
+    class or files without read permission, images over ``PIL.Image.MAX_IMAGE_PIXELS``) are
+    counted in ``skipped`` and named in ``skipped_files``, with the reason in brackets when it is
+    not "undecodable". A class folder that cannot be read is a DataError naming it and why (its
+    class would have no example). Fewer than ``min_classes`` class folders, or images in fewer
+    than ``min_classes`` of them, is a DataError. ``progress(done, total)`` is called from the
     calling thread about every 1% of the decoding (once with (n, n) on a cache hit); an exception
     raised by it stops the decoding and propagates, which is how a caller cancels.
     """
@@ -216,25 +217,30 @@ def _os_reason(err: OSError, path: str) -> str:
     return err.strerror or type(err).__name__
 
 
-def _list_folder(root: Path) -> tuple[list[str], list[str], list[int], list[str], str]:
-    """Return (classes, image file paths, their labels, the non-image files relative to root,
-    digest of the listing)."""
+def class_names(root: Path) -> list[str]:
+    """Return an image folder's classes, its sub-folders not named with a dot, in order,
+    without reading an image; DataError says why there are none."""
     if not root.exists():
-        raise DataError(f"The image folder {root} does not exist; check the path or create it with one "
-                        f"sub-folder per class.")
+        raise DataError(f"The image folder {root} does not exist; check the path or create it with one sub-folder per class.")
     if not root.is_dir():
         raise DataError(f"{root} is a file, not a folder; choose a folder that has one sub-folder of images per class.")
     try:
         with os.scandir(root) as it:
             entries = [e for e in it if not e.name.startswith(".")]
     except OSError as e:
-        raise DataError(f"The image folder {root} cannot be read ({_os_reason(e, str(root))}); check its "
-                        f"permissions or choose another folder.") from e
+        raise DataError(f"The image folder {root} cannot be read ({_os_reason(e, str(root))}); check its permissions or choose another folder.") from e
     classes = sorted(e.name for e in entries if e.is_dir())
     if not classes:
         what = "is empty" if not entries else "has no class sub-folders"
         raise DataError(f"The image folder {root} {what}; put the images in one sub-folder per class, "
                         f"e.g. {root / 'cats'}/*.jpg.")
+    return classes
+
+
+def _list_folder(root: Path) -> tuple[list[str], list[str], list[int], list[str], str]:
+    """Return (classes, image file paths, their labels, the non-image files relative to root,
+    digest of the listing)."""
+    classes = class_names(root)
     paths: list[str] = []
     labels: list[int] = []
     others: list[str] = []
@@ -247,11 +253,13 @@ def _list_folder(root: Path) -> tuple[list[str], list[str], list[int], list[str]
         others.append(f"{name} ({_os_reason(err, path)})")
         digest.update(f"\0!{others[-1]}".encode("utf-8", "surrogateescape"))
 
-    def walk(folder: str, label: int) -> None:
+    def walk(folder: str, label: int, is_class: bool = False) -> None:
         try:
             with os.scandir(folder) as it:
                 found = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
         except OSError as err:  # a folder without read permission, or one that vanished
+            if is_class:  # skipped, its whole class would train without a single example
+                raise DataError(_unreadable_class(folder, err)) from None
             unreadable(folder, err)
             return
         for e in found:
@@ -271,8 +279,14 @@ def _list_folder(root: Path) -> tuple[list[str], list[str], list[int], list[str]
                 digest.update(f"\0?{e.path[skip:]}".encode("utf-8", "surrogateescape"))
 
     for label, name in enumerate(classes):
-        walk(str(root / name), label)
+        walk(str(root / name), label, is_class=True)
     return classes, paths, labels, others, digest.hexdigest()
+
+
+def _unreadable_class(folder: str, err: OSError) -> str:
+    reason = _os_reason(err, folder)
+    fix = "give yourself read access to it (chmod -R u+rX on Linux and macOS)" if reason == "permission denied" else "check it"
+    return f"Cannot read the class folder {folder}: {reason}; {fix} or move it out of the image folder."
 
 
 def _megapixels(pixels: int) -> str:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from core.errors import LearnScopeError
+from core import files
+from core.errors import ConfigError, ExportError, LearnScopeError
 
 RUN, STUDY, EXPERIMENT = "run", "study", "experiment"
 DESCRIPTION = ("Write a run's metrics, its network or its report, a study's table, or an "
@@ -97,10 +98,20 @@ def _asked(args) -> list[tuple[Export, Path]]:
     for x, target in asked:
         if kind not in x.sources:
             raise _Refused(_needs(x, kind, source))
-        if not x.folder and target.is_dir():
-            raise _Refused(f"--{x.flag} {target}: that is a folder; give a file name.")
-        if x.folder and target.exists() and not target.is_dir():
-            raise _Refused(f"--{x.flag} {target}: that is a file; give a folder.")
+        try:
+            if not x.folder:  # a file name the file system can hold
+                files.path_name(target.name, f"--{x.flag}")
+            if not x.folder and target.is_dir():
+                raise _Refused(f"--{x.flag} {target}: that is a folder; give a file name.")
+            if x.folder and target.exists() and not target.is_dir():
+                raise _Refused(f"--{x.flag} {target}: that is a file; give a folder.")
+            # the writers refuse it too (the window's File → Export); here it is exit 2
+            written = target / source.resolve().name if x.folder else target
+            files.refuse_own_input(source, written, f"--{x.flag}")
+        except (ConfigError, ExportError) as e:
+            raise _Refused(str(e)) from None
+        except OSError as e:
+            raise _Refused(f"--{x.flag} {target}: {e.strerror or e}; give another path.") from None
     return asked
 
 

@@ -3,7 +3,9 @@
 Numbers are written as Python writes floats (the shortest text that reads back as the same
 float), so a spreadsheet or `csv` + `float()` gets exactly the values of metrics.jsonl and
 study.json; a value the run store holds as null (a NaN or infinite loss, a rung not trained
-yet) is an empty cell. Files are written atomically (core.atomic).
+yet) is an empty cell. Text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a
+tab or a carriage return first) gets a leading single quote (cell). Files are written atomically
+(core.atomic).
 
 Per-batch losses: `export_run` also writes `<stem>-batches.csv` beside the epoch table, one
 row per training step (step, epoch, loss, accuracy, lr) with the values of the run folder's
@@ -18,6 +20,7 @@ import io
 import json
 from pathlib import Path
 
+from core import files
 from core.atomic import atomic_write_text
 from core.errors import ExportError
 from core.records import SPLITS, is_number
@@ -27,10 +30,15 @@ from core.run_reader import Batches, read_batches, read_json
 SPLIT_FIELDS = ("loss", "accuracy", "top5")
 #: the epoch record's other numbers, in metrics.jsonl's key names
 EPOCH_FIELDS = ("lr", "seconds", "images_per_s")
+#: the first characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value) -> str:
-    """Return a value as a CSV cell: numbers exactly (repr), null as empty, true/false as such."""
+    """Return a value as a CSV cell: numbers exactly (repr), null as empty, true/false as such,
+    and text that a spreadsheet would run as a formula (a study label `=HYPERLINK(…)`) behind a
+    single quote, as OWASP advises, so that it stays text. Only text: a number such as -0.5 is
+    written as a number, which no spreadsheet runs."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -39,6 +47,8 @@ def cell(value) -> str:
         return repr(float(value)) if isinstance(value, float) else str(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return str(value)
 
 
@@ -69,7 +79,7 @@ def epoch_records(run_folder: Path) -> list[dict]:
         raise ExportError(f"{run_folder} is not a run folder (it holds no config.toml); give the "
                           "folder of a run, such as one `python -m core train` wrote.")
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        text = files.read_bytes(path, files.LOG_LIMIT).decode("utf-8", errors="replace")
     except FileNotFoundError:
         raise ExportError(f"The run {Path(run_folder).name} has no metrics.jsonl: it finished no "
                           "epoch, so there is nothing to export; train it first.") from None
@@ -128,6 +138,8 @@ def export_run(run_folder: Path | str, out_file: Path | str) -> list[Path]:
     top-5, learning rate, seconds, images/s), and its training steps to `<stem>-batches.csv`
     beside it (batches_file; not when the run folder holds none); return the paths written."""
     folder, out = Path(run_folder), Path(out_file)
+    for target in (out, batches_file(out)):
+        files.refuse_own_input(folder, target, "the CSV")
     records = epoch_records(folder)
     cols = epoch_columns(records)
     rows = [[cell(_value(r, split, f)) for _, split, f in cols] for r in records]
@@ -153,9 +165,11 @@ def study_rows(study_folder: Path) -> list[dict]:
 
 def export_study(study_folder: Path | str, out_file: Path | str) -> list[Path]:
     """Write a study's table (study.json's rows, one per rung) to out_file; return the paths."""
+    files.refuse_own_input(study_folder, out_file, "the CSV")
     rows = study_rows(Path(study_folder))
     header: list[str] = []
     for r in rows:  # every row has the same fields; an older table may lack some
         header += [k for k in r if k not in header]
     lines = [[cell(r.get(k)) for k in header] for r in rows]
-    return [_write(Path(out_file), _table(header, lines))]
+    # the header too: study.json is a file that travels, and its keys are text like any other
+    return [_write(Path(out_file), _table([cell(k) for k in header], lines))]

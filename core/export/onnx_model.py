@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import manual, restore, run_reader
+from core import files, manual, restore, run_reader
 from core.atomic import atomic_write_bytes
 from core.errors import ExportError, LearnScopeError
 
@@ -124,8 +124,10 @@ def export_run(run_folder: Path | str, out_file: Path | str) -> Path:
     """Write a trained run's network as an ONNX file (and, for ZCA, its matrix beside it as
     `<name>.zca.npy`); return the file. ExportError says why not: onnx not installed, a run
     without weights, a folder that cannot be written."""
-    onnx = _onnx()
     folder, out = Path(run_folder), Path(out_file).expanduser()
+    files.refuse_own_input(folder, out, "the ONNX file")
+    files.refuse_own_input(folder, out.with_suffix(".zca.npy"), "the ZCA matrix")
+    onnx = _onnx()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)  # before the slow part: fail fast
     except OSError as e:

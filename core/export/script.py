@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import unicodedata
 from pathlib import Path
 
 from core import config as cfg
+from core import files
 from core.export import script_data as script_data
 from core.export import script_model as script_model
 from core.export import script_prepare as script_prepare
@@ -75,15 +77,35 @@ def check_exportable(exp: cfg.Experiment) -> None:
                           f"choose one of {', '.join(KNOWN_SCHEDULES)}.")
 
 
+class Code(str):
+    """Source the generator itself wrote (`torch.float32`), written as it is; any other text
+    (a name, a folder, a label: a user's) is written as a literal."""
+
+
 def literal(value) -> str:
-    """Return a setting's value as Python source: text in double quotes, numbers as repr."""
+    """Return a setting's value as Python source: text in double quotes, numbers as repr.
+    User text is never code: JSON's escapes are Python's for printable text, and repr()
+    escapes anything else (a C1 control, a lone surrogate from a file name)."""
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON's escapes are Python's
+        return json.dumps(value, ensure_ascii=False) if value.isprintable() else repr(str(value))
     return repr(value)
 
 
+def in_docstring(text: str) -> str:
+    """Return text as it may stand inside the script's triple-quoted docstring and read back
+    as itself: a quote, a backslash, a line break or another unprintable character in a name
+    or a folder cannot end the string early or start an escape."""
+    def escaped(ch: str) -> str:
+        if ch in '\\"':
+            return "\\" + ch
+        if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            return repr(ch)[1:-1]
+        return ch
+    return "".join(escaped(ch) for ch in text)
+
+
 def _setting(name: str, value, comment: str) -> str:
-    code = value[1:] if isinstance(value, str) and value.startswith("=") else literal(value)
+    code = str(value) if isinstance(value, Code) else literal(value)
     text = f"{name} = {code}"
     return f"{text:<24} # {comment}" if len(text) < 24 else f"{text}  # {comment}"
 
@@ -167,7 +189,7 @@ def settings_code(exp: cfg.Experiment, npz: str, autocast: bool) -> str:
              _setting("EPOCHS", t.epochs, "train.epochs"),
              _setting("BATCH_SIZE", t.batch_size, f"train.batch_size ({q10})"),
              _setting("DEVICE", t.device, "train.device: auto, cpu, cuda, cuda:N or mps"),
-             _setting("DTYPE", f"=torch.{t.dtype}", "train.dtype of the weights and inputs")]
+             _setting("DTYPE", Code(f"torch.{t.dtype}"), "train.dtype of the weights and inputs")]
     if autocast:
         lines.append(_setting("PRECISION", t.precision, "train.precision (see number_format)"))
     lines += _data_settings(exp, npz) + _optim_settings(exp, part2) + _baked(exp)
@@ -191,26 +213,27 @@ def _imports(body: str) -> str:
 
 def _docstring(exp: cfg.Experiment, origin: str, script: Path, npz: Path | None,
                body: str) -> str:
-    name = exp.name or exp.data.dataset
+    name = in_docstring(exp.name or exp.data.dataset)
     libs = [lib for lib, token in (("torch", r"\btorch\."), ("numpy", r"\bnp\."),
                                    ("torchvision", r"\btorchvision\.")) if re.search(token, body)]
     needs = " and ".join(libs) if len(libs) < 3 else "torch, numpy and torchvision"
     ds = registry.get(exp.data.dataset)
     net = "the lab's CNN (Part 2)" if exp.model.kind == "cnn" else "the lab's MLP (Part 1)"
-    beside = f", and {npz.name} beside it (the images)" if npz else ""
+    beside = f", and {in_docstring(npz.name)} beside it (the images)" if npz else ""
     crops = ", crops" if exp.data.crop else ""
     about = textwrap.fill(
-        f"Written by LearnScope (python -m core export … --script) from {origin}. It needs "
+        f"Written by LearnScope (python -m core export … --script) from {in_docstring(origin)}. "
+        f"It needs "
         f"{needs} only{beside}: no LearnScope. It trains as LearnScope does, in the same order: "
         f"the same initial weights, batches{crops} and updates for the same seed, so on the "
         "same device it prints the same numbers (a loss may differ in its last digit: "
         "LearnScope sums the batches' losses in float32, this script in Python floats).", 92,
-        break_on_hyphens=False)
+        break_on_hyphens=False, break_long_words=False)  # never inside an escape
     return f'''"""{name}: {net} on {ds.label}, as one plain PyTorch script.
 
 {about}
 
-    python {script.name}
+    python {in_docstring(script.name)}
 """
 '''
 
@@ -254,6 +277,8 @@ def export(source, out_file: Path | str) -> list[Path]:
     exp, origin = experiment_of(source)
     script = Path(out_file)
     npz = script_data.shapes_file(script) if exp.data.dataset == "shapes10" else None
+    for target in (script, npz) if npz else (script,):
+        files.refuse_own_input(source, target, "the script")
     classes = _classes_of_run(source) if exp.data.dataset == "folder" else None
     text = script_text(exp, origin, script, npz, classes)
     written = []

@@ -7,7 +7,7 @@ from a finished run's metrics.jsonl, batches.jsonl and saved weights. Each run w
 `<folder>/<its run folder's name>/`, so a study's rungs land side by side and
 `tensorboard --logdir <folder>` overlays them. Writing goes through
 torch.utils.tensorboard, which needs the optional package tensorboard; without it both say
-how to install it.
+how to install it. A write that fails (a full disk) is one sentence naming the folder.
 """
 
 from __future__ import annotations
@@ -16,18 +16,21 @@ import math
 import os
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from core import config as cfg
+from core import files
 from core import inspect as ins
 from core import run_reader
 from core.data import registry as datasets
-from core.errors import ConfigError, ExportError
+from core.errors import ConfigError, ExportError, LearnScopeError
 from core.records import SPLITS, BatchChunk, EpochRecord, FitInfo, FitResult, is_number
 
 INSTALL = "pip install 'learnscope[tensorboard]'"
@@ -45,7 +48,27 @@ def _summary_writer(error: type[Exception], prefix: str):
     except ImportError:  # torch.utils.tensorboard raises it itself when the package is missing
         raise error(f"{prefix}needs the tensorboard package, which is not installed here; "
                     f"install it with {INSTALL}") from None
+    _quiet_writer_threads()
     return SummaryWriter
+
+
+def _quiet_writer_threads() -> None:
+    """Keep the SummaryWriter's own thread from printing a failed write (a full disk) as an
+    "Exception in thread" traceback. That thread keeps the error and the writer raises it again
+    at its next add, flush or close, in the thread that uses it, where it becomes this module's
+    one sentence; the traceback would only follow that sentence. Other threads print as before."""
+    previous = threading.excepthook
+    if getattr(previous, "learnscope_quiet_writers", False):
+        return
+
+    def hook(args) -> None:
+        thread = args.thread
+        kept = getattr(thread, "exception", None) is args.exc_value  # raised again elsewhere
+        if not (kept and type(thread).__module__.startswith("tensorboard.")):
+            previous(args)
+
+    hook.learnscope_quiet_writers = True
+    threading.excepthook = hook
 
 
 # ---------------------------------------------------------------- what is written
@@ -146,9 +169,8 @@ class EventWriter:
         self.input_shape: tuple[int, ...] | None = None
 
     def on_fit_start(self, info: FitInfo) -> None:
-        slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in self.exp.name or "run")
         name = Path(info.run_folder).name if info.run_folder else \
-            f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}"  # a run not recorded has no folder
+            f"{time.strftime('%Y%m%d-%H%M%S')}-{files.slug(self.exp.name, 'run')}"  # no run folder
         self.log_dir, self.input_shape = self.folder / name, info.input_shape
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -156,28 +178,55 @@ class EventWriter:
             raise ConfigError(f"train.tensorboard: cannot write TensorBoard event files in "
                               f"{self.log_dir} ({e.strerror or e}); choose a folder you can "
                               "write to, or leave it empty") from None
-        self.writer = self._class(log_dir=str(self.log_dir))
-        self.writer.add_text("experiment", _experiment_text(self.exp), 0)
+        with self._writing():
+            self.writer = self._class(log_dir=str(self.log_dir))
+            self.writer.add_text("experiment", _experiment_text(self.exp), 0)
+
+    def _cannot_write(self, e: OSError) -> str:
+        return (f"train.tensorboard: cannot write TensorBoard event files in {self.log_dir} "
+                f"({e.strerror or e}); free some disk space, choose another folder, or leave "
+                "it empty")
+
+    @contextmanager
+    def _writing(self):
+        """Write events; when that fails (a full disk), end the run with one sentence
+        (LearnScopeError, which the Trainer makes the run's message: an OSError would be
+        taken for the run folder's). The writer is closed first, quietly: it would raise the
+        same error again, at on_fit_end."""
+        try:
+            yield
+        except OSError as e:
+            writer, self.writer = self.writer, None
+            if writer is not None:
+                with suppress(OSError):
+                    writer.close()
+            raise LearnScopeError(self._cannot_write(e) + ".") from None
 
     def on_batch_end(self, chunk: BatchChunk) -> None:
         if self.writer is not None:
-            _write_steps(self.writer, chunk.steps, chunk.loss, chunk.accuracy)
+            with self._writing():
+                _write_steps(self.writer, chunk.steps, chunk.loss, chunk.accuracy)
 
     def on_epoch_end(self, record: EpochRecord) -> None:
         if self.writer is None:
             return
-        _write_epoch(self.writer, record.to_dict(), record.epoch)
-        model = self._model()
-        if model is not None:
-            with torch.no_grad():
-                _write_image(self.writer, filter_image(model.state_dict(), self.input_shape),
-                             record.epoch)
-        self.writer.flush()  # TensorBoard, if open, shows each epoch as it ends
+        with self._writing():
+            _write_epoch(self.writer, record.to_dict(), record.epoch)
+            model = self._model()
+            if model is not None:
+                with torch.no_grad():
+                    _write_image(self.writer, filter_image(model.state_dict(), self.input_shape),
+                                 record.epoch)
+            self.writer.flush()  # TensorBoard, if open, shows each epoch as it ends
 
     def on_fit_end(self, result: FitResult) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        try:  # the run has ended: its message says what the last events could not keep
+            writer.close()
+        except OSError as e:
+            result.message += f" ({self._cannot_write(e)}.)"
 
 
 def for_training(exp: cfg.Experiment, model: Callable[[], torch.nn.Module | None]) -> EventWriter:
@@ -218,7 +267,7 @@ def export_run(run_folder: Path | str, log_dir: Path | str) -> Path:
     return that folder. An earlier export there is replaced. A run without weights gets its
     curves only. ExportError says why nothing could be written."""
     summary_writer = _summary_writer(ExportError, "Exporting to TensorBoard ")
-    folder = Path(run_folder)
+    folder = Path(run_folder).resolve()  # `export .` from inside a run: "." has no name
     if not (folder / "metrics.jsonl").is_file():
         raise ExportError(f"{folder} is not a run folder (it has no metrics.jsonl); give a "
                           "folder from the runs list.")
@@ -230,6 +279,10 @@ def export_run(run_folder: Path | str, log_dir: Path | str) -> Path:
     state = _run_state(run)
     shape = datasets.input_shape(run.experiment.data)[0] if run.experiment else None
     out = Path(log_dir).expanduser() / folder.name
+    files.refuse_own_input(folder, out, "--tensorboard")
+    if files.inside(folder, out):  # out is replaced whole: it must not hold the run
+        raise ExportError(f"--tensorboard: {out} holds the run it exports ({folder}) and would "
+                          "be replaced; choose a folder outside it.")
     tmp = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"  # never half an export in out
     try:
         tmp.mkdir(parents=True)
@@ -249,5 +302,5 @@ def export_run(run_folder: Path | str, log_dir: Path | str) -> Path:
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ExportError(f"Cannot write TensorBoard event files in {out} ({e.strerror or e}); "
-                          "choose a folder you can write to.") from None
+                          "choose a folder you can write to, or free some disk space.") from None
     return out

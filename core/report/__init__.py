@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import config as cfg
+from core import files
 from core.atomic import atomic_write_bytes, atomic_write_text
 from core.data import registry as datasets
 from core.errors import ExportError
@@ -88,9 +89,13 @@ def build(source_folder: Path | str, notes: dict[str, str] | None = None,
     return report
 
 
-def write_text(out_file: Path | str, text: str | bytes, what: str = "report") -> Path:
-    """Write an export atomically; ExportError names the file and why it cannot be written."""
+def write_text(out_file: Path | str, text: str | bytes, what: str = "report",
+               source: Path | str | None = None) -> Path:
+    """Write an export of source (a run or study folder) atomically; ExportError names the
+    file and why it cannot be written, or that it lies inside source."""
     out = Path(out_file)
+    if source is not None:
+        files.refuse_own_input(source, out, f"the {what}")
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the {what} a file name inside it.")
     try:
@@ -109,5 +114,6 @@ def write_html(source_folder: Path | str, out_file: Path | str, notes: dict[str,
     """Write the lab report of a run or study folder as one self-contained HTML file; return
     its path. ExportError: not a run or study folder, a run without epochs, a folder that
     cannot be written."""
+    files.refuse_own_input(source_folder, out_file, "the report")  # before the slow part
     report = build(source_folder, notes, figures)
-    return write_text(out_file, render(report), "report")
+    return write_text(out_file, render(report), "report", source_folder)
