@@ -54,10 +54,11 @@ class ExperimentFiles(QObject):
         """The window's load_experiment showed an experiment: from the file being opened, or
         from elsewhere (a preset, a run), which leaves no file to save to."""
         self.path = self._opening
-        self.saved = self.w.current_experiment() if self.path is not None else None
+        self.saved = self.w.current_experiment()  # the file's, the preset's or the run's
         self.update_title()
 
     def modified(self) -> bool:
+        """Whether a setting differs from what was loaded (a file, a preset, a run)."""
         return self.saved is not None and self.w.current_experiment() != self.saved
 
     def update_title(self) -> None:
@@ -84,8 +85,9 @@ class ExperimentFiles(QObject):
         if not self.modified():
             then()
             return
+        where = f"in {self.path.name}" if self.path is not None else "in a file"
         self.w.ask("Discard the changes?",
-                   f"The settings have changes that are not saved in {self.path.name}.\n\n"
+                   f"The settings have changes that are not saved {where}.\n\n"
                    "Open another experiment and lose them?",
                    "Open and discard the changes", "Cancel",
                    lambda yes: then() if yes else None)

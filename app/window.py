@@ -7,10 +7,10 @@ import gc
 
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QFrame, QMainWindow, QMessageBox, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QMainWindow, QMessageBox,
+                               QTabWidget, QVBoxLayout, QWidget)
 
-from app import layout, messages
+from app import layout, messages, wheel_guard
 from app.banner import BannerView
 from app.experiment_files import ExperimentFiles
 from app.form import in_words
@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         # the GUI thread's own torch work (the Inspect views) runs on one thread: an OpenMP
         # team of its own would slow the training thread's by 6-8 % (2-core VM, the CNN)
         torch.set_num_threads(1)
+        wheel_guard.install(QApplication.instance())  # a wheel changes only a focused field
         self.settings = settings or open_settings()
         self.persist, self.run_root = persist, run_root
         self.session: TrainingSession | None = None

@@ -87,6 +87,18 @@ def test_the_title_has_a_star_while_the_settings_differ_from_the_file(window, tm
     assert not w.isWindowModified() and cfg.load(path).train.epochs == 9
 
 
+def test_the_title_has_a_star_while_the_settings_differ_from_the_preset(window):
+    """A preset or a run loaded into the panels is what a change is measured against too:
+    conv1's filters turned from 32 to 29 shows in the title."""
+    from core import presets
+    w = window(presets.load("shapes-cnn"))
+    assert "shapes-cnn[*]" in w.windowTitle() and not w.isWindowModified()
+    w.training_panel.epochs.setValue(w.training_panel.epochs.value() + 1)
+    assert w.isWindowModified()
+    w.training_panel.epochs.setValue(w.training_panel.epochs.value() - 1)
+    assert not w.isWindowModified()
+
+
 def test_dropping_a_toml_on_the_window_opens_it(window, tmp_path):
     path = _saved(tmp_path, "shapes.toml", lab.tiny_shapes(2))
     w = window(lab.circles(1))
