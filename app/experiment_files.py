@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
 from app.form import in_words
 from core import config as cfg
@@ -34,38 +34,38 @@ def _toml_paths(mime) -> list[Path]:
 
 
 class ExperimentFiles(QObject):
-    """Opens and saves the window's experiment, keeps the recent files and the title."""
+    """Opens and saves the Lab's experiment, keeps the recent files and says the title.
+    Installed as an event filter on a window, it opens the .toml files dropped on it."""
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.w = window
+    title_changed = Signal(str, bool)  # the name to show, whether the settings differ from it
+
+    def __init__(self, lab, panels, parent=None):
+        super().__init__(parent or lab)
+        self.lab, self.panels = lab, panels
         self.path: Path | None = None           # the file the settings came from, or None
-        self.saved: cfg.Experiment | None = None  # the panels' experiment as that file holds it
+        self.saved: cfg.Experiment | None = None  # the panels' experiment as loaded or saved
         self._opening: Path | None = None       # set while load_experiment shows a file
         self.recent_menu: QMenu | None = None
         self._recent = self._read_recent()
-        window.setAcceptDrops(True)
-        window.installEventFilter(self)
-        for p in window.panels:
+        for p in panels:
             p.changed.connect(self.update_title)
 
     # -- the title
     def shown(self) -> None:
-        """The window's load_experiment showed an experiment: from the file being opened, or
-        from elsewhere (a preset, a run), which leaves no file to save to."""
+        """The Lab showed an experiment: from the file being opened, or from elsewhere (a
+        preset, a run), which leaves no file to save to."""
         self.path = self._opening
-        self.saved = self.w.current_experiment()  # the file's, the preset's or the run's
+        self.saved = self.lab.current_experiment()  # the file's, the preset's or the run's
         self.update_title()
 
     def modified(self) -> bool:
         """Whether a setting differs from what was loaded (a file, a preset, a run)."""
-        return self.saved is not None and self.w.current_experiment() != self.saved
+        return self.saved is not None and self.lab.current_experiment() != self.saved
 
     def update_title(self) -> None:
         name = self.path.name if self.path is not None else (
-            self.w.experiment.name or "experiment")
-        self.w.setWindowTitle(f"LearnScope — {name}[*]")  # Qt shows "*" there while modified
-        self.w.setWindowModified(self.modified())
+            self.lab.experiment.name or "experiment")
+        self.title_changed.emit(name, self.modified())
 
     # -- opening
     def open_dialog(self) -> None:
@@ -73,7 +73,8 @@ class ExperimentFiles(QObject):
         self._after_unsaved_check(self._pick_and_open)
 
     def _pick_and_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.w, "Open experiment", self._folder(), FILTER)
+        path, _ = QFileDialog.getOpenFileName(QApplication.activeWindow(), "Open experiment",
+                                              self._folder(), FILTER)
         if path:
             self.open(Path(path))
 
@@ -86,7 +87,7 @@ class ExperimentFiles(QObject):
             then()
             return
         where = f"in {self.path.name}" if self.path is not None else "in a file"
-        self.w.ask("Discard the changes?",
+        self.lab.ask("Discard the changes?",
                    f"The settings have changes that are not saved {where}.\n\n"
                    "Open another experiment and lose them?",
                    "Open and discard the changes", "Cancel",
@@ -97,23 +98,23 @@ class ExperimentFiles(QObject):
         path = Path(path)
         if not path.is_file() and path in self._recent:
             self._forget(path)
-            self.w.banner.show_message("warning", "That file is gone.",
+            self.lab.say("warning", "That file is gone.",
                                        f"{path.name} is no longer in {path.parent}; it was "
                                        "removed from the recent files.")
             return False
         try:
             exp = cfg.load(path)
         except ConfigError as e:  # load's message starts with the path: the name says enough
-            self.w.banner.show_message("error", f"Cannot open {path.name}.",
+            self.lab.say("error", f"Cannot open {path.name}.",
                                        in_words(str(e).replace(str(path), path.name)))
             return False
         self._opening = path
         try:
-            self.w.load_experiment(exp)
+            self.lab.load_experiment(exp)
         finally:
             self._opening = None
         self._remember(path)
-        self.w.banner.hide()
+        self.lab.say("clear", "", "")  # an earlier message about files is answered
         return True
 
     # -- saving
@@ -123,28 +124,29 @@ class ExperimentFiles(QObject):
 
     def save_as(self) -> bool:
         start = str(self.path) if self.path is not None else str(
-            Path(self._folder()) / f"{self.w.experiment.name or 'experiment'}.toml")
-        path, _ = QFileDialog.getSaveFileName(self.w, "Save experiment as", start, FILTER)
+            Path(self._folder()) / f"{self.lab.experiment.name or 'experiment'}.toml")
+        path, _ = QFileDialog.getSaveFileName(QApplication.activeWindow(), "Save experiment as",
+                                              start, FILTER)
         if not path:
             return False
         p = Path(path)
         return self._write(p if p.suffix.lower() == ".toml" else p.with_name(p.name + ".toml"))
 
     def _write(self, path: Path) -> bool:
-        exp = self.w.current_experiment()
-        typed = next(filter(None, (p.typed_problem() for p in self.w.panels)), None)
+        exp = self.lab.current_experiment()
+        typed = next(filter(None, (p.typed_problem() for p in self.panels)), None)
         try:
             if typed:
                 raise ConfigError(typed)
             cfg.validate(exp)  # a file `python -m core train` would refuse is not written
         except ConfigError as e:
-            self.w.banner.show_message("error", "Cannot save these settings.",
+            self.lab.say("error", "Cannot save these settings.",
                                        f"{in_words(str(e))}. Fix it first.")
             return False
         try:
             cfg.save(exp, path)
         except (OSError, ValueError) as e:
-            self.w.banner.show_message("error", f"Cannot save {path.name}.",
+            self.lab.say("error", f"Cannot save {path.name}.",
                                        f"{getattr(e, 'strerror', None) or e}; choose a folder "
                                        "you can write to.")
             return False
@@ -156,7 +158,7 @@ class ExperimentFiles(QObject):
     # -- recent files
     def _read_recent(self) -> list[Path]:
         try:
-            items = json.loads(str(self.w.settings.value(RECENT_KEY, "[]") or "[]"))
+            items = json.loads(str(self.lab.settings.value(RECENT_KEY, "[]") or "[]"))
         except ValueError:
             return []
         if not isinstance(items, list):
@@ -167,8 +169,8 @@ class ExperimentFiles(QObject):
         return list(self._recent)
 
     def _store_recent(self) -> None:
-        if self.w.persist:
-            self.w.settings.setValue(RECENT_KEY, json.dumps([str(p) for p in self._recent]))
+        if self.lab.persist:
+            self.lab.settings.setValue(RECENT_KEY, json.dumps([str(p) for p in self._recent]))
         self._fill_recent()
 
     def _remember(self, path: Path) -> None:
@@ -204,11 +206,11 @@ class ExperimentFiles(QObject):
     # -- drag and drop
     def eventFilter(self, obj, event) -> bool:  # noqa: N802
         kind = event.type()
-        if obj is self.w and kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
             if _toml_paths(event.mimeData()):
                 event.acceptProposedAction()
                 return True
-        elif obj is self.w and kind == QEvent.Type.Drop:
+        elif kind == QEvent.Type.Drop:
             paths = _toml_paths(event.mimeData())
             if paths:
                 event.acceptProposedAction()

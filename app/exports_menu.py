@@ -1,12 +1,12 @@
-"""File → Export and the Runs dock's Export submenus: the core's exports, from the window.
+"""File → Export and the Runs dock's Export submenus: the core's exports, from the Lab.
 
-File → Export acts on the window's last finished run (metrics as CSV, TensorBoard logs, ONNX)
+File → Export acts on the Lab's last finished run (metrics as CSV, TensorBoard logs, ONNX)
 or on the settings in the panels (the plain PyTorch script), and holds the lab report's
 action (app.window_menus adds it). Right-clicking a run in the Runs dock offers the same
 exports of that run (its script from its config.toml), a study's header its table of rungs
 as CSV and its lab report. Each asks where to write with a file dialog (replaceable: tests
 answer it without a person), runs the core function (core.export: csv_files, script,
-tensorboard_logs, onnx_model), and ends in the window's banner: the paths written, or the
+tensorboard_logs, onnx_model), and ends in the Lab's words (the banner): the paths written, or the
 export's sentence of why nothing was (a missing optional package's names its pip line).
 """
 
@@ -102,27 +102,28 @@ def busy():
 
 
 class Exports(QObject):
-    """The window's exports: File → Export's actions and the Runs dock's Export submenus."""
+    """The Lab's exports: File → Export's actions and the Runs dock's Export submenus."""
 
     exported = Signal(list)  # the paths written
     failed = Signal(str)     # the sentence the banner shows
 
-    def __init__(self, window, menu: QMenu):
-        super().__init__(window)
-        self.w = window
-        self.last_run: Path | None = None  # the window's last run that finished an epoch
+    def __init__(self, lab, runs_panel, menu: QMenu, open_report):
+        super().__init__(lab)
+        self.lab, self.runs_panel = lab, runs_panel
+        self.open_report = open_report  # () -> a ReportDialog (the window's, placed over it)
+        self.last_run: Path | None = None  # the Lab's last run that finished an epoch
         self.folder = Path.home()  # where the last export went: the next dialog starts there
         # the dialogs, replaceable (tests answer them without a person); "" when cancelled
         self.ask_file = lambda title, start, filter_: QFileDialog.getSaveFileName(
-            window, title, start, filter_)[0]
+            QApplication.activeWindow(), title, start, filter_)[0]
         self.ask_folder = lambda title, start: QFileDialog.getExistingDirectory(
-            window, title, start)
+            QApplication.activeWindow(), title, start)
         menu.setToolTipsVisible(True)
         self.actions = {key: self._action(menu, key, lambda _=False, k=key: self.export_last(k))
                         for key in ("csv", "script", "tensorboard", "onnx")}
         menu.aboutToShow.connect(self.suit)
-        window.run_finished.connect(self._finished)
-        panel = window.runs_panel
+        lab.run_finished.connect(self._finished)
+        panel = runs_panel
         panel.extra_menu_actions.append(self.run_actions)
         panel.groups.extra_menu_actions.append(self.study_actions)
         self._run_menu = QMenu("Export", panel)  # refilled for the run each right-click
@@ -153,11 +154,11 @@ class Exports(QObject):
     def export_last(self, key: str) -> list[Path] | None:
         """Export the last finished run (the script: the panels' settings)."""
         if key == "script":
-            exp = self.w.current_experiment()
+            exp = self.lab.current_experiment()
             return self.export(key, exp, files.slug(exp.name, "experiment"))
         run = self.last_run
         if run is None or not run.is_dir():
-            self.w.banner.show_message("info", "No run to export yet.", NO_RUN)
+            self.lab.say("info", "No run to export yet.", NO_RUN)
             self.failed.emit(NO_RUN)
             return None
         return self.export(key, run, run.name)
@@ -181,17 +182,17 @@ class Exports(QObject):
 
     def study_actions(self, study) -> list[QAction]:
         """A study header's exports: its table of rungs as CSV, its lab report."""
-        table = QAction(KINDS["study-csv"].text, self.w.runs_panel)
+        table = QAction(KINDS["study-csv"].text, self.runs_panel)
         table.setToolTip(KINDS["study-csv"].tip)
         table.triggered.connect(lambda _=False, f=study.folder: self.export(
             "study-csv", f, f.name))
-        report = QAction("Lab report…", self.w.runs_panel)
+        report = QAction("Lab report…", self.runs_panel)
         report.triggered.connect(lambda _=False, f=study.folder: self.report(f))
         return [table, report]
 
     def report(self, folder: Path) -> report_dialog.ReportDialog:
         """Open the lab report's dialog on a run or study folder."""
-        dialog = report_dialog.open_dialog(self.w)
+        dialog = self.open_report()
         dialog.add_source(folder)
         return dialog
 
@@ -216,7 +217,7 @@ class Exports(QObject):
                 result = export_function(key)(source, target)
         except Exception as e:  # noqa: BLE001 - a sentence in the banner, never a traceback
             text = sentence(e, target)
-            self.w.banner.show_message("error", "Cannot export.", text)
+            self.lab.say("error", "Cannot export.", text)
             self.failed.emit(text)
             return None
         written = [Path(p) for p in (result if isinstance(result, (list, tuple)) else [result])]
@@ -224,6 +225,6 @@ class Exports(QObject):
         where = "; ".join(map(str, written))
         if key == "tensorboard":
             where += f" (view it with: tensorboard --logdir {target})"
-        self.w.banner.show_message("info", "Exported.", where + ".")
+        self.lab.say("info", "Exported.", where + ".")
         self.exported.emit(written)
         return written

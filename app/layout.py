@@ -12,8 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QLabel
 DEFAULT_SIZE = QSize(1500, 940)
 SUPPORTED = QSize(1024, 640)  # the smallest screen the window fits: its minimum size is at most this
 LARGE_SHARE = 0.8          # on screens larger than DEFAULT_SIZE: this share of them, centred
-# dock sizes, as shares of the window: the experiment panels, the Inspect view, the runs table
-EXPERIMENT_SHARE, INSPECT_SHARE, RUNS_SHARE = 0.24, 0.28, 0.22
+EXPERIMENT_SHARE = 0.24    # the Experiment dock's share of the window's width
 SETTLE_S = 1.5             # for this long after the window shows, its docks keep their shares
 COMBO_CHARS = 12           # a list editor can be as narrow as this many characters
 
@@ -150,16 +149,16 @@ def default_size(available: QRect) -> QSize | None:
                  min(available.height(), max(DEFAULT_SIZE.height(), round(available.height() * LARGE_SHARE))))
 
 
-def place_default(window: QWidget, available: QRect) -> QSize:
-    """Give window this screen's default size, centred, or maximise it (default_size);
-    return the size it gets."""
+def place_default(top: QWidget, available: QRect) -> QSize:
+    """Give a top-level widget this screen's default size, centred, or maximise it
+    (default_size); return the size it gets."""
     size = default_size(available)
     if size is None:
-        window.setWindowState(Qt.WindowState.WindowMaximized)
+        top.setWindowState(Qt.WindowState.WindowMaximized)
         return available.size()
-    window.setWindowState(Qt.WindowState.WindowNoState)
-    window.resize(size)
-    window.move(available.center() - window.rect().center())
+    top.setWindowState(Qt.WindowState.WindowNoState)
+    top.resize(size)
+    top.move(available.center() - top.rect().center())
     return size
 
 

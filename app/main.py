@@ -114,14 +114,15 @@ def _screenshot(app, window, args) -> int:
     """Render the window (or one Inspect view, --view) offscreen into args.screenshot, after
     training args.train_seconds; return 0 when the file was written."""
     from PySide6.QtCore import QTimer
+
+    from app.window_pages import INSPECT
     w, h = (int(v) for v in args.size.lower().split("x"))
     window.resize(w, h)
     window.tabs.setCurrentIndex(TABS[args.tab])
     window.show()
-    if args.view:  # the view alone, floated at the screenshot's size so that it reads well
+    if args.view:  # the view alone, on the Inspect page, so that it reads well
         window.inspect.select(args.view)
-        window.inspect_dock.setFloating(True)
-        window.inspect_dock.resize(w, h)
+        window.pages.setCurrentIndex(INSPECT)
     saved = []
 
     def shoot():

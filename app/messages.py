@@ -41,3 +41,17 @@ def run_outcome(result) -> tuple[str, tuple[str, str] | None]:
     kind, title = BANNERS.get("diverged" if result.status == "diverged" else result.error_kind,
                               BANNERS["internal"])
     return f"{title}{tail}", (kind, title)
+
+
+def run_summary(run) -> str:
+    """The training line's sentence for a finished run opened from its folder (core.runs.Run):
+    how it ended and its final accuracies, as run_outcome says it when the run ends here."""
+    s = run.summary
+    status = s.get("status") or "unknown"
+    mark = {"done": "✔", "stopped": "■"}.get(status, "⚠")
+    parts = [f"{mark} Finished run ({status})"]
+    for split in ("train", "test"):
+        acc = (s.get(split) or {}).get("accuracy") if isinstance(s.get(split), dict) else None
+        if isinstance(acc, (int, float)):
+            parts.append(f"{split} {acc:.2f} %")
+    return parts[0] + ("   ·   " + ", ".join(parts[1:]) if parts[1:] else "")

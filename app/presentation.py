@@ -1,8 +1,10 @@
 """Presentation mode (View → Presentation, F11) and text zoom (Ctrl + / Ctrl −).
 
 For a classroom projector (1280×720 seen from the back of the room): the window full screen,
-large text, thick lines and large axis labels, only Train / Pause / Stop, the plots and one
-Inspect view. Leaving puts back the layout, the window's size and the text size from before."""
+large text, thick lines and large axis labels, and the page shown (the curves beside one
+Inspect view, the Results table, a view at full size, the runs) across the whole screen —
+Ctrl+1…4 change the page. Leaving puts back the layout, the window's size and the text size
+from before."""
 
 from __future__ import annotations
 
@@ -45,15 +47,11 @@ class Presentation(QObject):
         self._before = (w.geometry(), w.saveState(), w.windowState(), self.pt)
         self.active = True
         w.experiment_dock.hide()
-        w.runs_dock.hide()
-        w.inspect_dock.setFloating(False)
-        w.inspect_dock.show()
         w.training_panel.set_compact(True)
         w.showFullScreen()
         self.pt = max(self.pt, PRESENT_PT)
         self._apply()
-        w.resizeDocks([w.inspect_dock], [round(w.screen().geometry().width() * INSPECT_SHARE)],
-                      Qt.Orientation.Horizontal)
+        w.pages.share_inspect(w.screen().geometry().width(), INSPECT_SHARE)
         self.toggled.emit(True)
 
     def leave(self):

@@ -1,14 +1,13 @@
 """File → Export → Lab report…: which run or study, which Inspect views to picture, a short note
 under each figure (kept in the folder's notes.json), PDF or HTML, Export.
 
-The ticked views are pictured from the window's own Inspect dock: the run is shown there first
-(window.inspect_run, its saved weights), then each view is drawn and grabbed as a PNG. Every
-problem is a sentence in the window's banner, and nothing half-written is left behind (the
+The ticked views are pictured from the window's own Inspect panel: the run is opened in the Lab
+first (Lab.open_run, its saved weights), then each view is drawn and grabbed as a PNG. Every
+problem is a sentence in the Lab's banner, and nothing half-written is left behind (the
 core writes the file atomically)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
@@ -24,21 +23,19 @@ from core.run_reader import open_run
 VIEW_WORDS = {"filters": "Filters", "confusion": "Confusion",
               "receptive-field": "Receptive field", "decision-boundary": "Decision boundary"}
 FORMATS = {"pdf": "PDF", "html": "HTML"}
-GRAB_WIDTH = 760  # pixels across the Inspect dock while its views are pictured
 
 
-def sources(window) -> list[tuple[str, Path]]:
-    """The runs and studies the dialog offers, (label, folder): the window's last run, the runs
+def sources(lab, runs_panel) -> list[tuple[str, Path]]:
+    """The runs and studies the dialog offers, (label, folder): the Lab's last run, the runs
     selected in the Runs dock, then the studies in the runs folder."""
     found: list[tuple[str, Path]] = []
-    info = getattr(window, "fit_info", None)
-    last = getattr(info, "run_folder", None)
+    last = lab.last_run
     if last and report.kind_of(last) == "run":
         found.append((f"Last run: {open_run(Path(last)).name}", Path(last)))
-    for run in window.runs_panel.selected_runs():
+    for run in runs_panel.selected_runs():
         if getattr(run, "folder", None) is not None:
             found.append((f"Selected in Runs: {run.name}", Path(run.folder)))
-    root = Path(window.runs_panel.root)
+    root = Path(runs_panel.root)
     try:
         studies = sorted(p for p in root.iterdir() if report.kind_of(p) == "study")
     except OSError:
@@ -53,25 +50,9 @@ def sources(window) -> list[tuple[str, Path]]:
     return out
 
 
-@contextmanager
-def wide_dock(window, width: int = GRAB_WIDTH):
-    """Widen the Inspect dock while its views are pictured (a narrow dock cuts a confusion
-    table), then give it back its width."""
-    dock = window.inspect_dock
-    before = dock.width()
-    if not dock.isFloating() and before < width:
-        window.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
-    try:
-        yield
-    finally:
-        if not dock.isFloating() and dock.width() != before:
-            window.resizeDocks([dock], [before], Qt.Orientation.Horizontal)
-
-
-def grab_view(window, name: str) -> bytes | None:
-    """Draw the Inspect view `name` for the run it shows and return it as PNG bytes, or None
-    when it shows a sentence instead of a figure (this run has nothing for it)."""
-    panel = window.inspect
+def grab_view(panel, name: str) -> bytes | None:
+    """Draw the Inspect view `name` of the Inspect panel for the run it shows and return it as
+    PNG bytes, or None when it shows a sentence instead of a figure (nothing for this run)."""
     panel.select(name)
     view = panel.views[name]
     view.tick(force=True)
@@ -90,14 +71,16 @@ class ReportDialog(QDialog):
     exported = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, window, parent=None):
-        super().__init__(parent or window)
-        self.window_ = window
+    def __init__(self, lab, runs_panel, inspect, widen, parent=None):
+        """inspect: the Inspect panel whose views are pictured; widen(): a context in which
+        that panel is wide enough to picture them (a narrow dock cuts a confusion table)."""
+        super().__init__(parent)
+        self.lab, self.runs_panel, self.inspect, self.widen = lab, runs_panel, inspect, widen
         self.setWindowTitle("Export lab report")
         self.setObjectName("report-dialog")
         self.source = QComboBox()
         self.source.setObjectName("report-source")
-        for label, folder in sources(window):
+        for label, folder in sources(lab, runs_panel):
             self.source.addItem(label, str(folder))
         self.views = {v: QCheckBox(VIEW_WORDS[v]) for v in report.VIEW_IDS}
         self.notes_box = QWidget()
@@ -180,7 +163,7 @@ class ReportDialog(QDialog):
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Run or study folder",
-                                                  str(self.window_.runs_panel.root))
+                                                  str(self.runs_panel.root))
         if folder:
             self.add_source(folder)
 
@@ -281,17 +264,16 @@ class ReportDialog(QDialog):
         self._pending = (folder, Path(path).expanduser(), self.fmt(), views, self.notes())
         if not views:
             return self._write([])
-        w = self.window_
-        if w.is_training() or w.inspect.live:
+        if self.lab.is_training() or self.inspect.live:
             self._pending = None
             return self._fail("The Inspect views cannot be pictured while a run trains; untick "
                               "them, or export once the run ends.")
         self.export_button.setEnabled(False)
-        w.inspect.inspected.connect(self._inspected)
-        w.inspect_run(open_run(folder))
+        self.inspect.inspected.connect(self._inspected)
+        self.lab.open_run(open_run(folder))
 
     def _inspected(self, restored) -> None:
-        self.window_.inspect.inspected.disconnect(self._inspected)
+        self.inspect.inspected.disconnect(self._inspected)
         self.export_button.setEnabled(True)
         if self._pending is None:
             return
@@ -301,9 +283,9 @@ class ReportDialog(QDialog):
             return
         figures, left_out = [], []
         kind = restored.exp.model.kind
-        with wide_dock(self.window_):
+        with self.widen():
             for name in self._pending[3]:
-                png = grab_view(self.window_, name)
+                png = grab_view(self.inspect, name)
                 if png is None:
                     left_out.append(VIEW_WORDS[name])
                 else:
@@ -323,19 +305,19 @@ class ReportDialog(QDialog):
             return self._fail(str(e))
         extra = f" The views {', '.join(left_out)} showed nothing for this run and were left out." \
             if left_out else ""
-        self.window_.banner.show_message("info", "Lab report written.", f"{written}.{extra}")
+        self.lab.say("info", "Lab report written.", f"{written}.{extra}")
         self.exported.emit(str(written))
         self.accept()
 
     def _fail(self, sentence: str) -> None:
-        self.window_.banner.show_message("error", "Cannot export the lab report.", sentence)
+        self.lab.say("error", "Cannot export the lab report.", sentence)
         self.failed.emit(sentence)
 
 
-def open_dialog(window) -> ReportDialog:
+def open_dialog(lab, runs_panel, inspect, widen, parent=None) -> ReportDialog:
     """File → Export → Lab report… (and the Runs dock's, app.exports_menu): open the dialog
     (not modal: the window goes on meanwhile)."""
-    dialog = ReportDialog(window)
+    dialog = ReportDialog(lab, runs_panel, inspect, widen, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # a fresh one, with fresh runs, each time
     dialog.open()
     return dialog

@@ -1,10 +1,10 @@
-"""Training a study from the window: its rungs one at a time, through the window's own path.
+"""Training a study in the Lab: its rungs one at a time, through the Lab's own path.
 
-Each rung is put in the panels (MainWindow.load_experiment) and trained by
-MainWindow.start_training(run_folder=…) into the folder core.study_run reserved for it, so its
-curves grow live in the main plots and its run lands in the study's folder; study.json is
-rewritten as each rung starts and ends (core.study_run.StudyRunner keeps the books, as for
-the CLI). The rungs that ended are ticked in the Runs dock, so their curves overlay the live
+Each rung's experiment is trained as it is by Lab.start_training(run_folder=…, exp=…) (the
+panels show it; nothing is read back from them) into the folder core.study_run reserved for
+it, so its curves grow live in the main plots and its run lands in the study's folder;
+study.json is rewritten as each rung starts and ends (core.study_run.StudyRunner keeps the
+books, as for the CLI). The rungs that ended are overlaid (Lab.show_overlays) under the live
 one. A rung that ends "stopped" (Stop, Esc, the training bar's ■) cancels the rest; the
 finished rungs stay, and running the same study again resumes it.
 """
@@ -26,21 +26,13 @@ from core.folder_lock import FolderBusy
 from core.study_run import KEPT, StudyRunner, measure
 
 PROGRESS_MS = 1000  # the progress line (epoch, ETA) is refreshed this often
-_TRAINERS: weakref.WeakSet = weakref.WeakSet()  # every StudyTrainer (one study per window)
+_TRAINERS: weakref.WeakSet = weakref.WeakSet()  # every StudyTrainer (one study per Lab)
 
 
 def ended_folders(folder: Path, rows: list[dict]) -> set[Path]:
     """The run folders of a study's rungs that have ended (kept, done, diverged, stopped…)."""
     return {(Path(folder) / r["run_folder"]).resolve() for r in rows
             if r.get("run_folder") and r.get("status") not in ("pending", "running")}
-
-
-def tick_runs(window, folders: set[Path]) -> None:
-    """Tick exactly these runs in the Runs dock, so that their curves overlay the plots."""
-    panel = window.runs_panel
-    panel.refresh()
-    for i, run in enumerate(panel.runs):
-        panel.set_checked(i, Path(run.folder).resolve() in folders)
 
 
 def _clock(seconds: float) -> str:
@@ -57,9 +49,9 @@ class StudyTrainer(QObject):
     finished = Signal(list)            # every row, once the last rung ended or Stop cancelled
     progressed = Signal(str)           # a line for a progress label
 
-    def __init__(self, window, parent=None, noun: str = "rung", restore: bool = True):
+    def __init__(self, lab, parent=None, noun: str = "rung", restore: bool = True):
         super().__init__(parent)
-        self.window, self.noun = window, noun  # noun: "rung" (Part 2) or "run" (Part 1)
+        self.lab, self.noun = lab, noun  # noun: "rung" (Part 2) or "run" (Part 1)
         # restore: the panels go back to the experiment they showed before (Part 1's base);
         # else they keep the last rung trained, which the plots and Inspect views show (Part 2)
         self.restore = restore
@@ -77,25 +69,25 @@ class StudyTrainer(QObject):
         self._t0 = self._rung_t0 = 0.0
         self._epochs_before = 0  # epochs trained by this study's earlier rungs (for the ETA)
         self._timer = QTimer(self, interval=PROGRESS_MS, timeout=self._report)
-        window.run_started.connect(self._run_started)
-        window.run_finished.connect(self._run_finished)
+        lab.run_started.connect(self._run_started)
+        lab.run_finished.connect(self._run_finished)
         _TRAINERS.add(self)
 
     def running(self) -> bool:
         return self.runner is not None
 
     def busy(self) -> bool:
-        """Whether the window trains now: a run, or a study (Part 1's or Part 2's) between two
+        """Whether the Lab trains now: a run, or a study (Part 1's or Part 2's) between two
         of its rungs."""
-        return self.window.is_training() or any(
-            t.running() for t in list(_TRAINERS) if t.window is self.window)
+        return self.lab.is_training() or any(
+            t.running() for t in list(_TRAINERS) if t.lab is self.lab)
 
     def start(self, study: studies.Study, extra: list[str] | tuple[str, ...] = (),
               only: set[int] | None = None, folder: Path | None = None) -> bool:
         """Train the study's rungs still to train (only: the indices ticked; a kept rung is
         not trained again) in its folder (folder: one of its own, else the runs folder's
         <study>/, resumed); return whether it started."""
-        w = self.window
+        w = self.lab
         if self.busy():
             return False
         try:
@@ -106,15 +98,15 @@ class StudyTrainer(QObject):
             todo = runner.begin()  # the kept rungs come as rung_ended
         except ConfigError as e:
             self.runner = None
-            w.banner.show_message("error", "Cannot run that study.", in_words(str(e)))
+            w.say("error", "Cannot run that study.", in_words(str(e)))
             return False
         except FolderBusy as e:  # the CLI (or another window) trains it now
             self.runner = None
-            w.banner.show_message("error", "Cannot run that study.", str(e))
+            w.say("error", "Cannot run that study.", str(e))
             return False
         except OSError as e:
             self.runner = None
-            w.banner.show_message("error", "Cannot write the study's folder.",
+            w.say("error", "Cannot write the study's folder.",
                                   f"{e}. Free some disk space or choose another runs folder.")
             return False
         self.rows = runner.rows
@@ -126,7 +118,7 @@ class StudyTrainer(QObject):
             self.progressed.emit(f"Kept {kept} finished {self.noun}{'s' * (kept != 1)} with the "
                                  f"same settings from {runner.folder.name}; training "
                                  f"{self.total}.")
-        tick_runs(w, ended_folders(runner.folder, runner.rows))
+        w.show_overlays(ended_folders(runner.folder, runner.rows))
         if self.queue:
             self._timer.start()
             self._next()
@@ -139,7 +131,7 @@ class StudyTrainer(QObject):
         if self.running():
             self.cancelled = True
             self.queue = []
-            self.window.stop_training()
+            self.lab.stop_training()
 
     # -- one rung after the other
     def _next(self) -> None:
@@ -148,17 +140,16 @@ class StudyTrainer(QObject):
         if self.cancelled or not self.queue:
             self._end()
             return
-        runner, w = self.runner, self.window
+        runner, w = self.runner, self.lab
         k = self.queue.pop(0)
         try:
             folder = runner.start_rung(k)
         except OSError as e:
-            w.banner.show_message("error", "Cannot write the study's folder.", f"{e}.")
+            w.say("error", "Cannot write the study's folder.", f"{e}.")
             self._end()
             return
         self.current, self._classes, self._rung_t0 = k, 0, time.monotonic()
-        w.load_experiment(runner.rungs[k][1])
-        if not w.start_training(run_folder=folder):
+        if not w.start_training(run_folder=folder, exp=runner.rungs[k][1]):
             why = in_words(w.problem or "see the banner")
             self.current = None
             runner.end_rung(k, {"status": "failed", "message": f"Could not start: {why}"})
@@ -191,9 +182,9 @@ class StudyTrainer(QObject):
             runner.end_rung(k, measure(result, records, self._classes,
                                        time.monotonic() - self._rung_t0))
         except OSError as e:
-            self.window.banner.show_message("error", "Cannot write study.json.", f"{e}.")
+            self.lab.say("error", "Cannot write study.json.", f"{e}.")
             self.cancelled = True
-        tick_runs(self.window, ended_folders(runner.folder, runner.rows))
+        self.lab.show_overlays(ended_folders(runner.folder, runner.rows))
         QTimer.singleShot(0, self._next)  # let the window finish handling this run first
 
     def _end(self) -> None:
@@ -204,8 +195,8 @@ class StudyTrainer(QObject):
         runner.finish()  # another start (the CLI, this tab) may resume the folder now
         self._timer.stop()
         if self.restore and self._base is not None:  # the panels as before the study
-            self.window.load_experiment(self._base)
-        tick_runs(self.window, ended_folders(runner.folder, runner.rows))
+            self.lab.load_experiment(self._base)
+        self.lab.show_overlays(ended_folders(runner.folder, runner.rows))
         trained, left = len(self.results), self.total - len(self.results)
         self.progressed.emit(
             f"Done: {trained} {self.noun}{'s' * (trained != 1)} trained"
@@ -216,7 +207,7 @@ class StudyTrainer(QObject):
 
     # -- the progress line
     def _report(self) -> None:
-        k, runner, session = self.current, self.runner, self.window.session
+        k, runner, session = self.current, self.runner, self.lab.session
         if k is None or runner is None:
             return
         epochs = runner.rungs[k][1].train.epochs

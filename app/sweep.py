@@ -52,17 +52,17 @@ def shortcut_cost(kind: str, exp: cfg.Experiment) -> str | None:
 
 
 class SweepRunner(QObject):
-    """Part 1's shortcuts: core.sweeps' independent study on the window's experiment, trained
+    """Part 1's shortcuts: core.sweeps' independent study on the Lab's experiment, trained
     by an app.study.StudyTrainer in a study folder of its own (a press never resumes an
     earlier one). `finished` gives the (Experiment, FitResult) of the runs that ended."""
 
     progressed = Signal(str)          # a line for the status label
     finished = Signal(str, list)      # kind, [(Experiment, FitResult)] of the runs that ended
 
-    def __init__(self, window, parent=None):
+    def __init__(self, lab, parent=None):
         super().__init__(parent)
-        self.window = window
-        self.trainer = StudyTrainer(window, self, noun="run")
+        self.lab = lab
+        self.trainer = StudyTrainer(lab, self, noun="run")
         self.trainer.progressed.connect(self.progressed)
         self.trainer.finished.connect(self._end)
         self.kind: str | None = None
@@ -71,8 +71,8 @@ class SweepRunner(QObject):
         return self.kind is not None
 
     def start(self, kind: str) -> bool:
-        """Build the sweep's study from the window's current experiment and train its runs."""
-        w = self.window
+        """Build the sweep's study from the Lab's current experiment and train its runs."""
+        w = self.lab
         if self.running() or w.is_training():
             return False
         base = w.current_experiment()
@@ -83,7 +83,7 @@ class SweepRunner(QObject):
         try:
             study = sweeps.study(kind, base)
         except ConfigError as e:
-            w.banner.show_message("error", "Cannot build that sweep.", str(e))
+            w.say("error", "Cannot build that sweep.", str(e))
             return False
         self.kind = kind
         if not self.trainer.start(study, folder=fresh_folder(study, w.run_root)):

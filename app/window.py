@@ -1,19 +1,22 @@
-"""LearnScope's main window: composes the panels and the plots, and owns the training session."""
+"""LearnScope's main window: lays out the panels, the plots and the views, and connects them
+to the Lab (app.lab_model), which owns the experiment, the subject on screen and the training
+session."""
 
 from __future__ import annotations
 
 import copy
-import gc
+from pathlib import Path
 
 import torch
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QMainWindow, QMessageBox,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QLabel, QMainWindow,
+                               QMessageBox, QTabWidget, QVBoxLayout, QWidget)
 
-from app import layout, messages, wheel_guard
+from app import layout, messages, report_dialog, wheel_guard
 from app.banner import BannerView
 from app.experiment_files import ExperimentFiles
 from app.form import in_words
+from app.lab_model import Lab, broken_rule
 from app.live_display import TICK_MS, LiveDisplay
 from app.panels.data import DataPanel
 from app.panels.model import ModelPanel
@@ -23,35 +26,22 @@ from app.panels.part2 import Part2Panel
 from app.panels.runs import RunsPanel
 from app.panels.training import TrainingPanel
 from app.presentation import Presentation
+from app.questions import Questions
+from app.results_page import ResultsPage
 from app.settings import first_experiment, open_settings
 from app.style import QSS
 from app.views.inspect_dock import InspectPanel
 from app.views.plots import PlotsView
 from app.window_docks import Docks
 from app.window_menus import build_menus, suit_sweep_actions
-from app.worker import TrainingSession
+from app.window_pages import RESULTS, RUNS, TRAIN, Pages
 from core import config as cfg
-from core.data import registry as datasets
-from core.errors import ConfigError
 
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (it must end within 2 s)
 
 
-def broken_rule(exp: cfg.Experiment) -> str | None:
-    """Return the engine's sentence for the first rule exp breaks ('path: why'), or None."""
-    try:
-        cfg.validate(exp)
-        datasets.check_folders(exp.data)
-    except ConfigError as e:
-        return str(e)
-    return None
-
-
 class MainWindow(QMainWindow):
-    """The lab: experiment panels on the left, training bar and live plots centre, runs below."""
-
-    run_finished = Signal(object)   # core.train.FitResult, once the worker thread has ended
-    run_started = Signal(object)    # app.worker.TrainingSession, once its thread has started
+    """The lab: the Experiment tabs at the side, the pages (Train, Results, Inspect, Runs)."""
 
     def __init__(self, exp: cfg.Experiment | None = None, settings=None, run_root=None,
                  persist: bool = True):
@@ -60,10 +50,10 @@ class MainWindow(QMainWindow):
         # team of its own would slow the training thread's by 6-8 % (2-core VM, the CNN)
         torch.set_num_threads(1)
         wheel_guard.install(QApplication.instance())  # a wheel changes only a focused field
-        self.settings = settings or open_settings()
-        self.persist, self.run_root = persist, run_root
-        self.session: TrainingSession | None = None
-        self.problem: str | None = None
+        self.lab = lab = Lab(settings or open_settings(), run_root, persist, parent=self)
+        lab.read_panels = self.current_experiment
+        lab.asker = self.ask
+        self.questions = Questions(self)  # the one open yes/no question, if any
         self.setWindowTitle("LearnScope")
         self.setStyleSheet(QSS)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -72,35 +62,53 @@ class MainWindow(QMainWindow):
         self.optim_panel, self.training_panel = OptimPanel(), TrainingPanel()
         self.banner, self.plots = BannerView(), PlotsView()
         self.runs_panel = RunsPanel(run_root)
-        self.part1_panel = Part1Panel(self)
-        self.part2_panel = Part2Panel(self)  # a study's rungs, trained through this window
+        self.part1_panel = Part1Panel(lab, self.runs_panel)
+        self.part2_panel = Part2Panel(lab, self.runs_panel)  # a study's rungs, trained in the Lab
         self.panels = [self.data_panel, self.model_panel, self.optim_panel, self.training_panel,
                        self.part1_panel]
         self._lay_out()
         self.presentation = Presentation(self)
         self.live = LiveDisplay(self.plots, self.inspect, self.runs_panel, self.training_panel)
         self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
-        self._question: QMessageBox | None = None  # the one open ask(), if any
-        self.files = ExperimentFiles(self)  # open, save, recent files, drops; the title
+        self.files = ExperimentFiles(lab, self.panels)  # open, save, recent files; the title
+        self.files.title_changed.connect(self._show_title)
+        self.setAcceptDrops(True)
+        self.installEventFilter(self.files)  # an experiment file dropped on the window opens
         build_menus(self)
         self._connect()
-        self.load_experiment(exp or first_experiment(self.settings))
+        lab.load_experiment(exp or first_experiment(lab.settings))
         self._restore()
 
+    # the Lab's state, under the names the window's parts and the tests know
+    settings = property(lambda self: self.lab.settings)
+    persist = property(lambda self: self.lab.persist)
+    run_root = property(lambda self: self.lab.run_root)
+    session = property(lambda self: self.lab.session)
+    problem = property(lambda self: self.lab.problem)
+    experiment = property(lambda self: self.lab.experiment)
+    run_started = property(lambda self: self.lab.run_started)
+    run_finished = property(lambda self: self.lab.run_finished)
+
     def _lay_out(self) -> None:
-        """The training bar, banner and plots in the centre; the Experiment tabs, the Runs
-        table and the Inspect views in docks around them."""
-        central = QWidget()
-        col = QVBoxLayout(central)
-        col.setContentsMargins(6, 6, 6, 6)
+        """The pages in the centre (window_pages: Train, Results, Inspect, Runs); the
+        Experiment tabs in a dock at the side."""
         bar = QFrame()
         bar.setObjectName("trainingBar")
         QVBoxLayout(bar).addWidget(self.training_panel)
         bar.layout().setContentsMargins(0, 0, 0, 0)
-        col.addWidget(bar)
-        col.addWidget(self.banner)
+        curves = QWidget()
+        col = QVBoxLayout(curves)
+        col.setContentsMargins(0, 0, 0, 0)
+        self.plots_caption = QLabel()  # the Lab's subject: whose curves these are
+        self.plots_caption.setObjectName("plots-subject")
+        col.addWidget(self.plots_caption)
         col.addWidget(self.plots, 1)
-        self.setCentralWidget(central)
+        self.inspect = InspectPanel(self.lab)  # filters, feature maps, receptive field, …
+        self.results_page = ResultsPage({"Part 2": self.part2_panel.results,
+                                         "Part 1": self.part1_panel.results})
+        self.pages = Pages(bar, curves, self.results_page, self.inspect, self.runs_panel,
+                           self.banner)
+        self.setCentralWidget(self.pages)
 
         self.tabs = QTabWidget()
         for panel, title in ((self.data_panel, "Data"), (self.model_panel, "Model"),
@@ -111,15 +119,9 @@ class MainWindow(QMainWindow):
         self.tabs.setUsesScrollButtons(False)  # every tab in sight (they fit: short names)
         # five tabs in a ~300 px dock: 4 px side padding, not the window's 8
         self.tabs.setStyleSheet("QTabBar::tab { padding: 6px 4px; }")
-        # the side docks run the window's full height; the runs table sits under the plots
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.docks = Docks(self)
-        area = Qt.DockWidgetArea
-        self.experiment_dock = self.docks.add("Experiment", self.tabs, area.LeftDockWidgetArea)
-        self.runs_dock = self.docks.add("Runs", self.runs_panel, area.BottomDockWidgetArea)
-        self.inspect = InspectPanel(self)  # filters, feature maps, receptive field, …
-        self.inspect_dock = self.docks.add("Inspect", self.inspect, area.RightDockWidgetArea)
+        self.experiment_dock = self.docks.add("Experiment", self.tabs,
+                                              Qt.DockWidgetArea.LeftDockWidgetArea)
 
     def _connect(self) -> None:
         for p in self.panels:
@@ -131,9 +133,18 @@ class MainWindow(QMainWindow):
         t.stop_requested.connect(self.stop_training)
         r = self.runs_panel
         r.overlays_changed.connect(lambda: self.plots.set_overlays(r.overlays()))
-        r.load_requested.connect(self.load_experiment)
-        r.inspect_requested.connect(self.inspect_run)
+        r.load_requested.connect(self.lab.load_experiment)
+        r.inspect_requested.connect(self.lab.open_run)
         r.message.connect(self.banner.show_message)
+        self.part2_panel.results_requested.connect(lambda: self.pages.setCurrentIndex(RESULTS))
+        lab = self.lab
+        lab.experiment_loaded.connect(self._show_experiment)
+        lab.session_opened.connect(self._session_opened)
+        lab.session_closed.connect(self._finished)
+        lab.message.connect(self._say)
+        lab.run_opened.connect(self._run_opened)
+        lab.subject_changed.connect(self._show_subject)
+        lab.overlays_requested.connect(self._overlay)
 
     # -- the layout
     def reset_layout(self) -> None:
@@ -157,20 +168,47 @@ class MainWindow(QMainWindow):
 
     # -- the experiment in the panels
     def load_experiment(self, exp: cfg.Experiment) -> None:
-        """Show exp in every panel (the window's base for the next run)."""
-        self.experiment = copy.deepcopy(exp)
+        """Show exp in every panel (the Lab's base for the next run)."""
+        self.lab.load_experiment(exp)
+
+    def _show_experiment(self, exp: cfg.Experiment) -> None:
         for p in self.panels:
-            p.load(self.experiment)
+            p.load(exp)
         self.files.shown()  # the title: the file's name, or the experiment's
-        self.inspect.suit(self.experiment)
+        self.inspect.suit(exp)
         self._refresh()
 
     def current_experiment(self) -> cfg.Experiment:
         """Return the Experiment the panels describe (not validated)."""
-        exp = copy.deepcopy(self.experiment)
+        exp = copy.deepcopy(self.lab.experiment)
         for p in self.panels:
             p.store(exp)
         return exp
+
+    def _say(self, kind: str, title: str, text: str) -> None:
+        """The Lab's words in the banner ("clear": an earlier message is answered)."""
+        (self.banner.hide() if kind == "clear" else self.banner.show_message(kind, title, text))
+
+    def _show_title(self, name: str, modified: bool) -> None:
+        """The title names the file or preset of settings not trained yet, else the subject."""
+        subject = self.lab.subject
+        shown = name if subject.kind == "experiment" else subject.words()
+        self.setWindowTitle(f"LearnScope — {shown}[*]")  # Qt shows "*" there while modified
+        self.setWindowModified(modified)
+
+    def _show_subject(self, subject) -> None:
+        """Every view, the status line and the title name the Lab's subject."""
+        words = subject.words()
+        self.plots_caption.setText(f"Curves: {words}")
+        self.inspect.show_subject(f"Network: {words}")
+        self.training_panel.show_subject(words)
+        self.files.update_title()
+        if subject.kind == "experiment":  # settings not trained yet: no curves, no network
+            self.plots.clear()
+            self.inspect.clear_run()
+            self.training_panel.reset_progress(self.lab.experiment.train.epochs)
+            if self.problem is None:
+                self.training_panel.show_message("Ready.")
 
     def _refresh(self) -> None:
         exp = self.current_experiment()
@@ -184,7 +222,7 @@ class MainWindow(QMainWindow):
         path = bad.split(":", 1)[0] if bad else None
         for p in self.panels:
             p.mark(path, bad or "")
-        self.problem = typed or problem or bad
+        self.lab.problem = typed or problem or bad
         self.training_panel.set_ready(in_words(self.problem) if self.problem else None)
         self.start_action.setEnabled(self.problem is None and self.session is None)
         suit_sweep_actions(self, exp)
@@ -196,26 +234,18 @@ class MainWindow(QMainWindow):
         return self.live.info
 
     def is_training(self) -> bool:
-        return self.session is not None
+        return self.lab.is_training()
 
     def start_training(self, run_folder=None) -> bool:
-        """Start a run with the panels' settings; return whether one started. run_folder: a
-        folder reserved for it (a study's rung, app.study), else a new one in the runs folder."""
-        if self.session is not None or self.problem:
-            return False
-        exp = self.current_experiment()
-        try:
-            session = TrainingSession(exp, run_root=self.run_root, parent=self,
-                                      run_folder=run_folder)
-        except ConfigError as e:
-            self.banner.show_message("error", "Invalid settings.", in_words(str(e)))
-            return False
-        self.experiment = exp
-        self.session = session
+        """Start a run with the panels' settings (the Lab's start_training)."""
+        return self.lab.start_training(run_folder)
+
+    def _session_opened(self, session) -> None:
+        """A run starts: the window's widgets follow it (the Lab starts its thread next)."""
+        exp = self.lab.experiment
         session.data_progressed.connect(self._data_progressed)
         session.data_noted.connect(self.training_panel.show_message)
         session.fit_started.connect(self._fit_started)
-        session.finished.connect(self._finished)
         self.plots.clear()
         self.banner.hide()
         self.training_panel.set_running(True)
@@ -223,48 +253,33 @@ class MainWindow(QMainWindow):
         self.start_action.setEnabled(False)
         self.training_panel.reset_progress(exp.train.epochs)
         self.live.start(session)
-        # Python's full garbage collections walk every object of Qt, pyqtgraph and torch and
-        # stall both threads for 100 ms or more; objects alive now are exempt from them
-        gc.freeze()
-        session.start()
         self.timer.start()
         self._save_experiment()
-        self.run_started.emit(session)
-        return True
 
-    # A stop is final: pause and resume are ignored once it was asked, so quick clicks never
-    # leave a run parked that is meant to end (it sat "paused" 5 s), and Train waits for the end.
     def pause_training(self) -> None:
-        s = self.session
-        if s is None or s.stopping or s.paused:
-            return
-        s.pause()
-        self.training_panel.set_paused(True)
-        self.live.paused()
+        if self.lab.pause_training():
+            self.training_panel.set_paused(True)
+            self.live.paused()
 
     def resume_training(self) -> None:
-        s = self.session
-        if s is None or s.stopping or not s.paused:
-            return
-        s.resume()
-        self.training_panel.set_paused(False)
-        self.live.resumed()
+        if self.lab.resume_training():
+            self.training_panel.set_paused(False)
+            self.live.resumed()
 
     def toggle_pause(self) -> None:
         if self.session is not None:
             (self.resume_training if self.session.paused else self.pause_training)()
 
     def stop_training(self) -> None:
-        s = self.session
-        if s is None or s.stopping:
-            return
-        s.stop()
-        self.training_panel.set_stopping()
-        self.training_panel.show_message("Stopping at the next batch…")
+        if self.lab.stop_training():
+            self.training_panel.set_stopping()
+            self.training_panel.show_message("Stopping at the next batch…")
 
     def tick(self) -> None:
         """Bring the plots, the Inspect view and the progress line up to date (LiveDisplay)."""
         self.live.tick()
+        if self.plots.shown is not None:  # the epoch the curves and the progress line are at
+            self.lab.advance(self.plots.shown.epoch)
 
     def _data_progressed(self, done: int, total: int) -> None:
         self.training_panel.show_message(f"Decoding images {done:,}/{total:,}…")
@@ -283,7 +298,6 @@ class MainWindow(QMainWindow):
     def _finished(self, result) -> None:
         self.live.finish()  # the bar at the last step drawn (the line gets the outcome below)
         self.timer.stop()
-        self.session = None
         self.training_panel.set_running(False)
         self._refresh()
         line, banner = messages.run_outcome(result)
@@ -291,15 +305,34 @@ class MainWindow(QMainWindow):
             self.banner.show_message(*banner, in_words(result.message))
         self.training_panel.show_message(line)
         self.runs_panel.set_running(None)  # reads the runs again, this one finished
-        self.run_finished.emit(result)
 
-    def inspect_run(self, run) -> None:
-        """Show a stored run's trained network (its saved weights) in the Inspect views."""
-        self.inspect_dock.show()
-        self.inspect_dock.raise_()
+    def _run_opened(self, run) -> None:
+        """A finished run is the subject: its curves (ticked in the Runs dock), its final
+        numbers on the status line, its network in the Inspect views."""
+        self.plots.clear()
+        self._overlay({Path(run.folder).resolve()}, keep=True)
+        self.training_panel.show_message(messages.run_summary(run))
         self.inspect.inspect_run(run)
+        if self.pages.currentIndex() == RUNS:  # opened from the list: see it
+            self.pages.setCurrentIndex(TRAIN)
+
+    def _overlay(self, folders, keep: bool) -> None:
+        """Tick these runs in the Runs dock (and untick the others unless keep), so that their
+        curves overlay the plots."""
+        panel = self.runs_panel
+        panel.refresh()
+        for i, run in enumerate(panel.runs):
+            if Path(run.folder).resolve() in folders:
+                panel.set_checked(i, True)
+            elif not keep:
+                panel.set_checked(i, False)
 
     # -- files
+    def open_report(self):
+        """File → Export → Lab report…: the dialog, over this window."""
+        return report_dialog.open_dialog(self.lab, self.runs_panel, self.inspect,
+                                         self.docks.wide_inspect, self)
+
     def export_plots(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export plots", "learnscope-plots.png", "PNG (*.png)")
         if path and not self.plots.export_png(path):
@@ -339,27 +372,12 @@ class MainWindow(QMainWindow):
         return ended
 
     def ask(self, title: str, text: str, yes: str, no: str, then) -> QMessageBox:
-        """Ask a yes/no question without blocking (the run goes on meanwhile) and call
-        then(True) if yes was chosen, then(False) otherwise. One question at a time: a second
-        is dropped and the open one raised."""
-        if self._question is not None:
-            self._question.raise_()
-            return self._question
-        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
-        box.setObjectName("question")
-        box.setWindowModality(Qt.WindowModality.WindowModal)
-        yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(box.addButton(no, QMessageBox.ButtonRole.RejectRole))
+        """A yes/no question over the window that does not block (app.questions)."""
+        return self.questions.ask(title, text, yes, no, then)
 
-        def answered(_code) -> None:
-            self._question = None
-            box.deleteLater()
-            then(box.clickedButton() is yes_button)
-
-        box.finished.connect(answered)
-        self._question = box
-        box.open()
-        return box
+    @property
+    def _question(self) -> QMessageBox | None:
+        return self.questions.open
 
     def closeEvent(self, event) -> None:
         s = self.session

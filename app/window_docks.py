@@ -1,14 +1,18 @@
-"""The main window's docks (Experiment, Runs, Inspect): where each starts, their sizes for
-this screen, and the arrangement saved between sessions when it still fits the screen."""
+"""The main window's dock (the Experiment tabs) and its page sizes: where each starts, their
+sizes for this screen, and the arrangement saved between sessions when it still fits the
+screen."""
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from app import layout
+from app.window_pages import INSPECT
+
 
 
 class Docks:
@@ -64,11 +68,11 @@ class Docks:
             self._arrange()
 
     def _size_docks(self, w: int, h: int) -> None:
-        experiment, runs, inspect = self.all  # in the order the window adds them
-        self.window.resizeDocks([experiment, inspect],
-                                [round(w * layout.EXPERIMENT_SHARE), round(w * layout.INSPECT_SHARE)],
-                                Qt.Orientation.Horizontal)
-        self.window.resizeDocks([runs], [round(h * layout.RUNS_SHARE)], Qt.Orientation.Vertical)
+        """The Experiment dock's share of the width; the Inspect view's of the Train page."""
+        (experiment,) = self.all
+        side = round(w * layout.EXPERIMENT_SHARE)
+        self.window.resizeDocks([experiment], [side], Qt.Orientation.Horizontal)
+        self.window.pages.share_inspect(w - side)
 
     def restore(self, settings) -> None:
         """The saved geometry and docks; a layout saved on a larger screen (or of unknown size)
@@ -88,3 +92,15 @@ class Docks:
         settings.setValue("window/geometry", self.window.saveGeometry())
         settings.setValue("window/state", self.window.saveState())
         settings.setValue("window/size", size)
+
+    @contextmanager
+    def wide_inspect(self):
+        """Show the Inspect page while its views are pictured (the report: a narrow side
+        view cuts a confusion table), then the page shown before."""
+        pages = self.window.pages
+        before = pages.currentIndex()
+        pages.setCurrentIndex(INSPECT)
+        try:
+            yield
+        finally:
+            pages.setCurrentIndex(before)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from app import report_dialog
 from app.exports_menu import Exports
 from app.sweep import shortcut_problem
+from app.window_pages import PAGES
 from core import presets, sweeps
 
 
@@ -56,8 +56,9 @@ def _file_menu(w, m) -> None:
     m.addSeparator()
     action(w, m, "Export plots as PNG…", w.export_plots, "Ctrl+E", "Save the four plots as one PNG.")
     export = m.addMenu("Export")
-    w.exports = Exports(w, export)  # CSV, script, TensorBoard, ONNX (and the Runs dock's menus)
-    action(w, export, "Lab report…", lambda: report_dialog.open_dialog(w), tip="A run's or "
+    # CSV, script, TensorBoard, ONNX (and the Runs dock's menus)
+    w.exports = Exports(w.lab, w.runs_panel, export, w.open_report)
+    action(w, export, "Lab report…", w.open_report, tip="A run's or "
            "study's settings, layers, curves, metrics and Inspect views, with notes, as PDF or HTML.")
     m.addSeparator()
     action(w, m, "Quit", w.close, "Ctrl+Q")
@@ -66,7 +67,7 @@ def _file_menu(w, m) -> None:
 def _presets_menu(w, m) -> None:
     m.setToolTipsVisible(True)
     for name in presets.names():
-        action(w, m, name, lambda _=False, n=name: w.load_experiment(presets.load(n)),
+        action(w, m, name, lambda _=False, n=name: w.lab.load_experiment(presets.load(n)),
                tip=presets.description(name))
 
 
@@ -83,9 +84,11 @@ def _experiments_menu(w, m) -> None:
 
 
 def _view_menu(w, m) -> None:
+    m.setToolTipsVisible(True)
+    for i, (title, keys, tip) in enumerate(PAGES):
+        action(w, m, title, lambda _=False, k=i: w.pages.setCurrentIndex(k), keys, tip)
+    m.addSeparator()
     m.addAction(w.experiment_dock.toggleViewAction())
-    m.addAction(w.runs_dock.toggleViewAction())
-    m.addAction(w.inspect_dock.toggleViewAction())
     w.log_action = QAction("Log-scale loss", w, checkable=True)
     w.log_action.toggled.connect(w.plots.set_log_scale)
     w.plots.log_scale_changed.connect(w.log_action.setChecked)
@@ -95,8 +98,8 @@ def _view_menu(w, m) -> None:
            tip="Show every panel where it started, sized for this screen.")
     w.presentation_action = action(
         w, m, "Presentation", w.presentation.toggle, "F11",
-        "Full screen, large text and lines, only Train / Pause / Stop, the plots and one "
-        "Inspect view (F11 again leaves).")
+        "Full screen and large text: the page shown (the curves, the results, a view, the "
+        "runs) fills the projector (F11 again leaves).")
     w.presentation_action.setCheckable(True)
     w.presentation.toggled.connect(w.presentation_action.setChecked)
     action(w, m, "Larger text", lambda: w.presentation.zoom(+1), ["Ctrl++", "Ctrl+="])

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
 from app.panels.study_results import COLUMN
+from app.window_pages import RESULTS
 from core import config as cfg
 from core import presets
 from core import runs as store
@@ -127,10 +128,13 @@ def test_a_loss_sweep_trains_both_runs_and_overlays_them(qtbot, window):
 def test_a_sweep_shows_its_results_table_and_chart(qtbot, window):
     w = window(circles(epochs=3))
     p = w.part1_panel
-    assert not p.results.isVisible()
+    w.pages.setCurrentIndex(RESULTS)  # the Results page: nothing yet
+    assert w.results_page.current() is None and not p.results.isVisible()
     results = _sweep(qtbot, w, "loss")
     t = p.results.table
-    assert p.results.isVisible() and t.rowCount() == len(results) == 2
+    assert w.results_page.current() is p.results and p.results.isVisible()
+    assert "Part 1" in w.results_page.heading.text()
+    assert t.rowCount() == len(results) == 2
     for i, (exp, r) in enumerate(results):  # one row per run of the sweep, its own numbers
         assert t.item(i, 0).text() == f"{i + 1}. {exp.name.rsplit(' · ', 1)[1]}"
         assert t.item(i, COLUMN["test"]).text() == f"{r.last.test.accuracy:.1f}"

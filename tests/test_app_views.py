@@ -63,6 +63,8 @@ def shapes_window(qapp, request, tmp_path_factory):
 
 
 def show(qtbot, w, name):
+    from app.window_pages import INSPECT
+    w.pages.setCurrentIndex(INSPECT)  # the view at full size, as the Inspect page shows it
     w.inspect.select(name)
     v = w.inspect.views[name]
     v.tick(force=True)

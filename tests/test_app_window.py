@@ -401,8 +401,14 @@ def test_the_gui_thread_computes_on_one_torch_thread_and_the_training_thread_on_
         "data.n_train=64", "data.n_test=32", "train.epochs=1", "train.device=cpu"])
     session = TrainingSession(exp, record=False)
     seen = []
-    session.fit_started.connect(lambda info: seen.append(torch.get_num_threads()),
-                                Qt.ConnectionType.DirectConnection)  # in the training thread
+
+    class Threads:  # a trainer observer: called in the training thread, as plain Python (a
+        # Python slot on a direct Qt connection from that thread could deadlock with the GUI
+        # thread deleting an earlier test's widgets: both wait on Qt's and Python's locks)
+        def on_fit_start(self, _info):
+            seen.append(torch.get_num_threads())
+
+    session.trainer.observers.append(Threads())
     with qtbot.waitSignal(session.finished, timeout=60_000):
         session.start()
     assert session.result.status == "done", session.result.message

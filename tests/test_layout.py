@@ -1,6 +1,7 @@
-"""The window fits a real screen (offscreen): its minimum size with every dock, each Inspect
-view at 480×480 px, saved layouts that do not fit, presentation mode, docks that close and
-come back with View → Reset layout."""
+"""The window fits a real screen (offscreen): its minimum size with each page, each Inspect
+view at 480×480 px, the curves' height under a message, saved layouts that do not fit,
+presentation mode on any page, the Experiment dock that closes and comes back with View →
+Reset layout."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pytest
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox, QHeaderView,
-                               QDockWidget, QGraphicsView, QLabel, QScrollArea, QWidget)
+                               QDockWidget, QGraphicsView, QLabel, QScrollArea, QVBoxLayout,
+                               QWidget)
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
+from app.window_pages import INSPECT, PAGES, RESULTS, TRAIN
 from core import config as cfg
 from core import presets
 
@@ -34,7 +37,7 @@ def tiny_shapes() -> cfg.Experiment:
 
 
 def docks(w) -> list[QDockWidget]:
-    return [w.experiment_dock, w.runs_dock, w.inspect_dock]
+    return [w.experiment_dock]
 
 
 def polish_everything(qtbot, w) -> None:
@@ -78,19 +81,22 @@ def clipped_controls(root: QWidget) -> list[str]:
 
 # -- (a) the minimum size ------------------------------------------------------------------
 @pytest.mark.parametrize("preset", ["circles-mlp", "shapes-cnn", "mnist-mlp"])
-def test_the_window_with_every_dock_fits_1024x640(qtbot, window, preset):
+def test_the_window_with_each_page_fits_1024x640(qtbot, window, preset):
     w = window(presets.load(preset), persist=False)
     polish_everything(qtbot, w)
     assert all(d.isVisible() and not d.isFloating() for d in docks(w))
     hint = w.minimumSizeHint()
     assert hint.width() <= SCREEN.width() and hint.height() <= SCREEN.height(), hint
     assert w.experiment_dock.minimumSizeHint().width() <= 320
-    assert w.inspect_dock.minimumSizeHint().width() <= 300
     w.resize(SCREEN)
     qtbot.waitUntil(lambda: w.size() == SCREEN)
-    # nothing cut in the window at that size: the training bar, the plots, every panel
-    for root in (w.centralWidget(), w.runs_panel, w.inspect):
-        assert clipped_controls(root) == [], clipped_controls(root)
+    # nothing cut in the window at that size: each page, every panel
+    for page in range(w.pages.count()):
+        w.pages.setCurrentIndex(page)
+        qtbot.waitUntil(lambda: w.pages.currentWidget().isVisible())
+        root = w.pages.currentWidget()
+        assert clipped_controls(root) == [], (PAGES[page][0], clipped_controls(root))
+    w.pages.setCurrentIndex(TRAIN)
     for i in range(w.tabs.count()):
         w.tabs.setCurrentIndex(i)
         area = w.tabs.currentWidget()
@@ -98,12 +104,26 @@ def test_the_window_with_every_dock_fits_1024x640(qtbot, window, preset):
         # the panel scrolls up and down only: its labels never hide behind a sideways scroll
         assert area.widget().width() <= area.viewport().width()
         assert area.widget().width() >= area.widget().minimumSizeHint().width()
-    bar = w.tabs.tabBar()  # every tab shown, no scroll arrows
-    assert all(bar.rect().contains(bar.tabRect(i)) for i in range(bar.count())), \
-        (bar.rect(), [bar.tabRect(i) for i in range(bar.count())])
+    for bar in (w.tabs.tabBar(), w.pages.tabBar()):  # every tab shown, no scroll arrows
+        assert all(bar.rect().contains(bar.tabRect(i)) for i in range(bar.count())), \
+            (bar.rect(), [bar.tabRect(i) for i in range(bar.count())])
     panel = w.training_panel
     for b in (panel.start, panel.pause, panel.stop):
         assert b.isVisible() and inside(b, w.centralWidget())
+
+
+@pytest.mark.parametrize("screen", [QSize(1280, 720), QSize(1366, 768)])
+def test_the_curves_keep_150_px_while_a_message_is_shown(qtbot, window, screen):
+    """A message floats over the page's bottom: it never takes the curves' room."""
+    w = window(presets.load("shapes-cnn"), persist=False)
+    w.resize(screen)
+    qtbot.waitUntil(lambda: w.size() == screen)
+    heights = lambda: [round(p.sceneBoundingRect().height()) for p in w.plots.plots]  # noqa: E731
+    before = heights()
+    w.banner.show_message("warning", "Skipped 3 files.", "a.jpg, b.jpg and c.jpg are not "
+                          "images LearnScope can read; they were left out. " * 3)
+    qtbot.waitUntil(lambda: w.banner.isVisible() and inside(w.banner, w.pages))
+    assert heights() == before and min(before) >= 150, before
 
 
 def test_the_training_bar_wraps_instead_of_widening_the_window(qtbot, window):
@@ -151,19 +171,31 @@ def trained_windows(qapp, request, tmp_path_factory):
 
 
 def show_view(qtbot, w, name: str, size: QSize):
-    """Float the Inspect dock at size, show the view, wait until it has drawn and settled."""
-    dock = w.inspect_dock
-    dock.setFloating(True)
-    dock.resize(size)
+    """Give the Inspect panel a window of its own at size (the panel the Train and Inspect
+    pages show), show the view, wait until it has drawn and settled."""
+    holder = QWidget()
+    QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+    holder.layout().addWidget(w.inspect)
+    holder.resize(size)
+    holder.show()
+    w.test_holder = holder  # kept alive (it owns the panel) until back_in_its_page
     w.inspect.select(name)
     v = w.inspect.views[name]
-    qtbot.waitUntil(lambda: dock.size() == size and v.isVisible())
+    qtbot.waitUntil(lambda: holder.size() == size and v.isVisible())
     v.tick(force=True)
     assert v._stack.currentWidget() is v.body, v.message.text()
     for _ in range(3):  # a layout pass may move the plots after the first paint
-        dock.grab()
+        holder.grab()
         qtbot.wait(20)
     return v
+
+
+def back_in_its_page(w) -> None:
+    w.pages._place_inspect(w.pages.currentIndex())
+    holder = getattr(w, "test_holder", None)
+    if holder is not None:
+        holder.close()
+        w.test_holder = None
 
 
 def plot_items(v) -> list[tuple[QGraphicsView, pg.PlotItem]]:
@@ -208,7 +240,7 @@ def test_each_image_view_shows_whole_at_480_px(qtbot, trained_windows, name):
         assert v.image.image.shape == (35, 35, 3)  # the 32 kernels of conv1, all of them
     if name == "batch":
         assert v.tiles == (16, 16)
-    w.inspect_dock.setFloating(False)
+    back_in_its_page(w)
 
 
 def decision_checks(v) -> None:
@@ -234,12 +266,13 @@ def test_the_decision_boundary_is_a_square_minus2_to_2_picture_at_any_size(qtbot
     v = show_view(qtbot, w, "decision-boundary", size)
     decision_checks(v)
     assert clipped_controls(w.inspect) == [], clipped_controls(w.inspect)
-    w.inspect_dock.setFloating(False)
+    back_in_its_page(w)
 
 
-def test_the_decision_boundary_keeps_its_square_docked(qtbot, trained_windows):
+def test_the_decision_boundary_keeps_its_square_beside_the_curves(qtbot, trained_windows):
     w = trained_windows["points"]
-    w.inspect_dock.setFloating(False)
+    back_in_its_page(w)
+    w.pages.setCurrentIndex(TRAIN)
     w.inspect.select("decision-boundary")
     v = w.inspect.views["decision-boundary"]
     w.resize(SCREEN)
@@ -248,16 +281,16 @@ def test_the_decision_boundary_keeps_its_square_docked(qtbot, trained_windows):
     for _ in range(3):
         w.grab()
         qtbot.wait(20)
-    assert v.width() <= 400  # the docked panel is narrow here
+    assert v.width() <= 400  # beside the curves, the panel is narrow here
     decision_checks(v)
 
 
 # -- (c) a saved layout that does not fit ---------------------------------------------------
 def saved_layout(window, size: QSize | None):
-    """Save a layout with the Inspect dock closed, claiming it was saved at `size`."""
+    """Save a layout with the Experiment dock closed, claiming it was saved at `size`."""
     from app.settings import open_settings
     before = window(circles(), persist=True)
-    before.inspect_dock.close()
+    before.experiment_dock.close()
     before.close()  # saves the layout
     settings = open_settings()
     if size is None:
@@ -270,7 +303,7 @@ def saved_layout(window, size: QSize | None):
 
 def test_a_saved_layout_that_fits_the_screen_comes_back(window):
     after = saved_layout(window, QSize(700, 500))  # the offscreen screen is 800×800
-    assert not after.inspect_dock.isVisible()
+    assert not after.experiment_dock.isVisible()
 
 
 @pytest.mark.parametrize("size", [QSize(3000, 2000), None])
@@ -297,7 +330,7 @@ def font_pt(w: QWidget) -> float:
     return w.font().pointSizeF()
 
 
-def test_presentation_mode_shows_the_plots_one_view_and_train_pause_stop_in_large_text(qtbot, window):
+def test_presentation_mode_shows_the_page_and_train_pause_stop_in_large_text(qtbot, window):
     w = window(circles(), persist=False)
     panel = w.training_panel
     before = (w.size(), font_pt(panel.start), w.experiment_dock.width())
@@ -306,13 +339,17 @@ def test_presentation_mode_shows_the_plots_one_view_and_train_pause_stop_in_larg
     w.presentation_action.trigger()  # View → Presentation (F11)
     assert w.presentation.active and w.presentation_action.isChecked()
     qtbot.waitUntil(w.isFullScreen)
-    assert not w.experiment_dock.isVisible() and not w.runs_dock.isVisible()
-    assert w.inspect_dock.isVisible() and w.plots.isVisible()
+    assert not w.experiment_dock.isVisible()
+    assert w.inspect.isVisible() and w.plots.isVisible()
     assert all(b.isVisible() for b in (panel.start, panel.pause, panel.stop))
     assert not panel.epochs.isVisible() and not panel.seed.isVisible() and not panel.device.isVisible()
     assert font_pt(panel.start) >= 16 > before[1]
     assert axis.style["tickFont"] is not None and axis.style["tickFont"].pointSizeF() >= 14
     assert pg.mkPen(w.plots.batch_curve.opts["pen"]).widthF() > max(1.0, curve_width)
+    for page in (RESULTS, INSPECT, TRAIN):  # any page is projected, in the same large text
+        w.pages.setCurrentIndex(page)
+        qtbot.waitUntil(lambda: w.pages.currentWidget().isVisible())
+        assert font_pt(w.pages.tabBar()) >= 16
     big = font_pt(panel.start)
     zoom_in = next(a for a in w.actions() if a.text() == "Larger text")
     zoom_out = next(a for a in w.actions() if a.text() == "Smaller text")
@@ -326,7 +363,7 @@ def test_presentation_mode_shows_the_plots_one_view_and_train_pause_stop_in_larg
     w.presentation_action.trigger()  # leave: everything as before
     assert not w.presentation.active
     qtbot.waitUntil(lambda: not w.isFullScreen() and w.size() == before[0])
-    assert w.experiment_dock.isVisible() and w.runs_dock.isVisible() and panel.epochs.isVisible()
+    assert w.experiment_dock.isVisible() and panel.epochs.isVisible()
     assert font_pt(panel.start) == before[1] and axis.style["tickFont"] is None
     qtbot.waitUntil(lambda: w.experiment_dock.width() == before[2])
 
@@ -362,24 +399,30 @@ def test_every_view_is_in_the_list_above_the_view(window):
 
 
 # -- (f) closable docks and Reset layout -----------------------------------------------------
-def test_docks_close_float_and_come_back_with_reset_layout(qtbot, window):
+def test_the_dock_closes_floats_and_comes_back_with_reset_layout(qtbot, window):
     w = window(circles(), persist=False)
     view_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&View")
     titles = [a.text() for a in view_menu.actions()]
-    assert {"Experiment", "Runs", "Inspect", "Reset layout", "Presentation"} <= set(titles)
-    for d in docks(w):
-        assert d.features() & QDockWidget.DockWidgetFeature.DockWidgetClosable
-        toggle = d.toggleViewAction()
-        assert toggle.isEnabled() and toggle in view_menu.actions()
-        toggle.trigger()
-        assert not d.isVisible()
-    w.runs_dock.toggleViewAction().trigger()
-    w.runs_dock.setFloating(True)
+    assert {"Train", "Results", "Inspect", "Runs", "Experiment", "Reset layout",
+            "Presentation"} <= set(titles)
+    d = w.experiment_dock
+    assert d.features() & QDockWidget.DockWidgetFeature.DockWidgetClosable
+    toggle = d.toggleViewAction()
+    assert toggle.isEnabled() and toggle in view_menu.actions()
+    toggle.trigger()
+    assert not d.isVisible()
+    toggle.trigger()
+    d.setFloating(True)
     reset = next(a for a in view_menu.actions() if a.text() == "Reset layout")
     reset.trigger()
-    for d in docks(w):
-        assert d.isVisible() and not d.isFloating()
-        assert w.dockWidgetArea(d) == d.home
-    assert w.dockWidgetArea(w.experiment_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
-    assert w.dockWidgetArea(w.inspect_dock) == Qt.DockWidgetArea.RightDockWidgetArea
-    assert w.dockWidgetArea(w.runs_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert d.isVisible() and not d.isFloating()
+    assert w.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea == d.home
+
+
+def test_each_page_has_its_shortcut(qtbot, window):
+    w = window(circles(), persist=False)
+    for i, (title, keys, _tip) in enumerate(PAGES):
+        a = next(a for a in w.actions() if a.text() == title and a.shortcut().toString())
+        assert a.shortcut().toString() == keys
+        a.trigger()
+        assert w.pages.currentIndex() == i and w.pages.tabText(i) == title

@@ -305,15 +305,15 @@ def test_the_layer_table_of_the_practical_cnn_fits_360_px(qtbot, styled):
         assert table.horizontalHeader().length() <= table.viewport().width()
         table.scrollToBottom()
     shown = [h for j, h in enumerate(HEADERS) if not table.isColumnHidden(j)]
-    # at 11 pt the biases step aside (they are in each row's tooltip)
-    assert shown == (["layer", "output", "weights", "RF", "jump"] if styled else HEADERS)
+    # at 11 pt the jump steps aside (it is in each row's tooltip), never the counts
+    assert shown == (["layer", "output", "weights", "biases", "RF"] if styled else HEADERS)
     rf = [table.item(i, 4).text() for i in range(table.rowCount())]
     assert rf[:4] == ["1", "5", "5", "6"]  # input, conv1, relu1, pool1: sides in pixels
     assert "2,400 weights + 32 biases = 2,432 parameters" in table.item(1, 0).toolTip()
     assert table.total == 1_191_170
 
 
-def test_a_narrower_layer_table_leaves_out_biases_rather_than_scroll(qtbot):
+def test_a_narrower_layer_table_leaves_out_jump_and_output_rather_than_the_counts(qtbot):
     from app.views.layers import HEADERS, LayerTableView
     from app.experiment import input_shape
     from core.models import layer_table
@@ -323,16 +323,19 @@ def test_a_narrower_layer_table_leaves_out_biases_rather_than_scroll(qtbot):
     host = in_width(qtbot, table, 360, 300)  # noqa: F841  (kept alive while it is measured)
     shown = lambda: [h for j, h in enumerate(HEADERS) if not table.isColumnHidden(j)]  # noqa: E731
     assert shown() == HEADERS
-    host.resize(table.horizontalHeader().length() - 10, 300)  # a few pixels short of all six
-    qtbot.waitUntil(lambda: "biases" not in shown())
-    assert shown() == ["layer", "output", "weights", "RF", "jump"]
+    slack = table.viewport().width() - table.horizontalHeader().length()
+    host.resize(host.width() - slack - 10, 300)  # a few pixels short of all six
+    qtbot.waitUntil(lambda: "jump" not in shown())
+    assert shown() == ["layer", "output", "weights", "biases", "RF"]
     table.scrollToBottom()
     assert table.horizontalScrollBar().maximum() == 0
-    assert "conv1: 2,400 weights + 32 biases" in table.item(1, 0).toolTip()  # still there
-    host.resize(250, 300)  # the Model tab's table in a 1280×720 window: the receptive field stays
-    qtbot.waitUntil(lambda: "weights" not in shown())
-    assert shown() == ["layer", "output", "RF"]
+    assert "conv1: 2,400 weights + 32 biases" in table.item(1, 0).toolTip()
+    assert "jump 1" in table.item(1, 0).toolTip()  # still there
+    host.resize(250, 300)  # the Model tab's table in a 1280×720 window: the counts stay
+    qtbot.waitUntil(lambda: "output" not in shown())
+    assert shown() == ["layer", "weights", "biases", "RF"]
     assert table.horizontalScrollBar().maximum() == 0
+    assert f"output {table.item(1, 1).text()}" in table.item(1, 0).toolTip()
     host.resize(420, 300)
     qtbot.waitUntil(lambda: shown() == HEADERS)
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
+from app.window_pages import RUNS
 from core import config as cfg
 from core import runs as store
 from core.compare import differences
@@ -275,6 +276,7 @@ def new_window(qtbot, root, exp=None):
     w.resize(1280, 720)
     with qtbot.waitExposed(w):
         w.show()
+    w.pages.setCurrentIndex(RUNS)  # the run list, where a person double-clicks a run
     return w
 
 

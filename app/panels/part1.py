@@ -29,10 +29,10 @@ class Part1Panel(FormPanel):
 
     _weights_came = Signal(object)  # a Future of a training network's weights (from its thread)
 
-    def __init__(self, window, parent=None):
+    def __init__(self, lab, runs_panel, parent=None):
         super().__init__(parent)
-        self.window = window
-        self.sweep = SweepRunner(window, self)
+        self.lab, self.runs_panel = lab, runs_panel
+        self.sweep = SweepRunner(lab, self)
         self.exp: cfg.Experiment | None = None
         self._session = None          # the last run's TrainingSession (its final weights)
         self._asked = None            # the live weights asked of the training thread, if any
@@ -49,8 +49,8 @@ class Part1Panel(FormPanel):
         self._weights_came.connect(self._check_weights)  # queued: emitted in the training thread
         self.sweep.progressed.connect(self.sweep_status.setText)
         self.sweep.finished.connect(self._sweep_finished)
-        window.run_started.connect(self._run_started)
-        window.run_finished.connect(self._run_finished)
+        lab.run_started.connect(self._run_started)
+        lab.run_finished.connect(self._run_finished)
 
     def _implementation_box(self) -> QWidget:
         impl = QWidget(self)
@@ -92,10 +92,8 @@ class Part1Panel(FormPanel):
         grid.addWidget(self.stop_sweep, 2, 0)
         grid.addWidget(self.sweep_status, 2, 1)
         grid.addWidget(self._sizes_plot(runs), 3, 0, 1, 2)
-        # the sweep's table and bar chart, as Part 2 shows a study's (hidden until it has rows)
-        self.results = StudyResults(self.window, runs)
-        self.results.hide()
-        grid.addWidget(self.results, 4, 0, 1, 2)
+        # the sweep's table and bar chart, as Part 2's: on the window's Results page
+        self.results = StudyResults(self.lab, self.runs_panel)
         trainer = self.sweep.trainer
         trainer.rung_ended.connect(lambda _row, rows: self._show_results(rows))
         trainer.finished.connect(self._show_results)
@@ -176,7 +174,7 @@ class Part1Panel(FormPanel):
         for w in (self.table, self.table_key, self.caption, self.check_button, self.live):
             w.setVisible(problem is None)
         self.mlp_only.setVisible(problem is not None)
-        if problem is None and not self.window.is_training():
+        if problem is None and not self.lab.is_training():
             self._session, self._slow = None, not exp.is_points  # 2D points: a few ms
             self.caption.setText("Settings changed: press Check now (the first check also decides "
                                  "whether it is cheap enough to repeat live).")
@@ -184,7 +182,7 @@ class Part1Panel(FormPanel):
                 self._auto.start()
 
     def _auto_check(self) -> None:
-        if not self.window.is_training():
+        if not self.lab.is_training():
             self.check_now()
 
     # -- the gradient check
@@ -192,10 +190,10 @@ class Part1Panel(FormPanel):
         """Check the training network's weights (asked of its thread: the check runs when they
         come), the last run's final ones, or the initial ones; return whether it ran or was
         asked for."""
-        exp = self.window.experiment if self.window.is_training() else self.exp
+        exp = self.lab.experiment if self.lab.is_training() else self.exp
         if exp is None or gc.mlp_problem(exp):
             return False
-        live = self.window.session
+        live = self.lab.session
         if live is not None:
             if live.trainer.model is None:
                 self.caption.setText("The network is being built…")
@@ -212,13 +210,13 @@ class Part1Panel(FormPanel):
         """The training network's weights, copied in its thread: check them here (a network
         this panel owns alone)."""
         self._asked = None
-        session = self.window.session
+        session = self.lab.session
         if future.cancelled() or future.exception() is not None or session is None:
             return  # the run ended first: its final weights are checked then
         data = session.trainer.data
-        model = model_from(future.result(), self.window.experiment, data.input_shape,
+        model = model_from(future.result(), self.lab.experiment, data.input_shape,
                            len(data.classes))
-        self._check(self.window.experiment, model, "a snapshot of the training network's weights")
+        self._check(self.lab.experiment, model, "a snapshot of the training network's weights")
 
     def _check(self, exp: cfg.Experiment, model, what: str) -> bool:
         try:
@@ -242,7 +240,7 @@ class Part1Panel(FormPanel):
             self.live_timer.start()
 
     def _live_check(self) -> None:
-        if self.window.session is None:
+        if self.lab.session is None:
             self.live_timer.stop()
         elif self.live.isChecked() and not self._slow and self.isVisible():
             # the check runs in the GUI thread: only while someone is looking at it
@@ -264,11 +262,11 @@ class Part1Panel(FormPanel):
 
     def run_sweep(self, kind: str) -> bool:
         """Start the shortcut's runs (a costly one once confirmed); return whether they started."""
-        exp = self.window.current_experiment()
+        exp = self.lab.current_experiment()
         cost = None if self.sweep.running() else shortcut_cost(kind, exp)
         if cost:  # asked without blocking: the runs start when the answer comes
             text = sweeps.SHORTCUTS[kind].title
-            self.window.ask(f"{text}?", cost, "Train the three runs", "Cancel",
+            self.lab.ask(f"{text}?", cost, "Train the three runs", "Cancel",
                             lambda yes: yes and self._start_sweep(kind))
             return False
         return self._start_sweep(kind)
@@ -287,7 +285,6 @@ class Part1Panel(FormPanel):
     def _show_results(self, rows: list) -> None:
         t = self.sweep.trainer
         self.results.show_rows(rows, t.folder, t.experiments)
-        self.results.setVisible(bool(rows))
 
     def _sweep_finished(self, kind: str, results: list) -> None:
         self._set_sweeping(False)

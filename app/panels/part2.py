@@ -1,6 +1,6 @@
 """The Part 2 tab: pick a study (the practical's ladder, or a study file), tick its rungs, Run.
 
-The rungs train one after the other through the window (app.study.StudyTrainer): each one's
+The rungs train one after the other in the Lab (app.study.StudyTrainer): each one's
 curves grow live in the main plots while the rungs already finished are ticked in the Runs
 dock, so their test-accuracy and loss curves overlay the live one. The results table and bar
 chart (app.panels.study_results) fill in as rungs end. Running a study again resumes its
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
@@ -42,10 +42,12 @@ def rung_text(k: int, v: studies.Variant, step: float) -> str:
 class Part2Panel(QWidget):
     """The study picker, its rungs, Run / Stop, the progress line and the results."""
 
-    def __init__(self, window, parent=None):
+    results_requested = Signal()  # Show the results: the window turns to its Results page
+
+    def __init__(self, lab, runs_panel, parent=None):
         super().__init__(parent)
-        self.window = window
-        self.trainer = StudyTrainer(window, self, restore=False)
+        self.lab, self.runs_panel = lab, runs_panel
+        self.trainer = StudyTrainer(lab, self, restore=False)
         self.study: studies.Study | None = None
         self._shown = 0  # the study choice's index now shown (a failed open goes back to it)
         # the file dialog, replaceable (tests answer it without a person)
@@ -118,10 +120,16 @@ class Part2Panel(QWidget):
         return box
 
     def _results_box(self) -> QGroupBox:
+        """The table and chart live on the window's Results page (full width); here, the way
+        to it."""
         box = QGroupBox("Results", self)
-        box.setToolTip("Click a rung to load its settings and inspect its trained network.")
-        self.results = StudyResults(self.window, box)
-        QVBoxLayout(box).addWidget(self.results)
+        self.results = StudyResults(self.lab, self.runs_panel)  # placed by the window
+        self.results_button = QPushButton("Show the results (Ctrl+2)", box)
+        self.results_button.setObjectName("show_results")
+        self.results_button.setToolTip("The study's table (test accuracy, change, η/(1−m), "
+                                       "question…) and bar chart, at full width.")
+        self.results_button.clicked.connect(self.results_requested)
+        QVBoxLayout(box).addWidget(self.results_button)
         return box
 
     # -- choosing a study
@@ -142,7 +150,7 @@ class Part2Panel(QWidget):
         try:
             study = studies.builtin(name) if kind == "builtin" else studies.load(name)
         except ConfigError as e:
-            self.window.banner.show_message("error", "Cannot read that study.", str(e))
+            self.lab.say("error", "Cannot read that study.", str(e))
             self._select(self._shown)
             return
         self._shown = i
@@ -160,7 +168,7 @@ class Part2Panel(QWidget):
         try:
             study = studies.load(path)
         except ConfigError as e:
-            self.window.banner.show_message("error", "Cannot open that study file.", str(e))
+            self.lab.say("error", "Cannot open that study file.", str(e))
             return False
         c = self.study_choice
         i = c.findData(f"file:{path}")
@@ -186,7 +194,7 @@ class Part2Panel(QWidget):
             self.rung_list.addItem(item)
         self._fit_list()
         self.epochs.setSpecialValueText(f"as set ({study.base.train.epochs})")
-        folder = study_folder(study, self.window.run_root)
+        folder = study_folder(study, self.lab.run_root)
         table, _problem = run_reader.read_json(folder / "study.json")
         rows = table.get("rungs") if isinstance(table, dict) else None
         self.results.show_rows(rows if isinstance(rows, list) else [], folder,
@@ -219,7 +227,7 @@ class Part2Panel(QWidget):
             return False
         # every rung where the training bar says: its device and TensorBoard folder (they
         # change no number, so resuming ignores them)
-        train = self.window.current_experiment().train
+        train = self.lab.current_experiment().train
         extra = [f"train.device={train.device}"]
         if getattr(train, "tensorboard", ""):
             extra.append(f"train.tensorboard={json.dumps(train.tensorboard)}")

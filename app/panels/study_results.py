@@ -5,7 +5,7 @@ accuracy, best test and its epoch, the change against the previous rung in point
 status), a stalled or diverged rung flagged with the reason in its tooltip. Each rung has the
 colour its curves have in the main plots: the colour the Runs dock gives its run while it is
 ticked there (grey while it is not), so the table, the bars and the curves agree. A click on a
-rung (its row or its bar) loads its settings into the window, shows its trained network in the
+rung (its row or its bar) opens it in the Lab: its settings, shows its trained network in the
 Inspect views and ticks its run in the Runs dock.
 """
 
@@ -26,7 +26,6 @@ from core import run_reader
 # what a narrow dock shows first leads: the rung, its test accuracy, the change, the status
 HEADERS = ["rung", "test", "change", "status", "train", "best (ep)", "η/(1−m)", "Q", "time"]
 COLUMN = {name: j for j, name in enumerate(HEADERS)}
-RUNG_WIDTH = 130  # the rung column's widest (a long label is elided; its tooltip has it all)
 UNTICKED = "#b0b7bf"  # a rung whose run is not ticked in the Runs dock (no curve drawn)
 UP, DOWN = "#2e7d32", "#c62828"
 STATUS_COLOURS = {"done": "#2e7d32", "running": "#1565c0", "stopped": "#8d6e00",
@@ -69,10 +68,11 @@ class StudyResults(QWidget):
     """The results table and bar chart of one study (show_rows), for Part 1 and Part 2."""
 
     rung_opened = Signal(dict)  # the row of the rung clicked, once its settings are loaded
+    shown = Signal()            # show_rows filled the table (the Results page shows it)
 
-    def __init__(self, window, parent=None):
+    def __init__(self, lab, runs_panel, parent=None):
         super().__init__(parent)
-        self.window = window
+        self.lab, self.runs_panel = lab, runs_panel
         self.rows: list[dict] = []
         self.folder: Path | None = None
         self.experiments: list[cfg.Experiment] = []
@@ -82,7 +82,7 @@ class StudyResults(QWidget):
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.table)
         col.addWidget(self.chart)
-        window.runs_panel.overlays_changed.connect(self._recolour)
+        runs_panel.overlays_changed.connect(self._recolour)
 
     def _make_table(self) -> QTableWidget:
         table = QTableWidget(0, len(HEADERS), self)
@@ -96,6 +96,7 @@ class StudyResults(QWidget):
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        table.horizontalHeader().setStretchLastSection(True)  # the Results page's full width
         table.setToolTip("One row per rung: accuracies in %, change = test accuracy against the "
                          "rung above, in points. Click a rung to load its settings and inspect "
                          "its network.")
@@ -143,8 +144,8 @@ class StudyResults(QWidget):
                 t.setItem(i, j, self._item(row, j, text))
         self._recolour()  # (first: the colour swatch widens the rung column)
         t.resizeColumnsToContents()
-        t.setColumnWidth(0, min(t.columnWidth(0), RUNG_WIDTH))
         self._fit_height()
+        self.shown.emit()
 
     def _item(self, row: dict, column: int, text: str) -> QTableWidgetItem:
         item = QTableWidgetItem(text)
@@ -171,7 +172,7 @@ class StudyResults(QWidget):
 
     def colours(self) -> list[str]:
         """Each rung's colour: its curves' colour while its run is ticked, else grey."""
-        ticked = run_colours(self.window.runs_panel)
+        ticked = run_colours(self.runs_panel)
         return [ticked.get(self._folder_of(r), UNTICKED) if self._folder_of(r) else UNTICKED
                 for r in self.rows]
 
@@ -222,30 +223,25 @@ class StudyResults(QWidget):
             self.open_rung(i)
 
     def open_rung(self, i: int) -> None:
-        """Load rung i's settings into the window (its run's, else its study's), show its
-        trained network in the Inspect views and tick its run in the Runs dock."""
+        """Open rung i in the Lab: its run (its settings, curves and trained network), else
+        its settings from the study; its run is ticked in the Runs dock."""
         if not 0 <= i < len(self.rows):
             return
-        w, row = self.window, self.rows[i]
-        if w.is_training():
-            w.banner.show_message("info", "A run is training.", "Click a rung once the study "
-                                  "has ended to load its settings and inspect its network.")
+        lab, row = self.lab, self.rows[i]
+        if lab.is_training():
+            lab.say("info", "A run is training.", "Click a rung once the study has ended to "
+                    "load its settings and inspect its network.")
             return
         folder = self._folder_of(row)
         run = run_reader.open_run(folder) if folder is not None and folder.is_dir() else None
-        exp = run.experiment if run is not None else None
-        if exp is None and i < len(self.experiments):
-            exp = self.experiments[i]
-        if exp is None:
-            w.banner.show_message("error", "Cannot load that rung.",
-                                  f"Its run's settings could not be read ({run.problem})."
-                                  if run is not None else "It has no run yet.")
+        if run is not None and run.experiment is not None:
+            lab.show_overlays({folder}, keep=True)
+            lab.open_run(run)
+        elif i < len(self.experiments):
+            lab.load_experiment(self.experiments[i])
+        else:
+            lab.say("error", "Cannot load that rung.",
+                    f"Its run's settings could not be read ({run.problem})."
+                    if run is not None else "It has no run yet.")
             return
-        w.load_experiment(exp)
-        if run is not None and run.experiment is not None and (folder / "weights.pt").exists():
-            panel = w.runs_panel
-            for k, listed in enumerate(panel.runs):
-                if Path(listed.folder).resolve() == folder:
-                    panel.set_checked(k, True)
-            w.inspect_run(run)
         self.rung_opened.emit(row)

@@ -63,8 +63,6 @@ class TrainingPanel(FormPanel):
         self.progress = QProgressBar(self)
         self.progress.setTextVisible(True)
         self.progress.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.status = QLabel("Ready.", self)
-        self.status.setObjectName("status")
         self.problem = QLabel(self)
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
@@ -87,11 +85,24 @@ class TrainingPanel(FormPanel):
             bar.addWidget(w)
         grid.addLayout(bar, 0, 0)
         grid.addWidget(self.progress, 1, 0)
-        ignore_width(self.status)
         ignore_width(self.problem)
-        grid.addWidget(self.status, 2, 0)
+        grid.addLayout(self._status_line(), 2, 0)
         grid.addWidget(self.problem, 3, 0)
         self.set_running(False)
+
+    def _status_line(self) -> QHBoxLayout:
+        """What the line is about (the Lab's subject, in bold), then what happens to it."""
+        self.subject = QLabel(self)
+        self.subject.setObjectName("subject")
+        self.subject.setToolTip("What the plots and the Inspect views show now.")
+        self.status = QLabel("Ready.", self)
+        self.status.setObjectName("status")
+        ignore_width(self.status)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.subject)
+        line.addWidget(self.status, 1)
+        return line
 
     def loaded(self, exp: cfg.Experiment) -> None:
         i = self.device.findData(exp.train.device)
@@ -163,3 +174,7 @@ class TrainingPanel(FormPanel):
 
     def show_message(self, text: str) -> None:
         self.status.setText(text)
+
+    def show_subject(self, words: str) -> None:
+        """Name what the line is about (the Lab's subject: "shapes-cnn · epoch 3/16")."""
+        self.subject.setText(f"<b>{words}</b>  ·")

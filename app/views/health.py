@@ -8,16 +8,25 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout)
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout)
 
 from app.views.common import Canvas, InspectView, best_columns, shrinkable
 from app.views.curves import RUN_COLOURS
 from app.views.ranges import RoundedExtent, nice_bounds, nice_ceiling
 
+# the plots' titles: short enough for a quarter of a 370 px dock (a longer one ran into its
+# neighbour's); the table's headers on two lines, or shorter where even those do not fit
 FIELDS = [("act_mean", "activation mean"), ("act_std", "activation std"),
-          ("dead", "dead units (0 for the whole batch)"), ("grad_norm", "‖∂loss/∂W‖ (log)")]
+          ("dead", "dead units"), ("grad_norm", "‖∂loss/∂W‖ (log)")]
+HEADS = {"act_mean": ("activation\nmean", "act.\nmean"), "act_std": ("activation\nstd", "act.\nstd"),
+         "dead": ("dead\nunits", "dead"), "grad_norm": ("‖∂loss/∂W‖", "‖∂L/∂W‖")}
+TIPS = {"act_mean": "Mean of the layer's outputs over the batch.",
+        "act_std": "Standard deviation of the layer's outputs over the batch.",
+        "dead": "Fraction of the layer's units that output 0 for the whole batch (dead ReLUs).",
+        "grad_norm": "Norm of the loss's gradient with respect to the layer's weights (log scale)."}
+MIN_PLOT = 150  # px: narrower than this, the plots stack in one column
 
 # Part 1's hand-written forwards are plain tensor operations that never call the torch.nn
 # layers, whose hooks take the activations (app.worker), and 'manual' fills no .grad either
@@ -49,6 +58,10 @@ class HealthView(InspectView):
         for k, (key, title) in enumerate(FIELDS):
             p = self.canvas.addPlot(row=k // 2, col=k % 2, title=title)
             shrinkable(p.titleLabel)  # a narrow panel cuts a title, never pushes a plot out
+            # the same preferred size for all four: a long title no longer takes its column
+            # the room of the other's, nor pushes the right-hand plots past a narrow dock
+            p.setPreferredSize(MIN_PLOT, MIN_PLOT)
+            p.setToolTip(TIPS[key])
             p.setLabel("bottom", "step")  # no grid: it makes every curve update repaint the axes
             # a fixed width: tick labels that change width would re-lay out and repaint all four
             p.getAxis("left").setWidth(48)
@@ -61,8 +74,7 @@ class HealthView(InspectView):
         self.canvas.resized.connect(self._regrid)
         self.plots["grad_norm"].setLogMode(y=True)
         self.plots["act_mean"].addLegend(offset=(5, 5))
-        self.table = QTableWidget(0, 1 + len(FIELDS))
-        self.table.setHorizontalHeaderLabels(["layer"] + [t for _, t in FIELDS])
+        self.table = FittedTable(0, 1 + len(FIELDS))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         split = QSplitter(Qt.Orientation.Vertical)
@@ -80,8 +92,11 @@ class HealthView(InspectView):
 
     def _regrid(self) -> None:
         """Four plots on the columns that make them largest: 2×2, or 1×4 in a tall dock."""
-        # a plot is about 4:3 (its axes take room); 1 or 2 columns, never 3
-        cols = min(2, best_columns(len(self.plots), 4 / 3, self.canvas.width(), self.canvas.height()))
+        # a plot is about 4:3 (its axes take room); 1 or 2 columns, never 3, and one where two
+        # would be too narrow to read
+        width = self.canvas.width()
+        best = best_columns(len(self.plots), 4 / 3, width, self.canvas.height())
+        cols = min(2 if width >= 2 * MIN_PLOT else 1, best)
         if cols == self._cols:
             return
         self._cols = cols
@@ -193,6 +208,62 @@ class HealthView(InspectView):
             self.table.setItem(r, 0, QTableWidgetItem(name))
             for c, (key, _) in enumerate(FIELDS, 1):
                 v = per[key][-1]
-                self.table.setItem(r, c, QTableWidgetItem("—" if not math.isfinite(v) else f"{v:.4g}"))
-        if fit:
-            self.table.resizeColumnsToContents()
+                # three digits: the trend is the point, and a narrower column
+                self.table.setItem(r, c, QTableWidgetItem("—" if not math.isfinite(v) else f"{v:.3g}"))
+        if fit or self.table.cuts():
+            self.table.fit()
+
+
+class FittedTable(QTableWidget):
+    """The latest values, every column in view: its columns share the table's width, under
+    two-line headers (shorter ones in a narrow dock); only a table too narrow even for those
+    scrolls sideways, with its numbers whole."""
+
+    def __init__(self, rows: int, columns: int, parent=None):
+        super().__init__(rows, columns, parent)
+        self.short: bool | None = None  # which headers it shows (None: not yet)
+        self.setWordWrap(False)
+        self._head(False)
+
+    def _head(self, short: bool) -> None:
+        self.short = short
+        self.setHorizontalHeaderLabels(["layer"] + [HEADS[key][short] for key, _ in FIELDS])
+        self.horizontalHeaderItem(0).setToolTip("The network's layers that have weights.")
+        for c, (key, _) in enumerate(FIELDS, 1):
+            self.horizontalHeaderItem(c).setToolTip(TIPS[key])
+
+    def _needed(self) -> list[int]:
+        """Each column's width for its header and its widest value."""
+        header, widths = self.horizontalHeader(), []
+        for c in range(self.columnCount()):
+            cells = [self.sizeHintForColumn(c)] if self.rowCount() else []
+            widths.append(max([header.sectionSizeFromContents(c).width()] + cells))
+        return widths
+
+    def cuts(self) -> bool:
+        """Whether a value is wider than its column (they change with every sample)."""
+        return any(self.sizeHintForColumn(c) > self.columnWidth(c) for c in range(self.columnCount()))
+
+    def fit(self) -> None:
+        """Share the table's width out over the columns when their headers and numbers fit
+        it (with the long headers if they do), each at least as wide as it needs; else each
+        column as wide as it needs, and a scroll bar."""
+        room = self.viewport().width()
+        for short in (False, True):
+            if self.short != short:
+                self._head(short)
+            needed = self._needed()
+            if sum(needed) <= room:
+                break
+        spare = max(room - sum(needed), 0)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        for c, width in enumerate(needed):
+            # Qt's Stretch makes the columns equal, and cut a wide number ("1.99e+03") short
+            header.resizeSection(c, width + spare // len(needed) + (c < spare % len(needed)))
+
+    def viewportEvent(self, event) -> bool:  # noqa: N802
+        # the viewport changes with the table and with its vertical scroll bar
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return super().viewportEvent(event)

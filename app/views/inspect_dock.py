@@ -29,20 +29,20 @@ def _restore(run, token, loading: _Loading) -> None:
         result = restore(run)
     except LearnScopeError as e:
         result = str(e)
-    except Exception as e:  # the window must get a sentence, never a traceback
+    except Exception as e:  # a sentence, never a traceback
         result = f"Loading the run failed unexpectedly: {type(e).__name__}: {e}"
     loading.done.emit(token, result)
 
 
 class InspectPanel(QWidget):
-    """Tabs of inspect views following the window's runs (run_started / run_finished), or a
+    """Tabs of inspect views following the Lab's runs (run_started / run_finished), or a
     stored run's saved weights (inspect_run)."""
 
     inspected = Signal(object)  # the core.restore.RestoredRun shown, or None when it could not be
 
-    def __init__(self, window, parent=None):
+    def __init__(self, lab, parent=None):
         super().__init__(parent)
-        self.window_ = window
+        self.lab = lab
         self.source = ModelSource()
         self.session = None
         self.restored = None  # the stored run the views show (inspect_run), if any
@@ -69,16 +69,20 @@ class InspectPanel(QWidget):
         label.setBuddy(self.chooser)
         top.addWidget(label)
         top.addWidget(self.chooser, 1)
+        self.caption = QLabel()  # the Lab's subject: whose network the view shows, at what epoch
+        self.caption.setObjectName("inspect-subject")
+        self.caption.setContentsMargins(8, 0, 6, 0)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.addLayout(top)
+        col.addWidget(self.caption)
         col.addWidget(self.stack, 1)
         self._points = None  # whether the experiment shown has 2D points (suit)
         self._epochs = 0
         self.live = False  # while a run trains, the window's 20 Hz tick calls tick() (one timer
         # for both: each wake-up of the GUI thread takes a core from the training threads)
-        window.run_started.connect(self._run_started)
-        window.run_finished.connect(self._run_finished)
+        lab.run_started.connect(self._run_started)
+        lab.run_finished.connect(self._run_finished)
 
     def current(self):
         return self.stack.currentWidget()
@@ -144,13 +148,27 @@ class InspectPanel(QWidget):
         if self.isVisible():
             self.current().tick(time.perf_counter(), force=force)
 
+    def show_subject(self, words: str) -> None:
+        self.caption.setText(words)
+
+    def clear_run(self) -> None:
+        """Show no network (the subject is an experiment not trained yet): each view says how
+        to start, as at the first launch."""
+        if self.live:
+            return
+        self._token += 1  # a stored run still loading is not shown either
+        self.session, self.restored = None, None
+        self.source.attach_model(None, None, None, Progress(), stored=False)
+        self._started()
+        self.tick(force=True)
+
     # -- a stored run (after a restart: no retraining)
     def inspect_run(self, run) -> None:
         """Show a stored run's trained network in every view (core.runs.Run): its data and saved
         weights load in a background thread (an image folder takes seconds to decode), then the
         views show it as they show a run that has just ended. `inspected` says when."""
         if self.live:
-            self.window_.banner.show_message("info", "A run is training.", "Inspect follows the "
+            self.lab.say("info", "A run is training.", "Inspect follows the "
                                              "run training now; inspect a stored run once it ends.")
             return
         self._token += 1
@@ -163,7 +181,7 @@ class InspectPanel(QWidget):
         if token != self._token or self.live:  # another run was asked for, or one trains now
             return
         if isinstance(result, str):
-            self.window_.banner.show_message("error", "Cannot inspect that run.", result)
+            self.lab.say("error", "Cannot inspect that run.", result)
             for v in self.views.values():
                 v.stale = True  # back to what they showed before (or the placeholder)
             self.tick(force=True)

@@ -1,9 +1,10 @@
 """The live layer table: output shape, weights, biases and receptive field of every layer.
 
-It sits in the Experiment dock (320-400 px wide), so it has short headers (the full words in
+It sits in the Experiment dock (250-400 px wide), so it has short headers (the full words in
 their tooltips) and no column the others add up to: a layer's parameters are in its row's
-tooltip, and the total below the table. Where even that is too wide, the biases and then the
-jump columns step aside (they stay in the rows' tooltips) rather than the table scrolling."""
+tooltip, and the total below the table. The weight and bias counts are what Part 2 asks
+for, so where the table is too narrow for every column, the jump, then the output shape,
+then the receptive field step aside (each stays in the rows' tooltips), never the counts."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ TIPS = ["The layer, in the order the data flows (hover over a row for its parame
         "Receptive field: the side, in input pixels, of the square patch one output unit sees "
         "(questions 10-11); 5 means 5×5 pixels.",
         "Distance in input pixels between two neighbouring output units."]
-OPTIONAL = (3, 5, 2)  # biases, jump, then weights: hidden, in this order, when the table is too
-                      # narrow (a 1280×720 screen gives the dock ~300 px); the row tooltips and
-                      # the total below keep them
+OPTIONAL = (5, 1, 4)  # jump, output, then RF: hidden, in this order, when the table is too
+                      # narrow (a 1366×768 screen gives it ~250 px); the row tooltips keep them
+# headers less padded than the window's (6 px a side): the counts and the receptive field
+# then fit the ~250 px the dock gives the table at 1366×768
+HEADER_STYLE = "QHeaderView::section { padding: 3px 3px; }"
 
 
 class LayerTableView(QTableWidget):
@@ -32,6 +35,7 @@ class LayerTableView(QTableWidget):
     def __init__(self, parent=None):
         super().__init__(0, len(HEADERS), parent)
         self.setHorizontalHeaderLabels(HEADERS)
+        self.setStyleSheet(HEADER_STYLE)
         for i, tip in enumerate(TIPS):
             self.horizontalHeaderItem(i).setToolTip(tip)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -50,7 +54,7 @@ class LayerTableView(QTableWidget):
         for i, r in enumerate(rows):
             self._row(i, [r.name, "×".join(map(str, r.out_shape)), f"{r.weights:,}", f"{r.biases:,}",
                           "" if r.rf is None else str(r.rf), "" if r.jump is None else str(r.jump)],
-                      tip=self._tip(r.name, r.weights, r.biases, r.rf, r.jump))
+                      tip=self._tip(r.name, r.weights, r.biases, r.rf, r.jump, r.out_shape))
         self.total = sum(r.params for r in rows)
         weights, biases = sum(r.weights for r in rows), sum(r.biases for r in rows)
         self._row(len(rows), ["total", "", f"{weights:,}", f"{biases:,}", "", ""], bold=True,
@@ -58,9 +62,11 @@ class LayerTableView(QTableWidget):
         self._measure()
 
     @staticmethod
-    def _tip(name: str, weights: int, biases: int, rf: int | None, jump: int | None) -> str:
+    def _tip(name: str, weights: int, biases: int, rf: int | None, jump: int | None,
+             shape: tuple = ()) -> str:
         tip = f"{name}: {weights:,} weights + {biases:,} biases = {weights + biases:,} parameters"
-        return tip + ("" if rf is None else f"; receptive field {rf}×{rf} pixels, jump {jump}")
+        tip += "" if rf is None else f"; receptive field {rf}×{rf} pixels, jump {jump}"
+        return tip + (f"; output {'×'.join(map(str, shape))}" if shape else "")
 
     def _measure(self) -> None:
         """Find each column's width for its widest cell over all rows, as the item delegate
@@ -85,8 +91,8 @@ class LayerTableView(QTableWidget):
             self._measure()
 
     def _fit_columns(self) -> None:
-        """Show every column at its needed width, leaving out the optional ones (biases, jump,
-        then weights) while they do not all fit the table's width."""
+        """Show every column at its needed width, leaving out the optional ones (jump, output,
+        then RF) while they do not all fit the table's width."""
         room, hidden = self.viewport().width(), set()
         total = sum(self.needed)
         for j in OPTIONAL:

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.layout import ignore_width
@@ -19,12 +19,18 @@ from app.views.common import Canvas, shrinkable
 from app.views.crosshair import Crosshair, epoch_readout
 from app.views.curves import SPLIT_COLOURS, Growing, curve, points, sync_legend
 from app.views.overlays import Overlays
+from app.views.plot_keys import KeyView, OneLineLabel, SplitKey
 from app.views.ranges import RoundedExtent, rounded
 from core.records import EpochRecord
 
 __all__ = ["PlotsView"]
 
 pg.setConfigOptions(background="w", foreground="#333333", antialias=False)
+
+# each plot's height at least (title, axes and data together): lower, the tick labels stack
+# and the curves are strips
+PLOT_MIN_HEIGHT = 150
+MARGIN, ROW_SPACING, COLUMN_SPACING = 2, 4, 12  # the canvas's sides (its title rows pad the top)
 
 
 class PlotsView(QWidget):
@@ -36,7 +42,9 @@ class PlotsView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.canvas = Canvas(self)
-        self.canvas.ci.setSpacing(12)
+        self.canvas.ci.setContentsMargins(MARGIN, 0, MARGIN, 0)
+        self.canvas.ci.layout.setHorizontalSpacing(COLUMN_SPACING)
+        self.canvas.ci.layout.setVerticalSpacing(ROW_SPACING)
         self._add_plots()
         self._add_curves()
         self.readout = QLabel("Hover over a plot for exact values.", self)
@@ -48,20 +56,24 @@ class PlotsView(QWidget):
         self.log.setToolTip("Show both loss plots on a logarithmic scale: slow late progress "
                             "and divergence are easier to see.")
         self.log.toggled.connect(self.set_log_scale)
-        # the ticked runs' colours, labels and line styles (set_overlays), in a row of its own
-        self.overlay_key = QLabel(self)
+        # under the plots, one line: the live splits' key, then the ticked runs' colours, labels
+        # and line styles (set_overlays), cut with "…" where they do not fit (all in the tooltip)
+        self.key_view = KeyView(self.key, self)
+        self.overlay_key = OneLineLabel(self)
         self.overlay_key.setObjectName("overlayKey")
-        self.overlay_key.setTextFormat(Qt.TextFormat.RichText)
-        self.overlay_key.setWordWrap(True)
         self.overlay_key.hide()
         self.overlays = Overlays(self.loss_plot, self.acc_plot, self.lr_plot, self.overlay_key)
+        keys = QHBoxLayout()
+        keys.addWidget(self.key_view)
+        keys.addWidget(self.overlay_key, 1)
         bar = QHBoxLayout()
         bar.addWidget(self.readout, 1)
         bar.addWidget(self.log)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(2)
         col.addWidget(self.canvas, 1)
-        col.addWidget(self.overlay_key)
+        col.addLayout(keys)
         col.addLayout(bar)
         self._log = False
         self.clear()
@@ -82,12 +94,10 @@ class PlotsView(QWidget):
             p.addItem(self.extents[name])
             p.getAxis("left").setWidth(56)
             shrinkable(p.titleLabel)  # a narrow window cuts a title, never pushes a plot out
-        # the live splits' legends sit in the corners the curves leave empty (a falling loss:
-        # top right; a rising accuracy: bottom right), see-through; ticked runs are named in
-        # the key below the plots, so that six of them never cover the curves
-        legend_brush = pg.mkBrush(255, 255, 255, 170)
-        self.loss_plot.addLegend(offset=(-10, 10), brush=legend_brush)
-        self.acc_plot.addLegend(offset=(-10, -10), brush=legend_brush)
+        # no legend inside a plot (it covered the last epochs): a split has one colour on all
+        # four, so one key under them names it (plot_keys.SplitKey), as both plots' legend
+        self.key = SplitKey()
+        self.loss_plot.legend = self.acc_plot.legend = self.key
         self.acc_plot.setYRange(0, 100, padding=0.02)
 
     def _add_curves(self) -> None:
@@ -97,6 +107,14 @@ class PlotsView(QWidget):
         self.top5_curves = {s: curve(self.acc_plot, c, f"{s} top-5", dashed=True)
                             for s, c in SPLIT_COLOURS.items() if s != "train"}
         self.lr_curve = curve(self.lr_plot, "#444444", symbol=True)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        """Room for two rows of PLOT_MIN_HEIGHT plots and the lines under them, so that layouts
+        keep it. Asked of the view, not set on the canvas: a parent that gives less anyway
+        squeezes the plots, rather than let them run under the keys and the read-out."""
+        hint = super().minimumSizeHint()
+        extra = 2 * PLOT_MIN_HEIGHT + ROW_SPACING - self.canvas.minimumSizeHint().height()
+        return QSize(hint.width(), hint.height() + max(0, extra))
 
     @property
     def overlay_items(self) -> list[tuple[pg.PlotItem, pg.PlotDataItem]]:
@@ -335,5 +353,9 @@ class PlotsView(QWidget):
         return "  ·  ".join(parts) or f"epoch {x:.2f}"
 
     def export_png(self, path: str) -> bool:
-        """Save the four plots as one PNG; return whether it was written."""
-        return self.canvas.grab().save(path, "PNG")
+        """Save the four plots and their keys as one PNG; return whether it was written."""
+        area = self.canvas.geometry()
+        for key in (self.key_view, self.overlay_key):
+            if key.isVisible():
+                area = area.united(QRect(0, key.y(), self.width(), key.height()))
+        return self.grab(area).save(path, "PNG")

@@ -1,0 +1,100 @@
+"""The window's centre: one thing large at a time, as pages with tabs and shortcuts.
+
+- **Train** (Ctrl+1): the training bar, the curves and, beside them, the chosen Inspect view;
+- **Results** (Ctrl+2): the last study's or Part 1 shortcut's table and chart, full width;
+- **Inspect** (Ctrl+3): the chosen Inspect view at full size (the confusion matrix 10×10);
+- **Runs** (Ctrl+4): the run list as a whole table.
+
+The Inspect panel is one widget: it moves to the Inspect page while that page is shown and
+back beside the curves for the Train page. Messages (the banner) float over the bottom of the
+page instead of taking the curves' room.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+TRAIN, RESULTS, INSPECT, RUNS = range(4)
+#: (title, shortcut, tooltip) of each page, in order
+PAGES = (("Train", "Ctrl+1", "The training bar, the live curves and the chosen Inspect view."),
+         ("Results", "Ctrl+2", "The last study's or Part 1 shortcut's table and bar chart."),
+         ("Inspect", "Ctrl+3", "The chosen view of the network at full size."),
+         ("Runs", "Ctrl+4", "Every stored run: tick runs to overlay their curves."))
+INSPECT_SHARE = 0.38  # the Inspect view's share of the Train page's width
+BANNER_MARGIN = 10
+
+
+def _holder(parent: QWidget) -> QWidget:
+    w = QWidget(parent)
+    col = QVBoxLayout(w)
+    col.setContentsMargins(0, 0, 0, 0)
+    return w
+
+
+class _Overlay(QObject):
+    """Keeps the banner floating over the bottom of the pages, as wide as they are."""
+
+    def __init__(self, pages: QTabWidget, banner: QWidget):
+        super().__init__(pages)
+        self.pages, self.banner = pages, banner
+        banner.setParent(pages)
+        pages.installEventFilter(self)
+        banner.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.LayoutRequest):
+            self.place()
+        return False
+
+    def place(self) -> None:
+        b, area = self.banner, self.pages.rect()
+        width = max(100, area.width() - 2 * BANNER_MARGIN)
+        height = b.heightForWidth(width) if b.hasHeightForWidth() else b.sizeHint().height()
+        b.setGeometry(BANNER_MARGIN, area.height() - height - BANNER_MARGIN, width, height)
+        b.raise_()
+
+
+class Pages(QTabWidget):
+    """The centre's pages (see the module)."""
+
+    def __init__(self, bar: QWidget, curves: QWidget, results: QWidget, inspect: QWidget,
+                 runs: QWidget, banner: QWidget, parent=None):
+        super().__init__(parent)
+        self.setObjectName("pages")
+        self.setDocumentMode(True)
+        self.inspect = inspect
+        # the training bar over the curves only: the Inspect view beside them has the page's
+        # whole height (a decision boundary is a square)
+        left = QWidget(self)
+        col = QVBoxLayout(left)
+        col.setContentsMargins(6, 6, 0, 6)
+        col.addWidget(bar)
+        col.addWidget(curves, 1)
+        self.train_split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.train_split.setChildrenCollapsible(False)
+        self.train_split.addWidget(left)
+        self.train_side = _holder(self.train_split)
+        self.train_split.addWidget(self.train_side)
+        self.train_split.setStretchFactor(0, 3)
+        self.train_split.setStretchFactor(1, 2)
+        self.inspect_page = _holder(self)
+        for page, (title, keys, tip) in zip(
+                (self.train_split, results, self.inspect_page, runs), PAGES):
+            i = self.addTab(page, title)
+            self.setTabToolTip(i, f"{tip} ({keys})")
+        self.currentChanged.connect(self._place_inspect)
+        self._place_inspect(self.currentIndex())
+        self.overlay = _Overlay(self, banner)
+
+    def _place_inspect(self, index: int) -> None:
+        """The one Inspect panel: on the Inspect page while it shows, else beside the curves."""
+        holder = self.inspect_page if index == INSPECT else self.train_side
+        if self.inspect.parentWidget() is not holder:
+            holder.layout().addWidget(self.inspect)
+            self.inspect.show()
+
+    def share_inspect(self, width: int, share: float = INSPECT_SHARE) -> None:
+        """Give the Inspect view its share of the Train page at this page width."""
+        side = round(width * share)
+        self.train_split.setSizes([max(1, width - side), side])

@@ -1,0 +1,75 @@
+"""One subject on screen: load a preset, open a finished run, click a study rung, start a
+run — after each, the plots' caption, the Inspect views' caption, the status line and the
+title name the Lab's subject, and what they show is that subject's (its numbers, its
+network). Driven through the real widgets."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Qt
+
+from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings; window)
+import lab
+from core import presets
+from core.run_reader import default_root
+from core.train import Trainer
+from test_app_part2 import PART2, click, open_study, run_study, study_file
+
+
+def plain(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def assert_one_subject(w) -> str:
+    subject = w.lab.subject
+    words = subject.words()
+    assert words in w.plots_caption.text()
+    assert words in w.inspect.caption.text()
+    assert words in plain(w.training_panel.subject.text())
+    title = subject.name if subject.kind == "experiment" else words
+    assert f"LearnScope — {title}" in w.windowTitle()
+    return words
+
+
+def test_every_part_names_the_same_subject_through_a_lab_session(qtbot, window, tmp_path):
+    w = window(lab.circles(2), tab=PART2)
+
+    # a preset: its settings, not trained yet, and nothing drawn of an earlier run
+    w.lab.load_experiment(presets.load("circles-mlp"))
+    assert assert_one_subject(w) == "circles-mlp · not trained yet"
+    assert not any(w.plots.point_counts().values())
+    assert not w.inspect.source.ready()
+
+    # a finished run, opened from the Runs dock: its name and its last epoch everywhere
+    exp = lab.circles(3)
+    exp.name = "opened"
+    run = Trainer(exp, run_root=default_root()).fit()
+    w.runs_panel.refresh()
+    row = next(i for i, r in enumerate(w.runs_panel.runs) if str(r.folder) == run.run_folder)
+    with qtbot.waitSignal(w.inspect.inspected, timeout=30_000):
+        w.runs_panel.inspect_requested.emit(w.runs_panel.runs[row])
+    assert assert_one_subject(w) == "opened · epoch 3/3"
+    assert f"test {run.last.test.accuracy:.2f} %" in w.training_panel.status.text()
+    assert w.inspect.restored is not None and w.inspect.restored.exp.name == "opened"
+
+    # a study's rung, clicked in the Part 2 table
+    p = open_study(w, study_file(tmp_path))
+    rows = run_study(qtbot, p)
+    with qtbot.waitSignal(w.inspect.inspected, timeout=30_000):
+        rect = p.results.table.visualItemRect(p.results.table.item(0, 0))
+        click(qtbot, p.results.table.viewport(), rect.center())
+    words = assert_one_subject(w)
+    assert words == f"tiny ladder · baseline · epoch {rows[0]['epochs']}/{rows[0]['epochs']}"
+    assert f"test {rows[0]['test_accuracy']:.2f} %" in w.training_panel.status.text()
+
+    # a run started with Train: the live run, epoch by epoch (checked at each change, after
+    # the window's own slot has shown it)
+    w.lab.load_experiment(lab.circles(3))
+    seen = []
+    w.lab.subject_changed.connect(lambda s: seen.append((s.kind, assert_one_subject(w))))
+    with qtbot.waitSignal(w.lab.run_finished, timeout=60_000):
+        qtbot.mouseClick(w.training_panel.start, Qt.MouseButton.LeftButton)
+    assert seen[0] == ("live", "circles-mlp · epoch 0/3")
+    assert ("live", "circles-mlp · epoch 1/3") in seen  # the epochs as the curves reach them
+    assert seen[-1] == ("run", "circles-mlp · epoch 3/3") == ("run", assert_one_subject(w))
