@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractButton, QCheckBox, QComboBox, QFormLayou
                                QLabel, QLineEdit, QSizePolicy, QWidget)
 
 from app.spinbox import FloatSpinBox, IntSpinBox, _NumberBox
+from app.wheel_guard import ComboBox
 from core import config as cfg
 
 BIG = 1_000_000_000      # a whole-number box without a maximum is sized for this many digits
@@ -84,7 +85,7 @@ def make_editor(section: str, name: str, parent: QWidget | None = None) -> QWidg
     or a float, a line edit for text."""
     kind, m = cfg.field_type(section, name), cfg.field_of(section, name).metadata
     if cfg.choices(section, name):
-        w = QComboBox(parent)
+        w = ComboBox(parent)
         for value, words in cfg.choice_words(section, name).items():
             w.addItem(words, value)
     elif kind is bool:

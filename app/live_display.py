@@ -33,9 +33,12 @@ class LiveDisplay:
     `draw` paces the plots' redraws by what they cost (DRAW_SHARE of the GUI thread, less
     what the visible Inspect view spends), `progress` the progress line (every PROGRESS_S)."""
 
-    def __init__(self, plots, inspect, runs_panel, training_panel) -> None:
+    def __init__(self, plots, inspect, runs_panel, training_panel, on_epoch=None) -> None:
+        """on_epoch(epoch): called with the epoch the progress line shows, as it shows it
+        (the Lab's subject follows the line: the captions and the title agree with it)."""
         self.plots, self.inspect = plots, inspect
         self.runs_panel, self.training_panel = runs_panel, training_panel
+        self.on_epoch = on_epoch or (lambda _epoch: None)
         self.draw = Pacer(0.0, DRAW_SHARE)   # the next tick after the paced time redraws
         self.progress = Pacer(PROGRESS_S, 1.0)
         self.session = None
@@ -101,6 +104,7 @@ class LiveDisplay:
         self.training_panel.show_progress(
             shown.epoch, info.epochs, int(shown.steps[-1]), info.epochs * info.steps_per_epoch,
             now - self.t0, shown.images_per_s, paused=s.paused, fmt=info.precision)
+        self.on_epoch(shown.epoch)
 
     def paused(self) -> None:
         """Mark the progress line paused (once the first steps are drawn; before, the

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
-from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QDialog,
-                               QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
-                               QRadioButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QDialog, QDialogButtonBox,
+                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QRadioButton, QScrollArea, QVBoxLayout,
+                               QWidget)
+
+from app.wheel_guard import ComboBox
 
 from core import report
 from core.errors import ExportError
@@ -78,7 +80,7 @@ class ReportDialog(QDialog):
         self.lab, self.runs_panel, self.inspect, self.widen = lab, runs_panel, inspect, widen
         self.setWindowTitle("Export lab report")
         self.setObjectName("report-dialog")
-        self.source = QComboBox()
+        self.source = ComboBox()
         self.source.setObjectName("report-source")
         for label, folder in sources(lab, runs_panel):
             self.source.addItem(label, str(folder))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from app.layout import ignore_width
+
 EMPTY = ("No results yet: run the ladder (Part 2 tab → Run study) or a Part 1 shortcut; "
          "each rung's row and bar appear here as it ends.")
 
@@ -21,7 +23,7 @@ class ResultsPage(QWidget):
         super().__init__(parent)
         self.heading = QLabel(EMPTY, self)
         self.heading.setObjectName("results-heading")
-        self.heading.setWordWrap(True)
+        ignore_width(self.heading)  # wraps to the page, never widens it (presentation's 18 pt)
         self.stack = QStackedWidget(self)
         self.results = dict(results)
         for name, widget in self.results.items():
@@ -32,7 +34,11 @@ class ResultsPage(QWidget):
         col.setContentsMargins(10, 8, 10, 8)
         col.addWidget(self.heading)
         col.addWidget(self.stack, 1)
+        col.addStretch(0)  # while there is no table, the sentence stays at the top
         self.stack.hide()
+        for name, widget in reversed(self.results.items()):  # filled before the page was made
+            if widget.rows:
+                self.show_study(widget, name)
 
     def show_study(self, widget, name: str) -> None:
         """Show widget's study (from the tab called name)."""

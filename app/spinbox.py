@@ -9,11 +9,13 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QSpinBox
 
+from app.wheel_guard import WheelGuarded
+
 INT_BIG = 2**31 - 1      # the most a QSpinBox holds: whole-number boxes span -INT_BIG … INT_BIG
 FLOAT_BIG = 1e300        # float boxes span ±FLOAT_BIG: the engine, not the box, sets the limits
 
 
-class _NumberBox:
+class _NumberBox(WheelGuarded):
     """What the lab's spin boxes share: a value is shown as typed and never clamped.
 
     Their range is as wide as the box can hold, so that the engine's rules (core.config) say
@@ -25,6 +27,7 @@ class _NumberBox:
     """
 
     def _init_number(self) -> None:
+        self.guard_wheel()  # the wheel changes the number only once the box has focus
         self._typed: str | None = None   # the text shown when it is not a number the box holds
         self._zero_text = ""
         self.lineEdit().textEdited.connect(self._text_edited)

@@ -3,22 +3,20 @@ that does not have keyboard focus scrolls the panel under it, as in a browser's 
 of changing the value (three wheel clicks once turned conv1's 32 filters into 29, unseen).
 Click the field (or Tab to it) first, and the wheel changes it as usual.
 
-One filter on the application covers every such widget, the panels' and the views' alike,
-present and future: `install(app)`.
+The rule lives in the widgets themselves (WheelGuarded, mixed into the app's number boxes,
+ComboBox and SpinBox below), not in a filter on the application: such a filter is Python
+called for every event of every widget, which held the GIL the training thread needed (the
+GUI thread 8 points busier while the circles MLP trained).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import (QAbstractScrollArea, QAbstractSpinBox, QApplication, QComboBox,
-                               QSlider, QWidget)
-
-#: the widgets whose value a wheel changes (a scroll bar is a slider too, but scrolls)
-GUARDED = (QAbstractSpinBox, QComboBox, QSlider)
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QComboBox, QSlider, QSpinBox
 
 
-def _scroll_area(widget: QWidget) -> QAbstractScrollArea | None:
+def _scroll_area(widget) -> QAbstractScrollArea | None:
     parent = widget.parentWidget()
     while parent is not None:
         if isinstance(parent, QAbstractScrollArea):
@@ -27,30 +25,39 @@ def _scroll_area(widget: QWidget) -> QAbstractScrollArea | None:
     return None
 
 
-class WheelGuard(QObject):
-    """The application's event filter: see the module's text."""
+class WheelGuarded:
+    """Mixin for a widget whose value a wheel changes: only while it has focus."""
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
-        kind = event.type()
-        if kind == QEvent.Type.Polish and isinstance(obj, GUARDED):
-            if obj.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-                obj.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel never takes focus
-        elif kind == QEvent.Type.Wheel and isinstance(obj, GUARDED) and not obj.hasFocus():
-            area = _scroll_area(obj)
-            if area is not None:  # the panel scrolls, as the pointer's owner would want
-                viewport = area.viewport()
-                pos = QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint()))
-                QApplication.sendEvent(viewport, QWheelEvent(
-                    pos, event.globalPosition(), event.pixelDelta(), event.angleDelta(),
-                    event.buttons(), event.modifiers(), event.phase(), event.inverted()))
-            return True  # the field keeps its value
-        return False
+    def guard_wheel(self) -> None:
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel never takes focus
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        if self.hasFocus():
+            super().wheelEvent(event)
+            return
+        area = _scroll_area(self)
+        if area is not None:  # the panel under the field scrolls, as the pointer's owner wants
+            viewport = area.viewport()
+            pos = QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint()))
+            QApplication.sendEvent(viewport, QWheelEvent(
+                pos, event.globalPosition(), event.pixelDelta(), event.angleDelta(),
+                event.buttons(), event.modifiers(), event.phase(), event.inverted()))
+        event.accept()  # handled here: the field keeps its value, nothing else scrolls twice
 
 
-def install(app: QApplication) -> WheelGuard:
-    """Install the guard on app once; return it."""
-    guard = app.findChild(WheelGuard)
-    if guard is None:
-        guard = WheelGuard(app)
-        app.installEventFilter(guard)
-    return guard
+class ComboBox(WheelGuarded, QComboBox):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.guard_wheel()
+
+
+class SpinBox(WheelGuarded, QSpinBox):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.guard_wheel()
+
+
+class Slider(WheelGuarded, QSlider):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.guard_wheel()

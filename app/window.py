@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QLabel, QMainWindow,
-                               QMessageBox, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QFrame, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
-from app import layout, messages, report_dialog, wheel_guard
+from app import layout, messages, report_dialog
 from app.banner import BannerView
+from app.caption import Caption
 from app.experiment_files import ExperimentFiles
 from app.form import in_words
 from app.lab_model import Lab, broken_rule
@@ -49,12 +49,9 @@ class MainWindow(QMainWindow):
         # the GUI thread's own torch work (the Inspect views) runs on one thread: an OpenMP
         # team of its own would slow the training thread's by 6-8 % (2-core VM, the CNN)
         torch.set_num_threads(1)
-        wheel_guard.install(QApplication.instance())  # a wheel changes only a focused field
         self.lab = lab = Lab(settings or open_settings(), run_root, persist, parent=self)
-        lab.read_panels = self.current_experiment
-        lab.asker = self.ask
+        lab.read_panels, lab.asker = self.current_experiment, self.ask
         self.questions = Questions(self)  # the one open yes/no question, if any
-        self.setWindowTitle("LearnScope")
         self.setStyleSheet(QSS)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -68,7 +65,9 @@ class MainWindow(QMainWindow):
                        self.part1_panel]
         self._lay_out()
         self.presentation = Presentation(self)
-        self.live = LiveDisplay(self.plots, self.inspect, self.runs_panel, self.training_panel)
+        self.live = LiveDisplay(self.plots, self.inspect, self.runs_panel, self.training_panel,
+                                self.lab.advance)
+        self.tick = self.live.tick  # the plots, the Inspect view and the progress line, updated
         self.timer = QTimer(self, interval=TICK_MS, timeout=self.tick)
         self.files = ExperimentFiles(lab, self.panels)  # open, save, recent files; the title
         self.files.title_changed.connect(self._show_title)
@@ -92,15 +91,13 @@ class MainWindow(QMainWindow):
     def _lay_out(self) -> None:
         """The pages in the centre (window_pages: Train, Results, Inspect, Runs); the
         Experiment tabs in a dock at the side."""
-        bar = QFrame()
-        bar.setObjectName("trainingBar")
+        bar = QFrame(objectName="trainingBar")
         QVBoxLayout(bar).addWidget(self.training_panel)
         bar.layout().setContentsMargins(0, 0, 0, 0)
         curves = QWidget()
         col = QVBoxLayout(curves)
         col.setContentsMargins(0, 0, 0, 0)
-        self.plots_caption = QLabel()  # the Lab's subject: whose curves these are
-        self.plots_caption.setObjectName("plots-subject")
+        self.plots_caption = Caption("plots-subject")  # the Lab's subject: whose curves
         col.addWidget(self.plots_caption)
         col.addWidget(self.plots, 1)
         self.inspect = InspectPanel(self.lab)  # filters, feature maps, receptive field, …
@@ -202,7 +199,10 @@ class MainWindow(QMainWindow):
         self.plots_caption.setText(f"Curves: {words}")
         self.inspect.show_subject(f"Network: {words}")
         self.training_panel.show_subject(words)
-        self.files.update_title()
+        if subject.kind == "live":  # an epoch further: no setting changed, the * stays
+            self._show_title("", self.isWindowModified())
+        else:
+            self.files.update_title()
         if subject.kind == "experiment":  # settings not trained yet: no curves, no network
             self.plots.clear()
             self.inspect.clear_run()
@@ -275,12 +275,6 @@ class MainWindow(QMainWindow):
             self.training_panel.set_stopping()
             self.training_panel.show_message("Stopping at the next batch…")
 
-    def tick(self) -> None:
-        """Bring the plots, the Inspect view and the progress line up to date (LiveDisplay)."""
-        self.live.tick()
-        if self.plots.shown is not None:  # the epoch the curves and the progress line are at
-            self.lab.advance(self.plots.shown.epoch)
-
     def _data_progressed(self, done: int, total: int) -> None:
         self.training_panel.show_message(f"Decoding images {done:,}/{total:,}…")
 
@@ -312,6 +306,8 @@ class MainWindow(QMainWindow):
         self.plots.clear()
         self._overlay({Path(run.folder).resolve()}, keep=True)
         self.training_panel.show_message(messages.run_summary(run))
+        s = self.lab.subject
+        self.training_panel.show_finished(s.epoch, s.epochs or s.epoch)
         self.inspect.inspect_run(run)
         if self.pages.currentIndex() == RUNS:  # opened from the list: see it
             self.pages.setCurrentIndex(TRAIN)
@@ -347,6 +343,7 @@ class MainWindow(QMainWindow):
         self.docks.restore(self.settings)
         self.plots.set_log_scale(str(self.settings.value("plots/log_scale", "false")).lower() == "true")
         self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0) or 0))
+        self.pages.setCurrentIndex(int(self.settings.value("window/page", 0) or 0))
 
     def save_settings(self) -> None:
         if not self.persist:
@@ -357,6 +354,7 @@ class MainWindow(QMainWindow):
             size = self.presentation.leave()
         self.docks.save(s, size)
         s.setValue("window/tab", self.tabs.currentIndex())
+        s.setValue("window/page", self.pages.currentIndex())
         s.setValue("plots/log_scale", self.plots.log.isChecked())
         self._save_experiment()
         s.sync()

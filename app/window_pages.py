@@ -43,7 +43,10 @@ class _Overlay(QObject):
         banner.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802
-        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.LayoutRequest):
+        kind = event.type()
+        # the pages resized; the banner shown, or its text (so its height) changed
+        if kind == QEvent.Type.Resize and obj is self.pages or (
+                obj is self.banner and kind in (QEvent.Type.Show, QEvent.Type.LayoutRequest)):
             self.place()
         return False
 

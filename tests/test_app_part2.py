@@ -225,3 +225,36 @@ def test_a_study_the_cli_trains_now_is_refused_with_where(qtbot, window, tmp_pat
     assert [r["status"] for r in rows] == ["done"] * 3
     with FolderLock(folder) as lock:  # and the tab let it go at the end
         assert lock.held
+
+
+def test_a_rung_opened_on_the_results_page_shows_its_network_on_the_train_page(
+        qtbot, window, tmp_path):
+    from app.window_pages import RESULTS, TRAIN
+    w = window(lab.circles(), tab=PART2)
+    p = open_study(w, study_file(tmp_path))
+    run_study(qtbot, p)
+    w.pages.setCurrentIndex(RESULTS)
+    table = p.results.table
+    assert table.isVisible()
+    with qtbot.waitSignal(w.inspect.inspected, timeout=30_000):
+        click(qtbot, table.viewport(), table.visualItemRect(table.item(0, 0)).center())
+    assert not w.inspect.isVisible()  # loaded while hidden…
+    w.pages.setCurrentIndex(TRAIN)
+    view = w.inspect.current()
+    qtbot.waitUntil(lambda: view._stack.currentWidget() is view.body)  # …drawn once shown
+
+
+def test_the_results_page_opens_on_the_last_results_of_the_study_shown(qtbot, window, tmp_path):
+    """The Part 2 tab opens on the built-in ladder with its last results: the Results page
+    shows them from the start (they were read before the page existed)."""
+    import shutil
+    from app.window_pages import RESULTS
+    w = window(lab.circles(), tab=PART2)
+    rows = run_study(qtbot, open_study(w, study_file(tmp_path)))
+    ladder = default_root() / "ladder-shapes-cnn"
+    ladder.mkdir()
+    shutil.copy(default_root() / "tiny-ladder" / "study.json", ladder / "study.json")
+    again = window(lab.circles())
+    again.pages.setCurrentIndex(RESULTS)
+    assert again.results_page.current() is again.part2_panel.results
+    assert again.part2_panel.results.table.rowCount() == len(rows) == 3

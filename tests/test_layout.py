@@ -426,3 +426,11 @@ def test_each_page_has_its_shortcut(qtbot, window):
         assert a.shortcut().toString() == keys
         a.trigger()
         assert w.pages.currentIndex() == i and w.pages.tabText(i) == title
+
+
+def test_the_page_shown_comes_back_at_the_next_start(window):
+    before = window(circles(), persist=True)
+    before.pages.setCurrentIndex(RESULTS)
+    before.close()  # saves the settings
+    after = window(circles(), persist=True)
+    assert after.pages.currentIndex() == RESULTS

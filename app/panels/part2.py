@@ -13,13 +13,13 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QLabel,
-                               QListWidget, QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from app.layout import FlowLayout
 from app.panels.study_results import StudyResults
 from app.study import StudyTrainer
+from app.wheel_guard import ComboBox, SpinBox
 from core import run_reader
 from core import study as studies
 from core.errors import ConfigError
@@ -70,7 +70,7 @@ class Part2Panel(QWidget):
         box = QGroupBox("Study", self)
         box.setToolTip("Matched runs: every rung has the same seed, so a difference between "
                        "two rungs is the switch's doing, not luck.")
-        self.study_choice = QComboBox(box)
+        self.study_choice = ComboBox(box)
         self.study_choice.setObjectName("study_choice")
         self.study_choice.setToolTip("A built-in study (the practical's ladder on a preset), or "
                                      "a study file of your own ([study] and [[study.variant]]).")
@@ -89,7 +89,7 @@ class Part2Panel(QWidget):
 
     def _run_box(self) -> QGroupBox:
         box = QGroupBox("Run", self)
-        self.epochs = QSpinBox(box)
+        self.epochs = SpinBox(box)
         self.epochs.setObjectName("study_epochs")
         self.epochs.setRange(0, 10_000)
         self.epochs.setToolTip("Train every rung for this many epochs instead of the study's "

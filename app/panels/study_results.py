@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
@@ -95,8 +95,10 @@ class StudyResults(QWidget):
         table.setWordWrap(False)  # one line a rung: a wrapped label was cut to "2. + …"
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        table.horizontalHeader().setStretchLastSection(True)  # the Results page's full width
+        # on the Results page's full width: every number whole, the rung's label gets the rest
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         table.setToolTip("One row per rung: accuracies in %, change = test accuracy against the "
                          "rung above, in points. Click a rung to load its settings and inspect "
                          "its network.")
@@ -114,6 +116,7 @@ class StudyResults(QWidget):
         chart.setLabel("left", "test accuracy (%)")
         chart.setLabel("bottom", "rung")
         chart.setYRange(0, 100, padding=0.02)
+        chart.getPlotItem().setContentsMargins(2, 10, 6, 2)  # room for the "100" tick label
         chart.setToolTip("Test accuracy per rung; the dashed line is chance (one class in N). "
                          "Click a bar to load that rung.")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6)
@@ -142,8 +145,7 @@ class StudyResults(QWidget):
         for i, row in enumerate(self.rows):
             for j, text in enumerate(cells(row)):
                 t.setItem(i, j, self._item(row, j, text))
-        self._recolour()  # (first: the colour swatch widens the rung column)
-        t.resizeColumnsToContents()
+        self._recolour()
         self._fit_height()
         self.shown.emit()
 
@@ -162,9 +164,16 @@ class StudyResults(QWidget):
             item.setToolTip(row.get("message") or status)
         return item
 
+    def changeEvent(self, event) -> None:  # noqa: N802
+        """Presentation's larger text makes taller rows: the table is fitted to them again."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            QTimer.singleShot(0, self._fit_height)
+
     def _fit_height(self) -> None:
         """Tall enough for every rung (up to 8) without a scroll bar of its own."""
         t = self.table
+        t.resizeRowsToContents()  # rows as tall as the text now is
         shown = min(max(t.rowCount(), 1), 8)
         rows = sum(t.rowHeight(i) for i in range(min(t.rowCount(), shown))) or 24 * shown
         t.setFixedHeight(t.horizontalHeader().sizeHint().height() + rows

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSizePolicy, QWidget)
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
+from app.caption import Caption
 from app.experiment import devices
 from app.form import FormPanel, tooltip
 from app.layout import FlowLayout, ignore_width
+from app.wheel_guard import ComboBox
 from core import config as cfg
 
 
@@ -39,7 +41,7 @@ class TrainingPanel(FormPanel):
         super().__init__(parent)
         self.epochs = self.editor("train", "epochs")
         self.seed = self.editor("train", "seed")
-        self.device = QComboBox(self)
+        self.device = ComboBox(self)
         self.device.setObjectName("train.device")
         self.device.setToolTip(tooltip("train", "device"))
         for label, value in devices():
@@ -90,19 +92,18 @@ class TrainingPanel(FormPanel):
         grid.addWidget(self.problem, 3, 0)
         self.set_running(False)
 
-    def _status_line(self) -> QHBoxLayout:
-        """What the line is about (the Lab's subject, in bold), then what happens to it."""
-        self.subject = QLabel(self)
-        self.subject.setObjectName("subject")
-        self.subject.setToolTip("What the plots and the Inspect views show now.")
+    def _status_line(self) -> QVBoxLayout:
+        """What the line is about (the Lab's subject, in bold), and under it what happens."""
+        self.subject = Caption("subject", bold=True, parent=self)  # changes every epoch
         self.status = QLabel("Ready.", self)
         self.status.setObjectName("status")
         ignore_width(self.status)
-        line = QHBoxLayout()
-        line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(self.subject)
-        line.addWidget(self.status, 1)
-        return line
+        lines = QVBoxLayout()
+        lines.setContentsMargins(0, 0, 0, 0)
+        lines.setSpacing(0)
+        lines.addWidget(self.subject)
+        lines.addWidget(self.status)
+        return lines
 
     def loaded(self, exp: cfg.Experiment) -> None:
         i = self.device.findData(exp.train.device)
@@ -177,4 +178,10 @@ class TrainingPanel(FormPanel):
 
     def show_subject(self, words: str) -> None:
         """Name what the line is about (the Lab's subject: "shapes-cnn · epoch 3/16")."""
-        self.subject.setText(f"<b>{words}</b>  ·")
+        self.subject.setText(words)
+
+    def show_finished(self, epoch: int, epochs: int) -> None:
+        """A full bar for a finished run opened from its folder."""
+        self.progress.setRange(0, max(1, epochs))
+        self.progress.setValue(min(epoch, max(1, epochs)))
+        self.progress.setFormat(f"epoch {epoch}/{epochs} · %p%")

@@ -4,9 +4,10 @@ per-channel mean and std."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image
+from app.wheel_guard import SpinBox
 from core import inspect as ins
 from core.mosaic import image_mosaic
 
@@ -23,7 +24,7 @@ class BatchView(InspectView):
         col = QVBoxLayout(self.body)
         row = QHBoxLayout()
         row.addWidget(QLabel("Images:"))
-        self.n = QSpinBox()
+        self.n = SpinBox()
         self.n.setRange(1, 64)
         self.n.setValue(16)
         self.n.valueChanged.connect(lambda _=0: self.tick(force=True))

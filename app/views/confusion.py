@@ -11,12 +11,13 @@ import math
 import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QListWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.layout import FlowLayout, ignore_width
 from app.views.common import InspectView
+from app.wheel_guard import ComboBox
 from core import inspect as ins
 
 ICON = 64
@@ -171,7 +172,7 @@ class ConfusionView(InspectView):
         col = QVBoxLayout(self.body)
         row = FlowLayout()  # wraps in a narrow dock
         row.addWidget(QLabel("Split:"))
-        self.split = QComboBox()
+        self.split = ComboBox()
         self.split.addItems(["validation", "test"])
         self.split.setCurrentIndex(1)  # the presets hold out no validation split
         self.split.currentIndexChanged.connect(lambda _=0: self.tick(force=True))
@@ -200,10 +201,15 @@ class ConfusionView(InspectView):
         self.examples.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.examples.setGridSize(QSize(ICON + 70, ICON + 44))
         bcol.addWidget(self.examples)
+        self.examples.hide()  # until a cell is clicked: the matrix has the room
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(below)
-        split.setSizes([500, 250])
+        # the matrix first: all its rows in sight (presentation's 18 pt at 720 px), the list
+        # of a cell's examples under it takes a fifth
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setSizes([800, 200])
         col.addWidget(split, 1)
         self.counts: np.ndarray | None = None
         self.listed: np.ndarray = np.zeros(0, int)
@@ -274,6 +280,7 @@ class ConfusionView(InspectView):
             return
         self.cell = (true_class, predicted)
         self.pending = False
+        self.examples.show()
         self._list_cell()
         if self.pending:  # listed between two training steps: at the next tick
             self.stale = True

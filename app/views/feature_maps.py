@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QImage, QImageReader
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QPushButton, QSpinBox,
-                               QVBoxLayout)
+from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout
 
 from app.layout import FlowLayout
 from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image
+from app.wheel_guard import ComboBox, SpinBox
 from core import inspect as ins
 from core import mosaic
 
@@ -73,10 +73,10 @@ class FeatureMapsView(InspectView):
         super().__init__(source, parent)
         col = QVBoxLayout(self.body)
         row = FlowLayout()  # wraps in a narrow dock
-        self.split = QComboBox()
+        self.split = ComboBox()
         self.split.addItems(["test", "validation", "train"])
         self.split.currentIndexChanged.connect(lambda _=0: self._pick())
-        self.index = QSpinBox()
+        self.index = SpinBox()
         self.index.setRange(0, 0)
         self.index.setToolTip("Which example of the split.")
         self.index.valueChanged.connect(lambda _=0: self._pick())

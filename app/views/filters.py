@@ -3,10 +3,11 @@ in grey, or an image MLP's first-layer weights as image tiles; refreshed live at
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout
 
 from app.layout import FlowLayout
 from app.views.common import Canvas, InspectView, image_plot, show_image
+from app.wheel_guard import ComboBox
 from core import inspect as ins
 
 
@@ -21,7 +22,7 @@ class FiltersView(InspectView):
         col = QVBoxLayout(self.body)
         row = FlowLayout()  # wraps in a narrow dock
         row.addWidget(QLabel("Layer:"))
-        self.layer = QComboBox()
+        self.layer = ComboBox()
         self.layer.setToolTip("The first convolution in colour; deeper ones one grey tile per "
                               "(output channel = row, input channel = column).")
         self.layer.currentIndexChanged.connect(lambda _=0: self.tick(force=True))

@@ -8,11 +8,13 @@ import threading
 import time
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from app.caption import Caption
 from app.views import registry
 from app.views.common import ModelSource
 from app.worker import Progress
+from app.wheel_guard import ComboBox
 
 
 class _Loading(QObject):
@@ -51,7 +53,7 @@ class InspectPanel(QWidget):
         self._token = 0
         # the views are chosen from a list above them: it fits a narrow dock and hides none
         # behind a tab bar's scroll arrows
-        self.chooser = QComboBox()
+        self.chooser = ComboBox()
         self.chooser.setObjectName("inspect-view")
         self.chooser.setToolTip("Which view of the network to show.")
         self.stack = QStackedWidget()
@@ -69,8 +71,7 @@ class InspectPanel(QWidget):
         label.setBuddy(self.chooser)
         top.addWidget(label)
         top.addWidget(self.chooser, 1)
-        self.caption = QLabel()  # the Lab's subject: whose network the view shows, at what epoch
-        self.caption.setObjectName("inspect-subject")
+        self.caption = Caption("inspect-subject")  # the Lab's subject: whose network, when
         self.caption.setContentsMargins(8, 0, 6, 0)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
@@ -86,6 +87,12 @@ class InspectPanel(QWidget):
 
     def current(self):
         return self.stack.currentWidget()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        """Shown again (another page, the panel moved between pages): the view draws what
+        arrived while it was hidden, a run opened from the Results page included."""
+        super().showEvent(event)
+        self.tick(force=True)
 
     def spending(self) -> float:
         """The share of the GUI thread the visible view takes while a run trains (0 if none)."""
