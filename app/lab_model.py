@@ -137,6 +137,8 @@ class Lab(QObject):
             self.load_experiment(exp)
         elif self.problem:
             return False
+        else:  # a run of its own, not a study's rung: earlier runs' curves leave its axes
+            self.show_overlays(set())
         exp = exp if exp is not None else self.current_experiment()
         try:
             session = TrainingSession(exp, run_root=self.run_root, parent=self,

@@ -66,3 +66,17 @@ def test_every_part_names_the_same_subject_through_a_lab_session(qtbot, window, 
     assert seen[0] == ("live", 0, "circles-mlp · epoch 0/30")
     assert any(kind == "live" and epoch >= 1 for kind, epoch, _ in seen)  # as the curves reach them
     assert seen[-1] == ("run", 30, "circles-mlp · epoch 30/30") == ("run", 30, assert_one_subject(w))
+
+
+def test_a_run_started_with_train_shows_its_own_curves_only(qtbot, window):
+    """Runs ticked earlier (a study's rungs) are not overlaid on a new run's axes; a study's
+    rungs, started by the study, keep the finished ones overlaid (tests/test_app_part2.py)."""
+    exp = lab.circles(2)
+    Trainer(exp, run_root=default_root()).fit()
+    w = window(lab.circles(2))
+    w.runs_panel.refresh()
+    w.runs_panel.set_checked(0, True)
+    assert w.runs_panel.checked_runs() and w.plots.overlay_items
+    with qtbot.waitSignal(w.lab.run_finished, timeout=60_000):
+        qtbot.mouseClick(w.training_panel.start, Qt.MouseButton.LeftButton)
+    assert not w.runs_panel.checked_runs() and not w.plots.overlay_items
