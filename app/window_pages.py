@@ -8,12 +8,16 @@
 The Inspect panel is one widget: it moves to the Inspect page while that page is shown and
 back beside the curves for the Train page. Messages (the banner) float over the bottom of the
 page instead of taking the curves' room.
+
+A tab bar over a stacked widget rather than a QTabWidget: a QTabWidget repaints all of itself
+on every layout request that reaches it, and while a run trains each new number in a view's
+caption sends one up — that alone doubled the GUI thread's time for the circles MLP.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
 TRAIN, RESULTS, INSPECT, RUNS = range(4)
 #: (title, shortcut, tooltip) of each page, in order
@@ -35,7 +39,7 @@ def _holder(parent: QWidget) -> QWidget:
 class _Overlay(QObject):
     """Keeps the banner floating over the bottom of the pages, as wide as they are."""
 
-    def __init__(self, pages: QTabWidget, banner: QWidget):
+    def __init__(self, pages: QWidget, banner: QWidget):
         super().__init__(pages)
         self.pages, self.banner = pages, banner
         banner.setParent(pages)
@@ -58,14 +62,27 @@ class _Overlay(QObject):
         b.raise_()
 
 
-class Pages(QTabWidget):
+class Pages(QWidget):
     """The centre's pages (see the module)."""
+
+    currentChanged = Signal(int)  # noqa: N815 (QTabWidget's name, which callers know)
 
     def __init__(self, bar: QWidget, curves: QWidget, results: QWidget, inspect: QWidget,
                  runs: QWidget, banner: QWidget, parent=None):
         super().__init__(parent)
         self.setObjectName("pages")
-        self.setDocumentMode(True)
+        self.bar = QTabBar(self)
+        self.bar.setDocumentMode(True)
+        self.bar.setExpanding(False)
+        self.bar.setDrawBase(True)
+        self.stack = QStackedWidget(self)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.bar)
+        col.addWidget(self.stack, 1)
+        self.bar.currentChanged.connect(self.stack.setCurrentIndex)
+        self.stack.currentChanged.connect(self.currentChanged)
         self.inspect = inspect
         # the training bar over the curves only: the Inspect view beside them has the page's
         # whole height (a decision boundary is a square)
@@ -84,11 +101,34 @@ class Pages(QTabWidget):
         self.inspect_page = _holder(self)
         for page, (title, keys, tip) in zip(
                 (self.train_split, results, self.inspect_page, runs), PAGES):
-            i = self.addTab(page, title)
-            self.setTabToolTip(i, f"{tip} ({keys})")
+            self.stack.addWidget(page)
+            i = self.bar.addTab(title)
+            self.bar.setTabToolTip(i, f"{tip} ({keys})")
         self.currentChanged.connect(self._place_inspect)
         self._place_inspect(self.currentIndex())
         self.overlay = _Overlay(self, banner)
+
+    # the part of QTabWidget's interface the window, its menus and the tests use
+    def tabBar(self) -> QTabBar:  # noqa: N802
+        return self.bar
+
+    def count(self) -> int:
+        return self.stack.count()
+
+    def currentIndex(self) -> int:  # noqa: N802
+        return self.stack.currentIndex()
+
+    def setCurrentIndex(self, index: int) -> None:  # noqa: N802
+        self.bar.setCurrentIndex(index)
+
+    def currentWidget(self) -> QWidget:  # noqa: N802
+        return self.stack.currentWidget()
+
+    def widget(self, index: int) -> QWidget:
+        return self.stack.widget(index)
+
+    def tabText(self, index: int) -> str:  # noqa: N802
+        return self.bar.tabText(index)
 
     def _place_inspect(self, index: int) -> None:
         """The one Inspect panel: on the Inspect page while it shows, else beside the curves."""
