@@ -5,12 +5,15 @@ A word-wrapped QLabel there cost the training run: each new text asked its paren
 layout, the plots and the Inspect view were given new sizes and redrew everything (GUI
 thread 7 points busier, 120 ms stalls, on the circles MLP). A caption keeps one height (its
 font's line), takes the width it is given without asking for more, and elides what does not
-fit, its whole text in the tooltip: a new text repaints it and nothing else.
+fit, its whole text in the tooltip. It paints its text itself: QLabel.setText asks the parents
+for a new layout whatever the size policy says, and that request climbs to the main window on
+every epoch; a new text here repaints the caption and nothing else.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
 
@@ -19,7 +22,7 @@ class Caption(QLabel):
 
     def __init__(self, name: str, bold: bool = False, parent=None):
         super().__init__(parent)
-        self._full = ""
+        self._full = self._shown = ""
         self.setObjectName(name)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -30,6 +33,9 @@ class Caption(QLabel):
         """The whole text, as given (text() is what fits)."""
         return self._full
 
+    def text(self) -> str:
+        return self._shown
+
     def setText(self, text: str) -> None:  # noqa: N802
         if text != self._full:
             self._full = text
@@ -39,8 +45,16 @@ class Caption(QLabel):
     def _elide(self) -> None:
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
                                               max(0, self.contentsRect().width()))
-        if shown != super().text():
-            super().setText(shown)
+        if shown != self._shown:
+            self._shown = shown
+            self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        self.style().drawItemText(painter, self.contentsRect(),
+                                  int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                                  self.palette(), self.isEnabled(), self._shown,
+                                  self.foregroundRole())
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
