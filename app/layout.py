@@ -4,7 +4,7 @@ and whether a layout saved on another screen still fits this one."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QLabel, QLayout, QScrollArea,
                                QSizePolicy, QWidget)
 
@@ -128,6 +128,28 @@ def compact_forms(root: QWidget) -> None:
     for box in root.findChildren(QGroupBox):  # the stylesheet pads group boxes already
         if box.layout() is not None:
             box.layout().setContentsMargins(4, 4, 4, 4)
+
+
+class LinesLabel(QLabel):
+    """A word-wrapped label that never widens the window and is always at least `lines` lines
+    tall: a status that went from one line to two as a run starts would move everything under
+    it, and the plots below would be laid out and repainted whole."""
+
+    def __init__(self, text: str = "", lines: int = 2, parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self.lines = lines
+        ignore_width(self)
+        self._reserve()
+
+    def _reserve(self) -> None:
+        margins = self.contentsMargins()
+        self.setMinimumHeight(self.fontMetrics().lineSpacing() * self.lines
+                              + margins.top() + margins.bottom())
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode's larger text
+            self._reserve()
 
 
 def ignore_width(label: QWidget) -> None:

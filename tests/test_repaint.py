@@ -71,3 +71,45 @@ def test_a_caption_asks_for_no_new_layout(qtbot, tmp_path):
         qtbot.waitUntil(lambda: painted.counts[caption] > 0)
         assert caption.full_text().endswith(f"{epoch}/3")
         assert epoch == 0 or layouts.counts[caption.parentWidget()] == 0
+
+
+def test_the_status_line_keeps_its_height_as_a_run_starts(qtbot):
+    """A run's first status line takes two lines; "Ready." one: the bar, so the plots under
+    it, must not move when it comes."""
+    from app.panels.training import TrainingPanel
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.resize(740, 220)
+    panel.show()
+    qtbot.waitExposed(panel)
+    status = panel.status
+    ready = max(status.minimumHeight(), status.heightForWidth(status.width()))
+    words = "Training on cpu (fp32, channels-last): 512 train / 256 test examples"
+    while status.fontMetrics().horizontalAdvance(words) < 1.5 * status.width():
+        words += ", 1,191,170 parameters"
+    status.setText(words)
+    two_lines = status.heightForWidth(status.width())
+    assert two_lines > status.fontMetrics().lineSpacing() * 1.5  # it does take two lines here
+    assert max(status.minimumHeight(), two_lines) == ready
+
+
+def test_the_plots_keep_their_height_as_the_key_fills(qtbot):
+    """The key under the plots gains its entries with the run's first epochs; the plots above
+    it keep their height (they were laid out and repainted whole each time)."""
+    from app.views.plots import PlotsView
+    from core.records import EpochRecord, SplitMetrics
+    v = PlotsView()
+    qtbot.addWidget(v)
+    v.resize(740, 650)
+    v.show()
+    qtbot.waitExposed(v)
+    before = v.canvas.height()
+    for epoch in (1, 2):
+        test = SplitMetrics(1.2 / epoch, 44 + epoch) if epoch == 2 else None  # a split joins
+        v.add_records([EpochRecord(epoch, 0.1, SplitMetrics(1 / epoch, 50 + epoch), seconds=0.01,
+                                   images_per_s=1e4, test=test)])
+        v.redraw(everything=True)
+        key = v.key_view
+        qtbot.waitUntil(lambda: len(v.key.items) == epoch and key.isVisible()
+                        and key.size() == key.sizeHint())  # laid out with its new entries
+        assert v.canvas.height() == before, f"epoch {epoch}"

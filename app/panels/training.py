@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QProgressBar, Q
 from app.caption import Caption
 from app.experiment import devices
 from app.form import FormPanel, tooltip
-from app.layout import FlowLayout, ignore_width
+from app.layout import FlowLayout, LinesLabel, ignore_width
 from app.wheel_guard import ComboBox
 from core import config as cfg
 
@@ -95,9 +95,8 @@ class TrainingPanel(FormPanel):
     def _status_line(self) -> QVBoxLayout:
         """What the line is about (the Lab's subject, in bold), and under it what happens."""
         self.subject = Caption("subject", bold=True, parent=self)  # changes every epoch
-        self.status = QLabel("Ready.", self)
+        self.status = LinesLabel("Ready.", 2, self)  # a run's first line takes two
         self.status.setObjectName("status")
-        ignore_width(self.status)
         lines = QVBoxLayout()
         lines.setContentsMargins(0, 0, 0, 0)
         lines.setSpacing(0)

@@ -78,6 +78,8 @@ class KeyView(pg.GraphicsView):
     """A SplitKey on a canvas of its own, sized to it, for a row of widgets; hidden while empty.
     A pyqtgraph view (not a QLabel) so that presentation mode scales its text like the plots'."""
 
+    LINE = 20  # px: one line of the key (SplitKey's samples); its row keeps this height empty
+
     def __init__(self, key: SplitKey, parent=None) -> None:
         super().__init__(parent, background=None)
         self.key = key

@@ -64,6 +64,11 @@ class PlotsView(QWidget):
         self.overlay_key.hide()
         self.overlays = Overlays(self.loss_plot, self.acc_plot, self.lr_plot, self.overlay_key)
         keys = QHBoxLayout()
+        # the row keeps a key's height while empty: a row that appeared with the run's first
+        # epoch laid the plots above it out again, and repainted them whole, each time
+        strut = QWidget(self)  # (a layout's strut: the row counts as empty, its spacing goes)
+        strut.setFixedSize(1, KeyView.LINE)
+        keys.addWidget(strut)
         keys.addWidget(self.key_view)
         keys.addWidget(self.overlay_key, 1)
         bar = QHBoxLayout()
