@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks behind the README's GPU figures, as one script for a lent GPU machine:
+# The GPU checks behind the GPU figures in docs/performance.md, as one script for a lent GPU machine:
 #   bash benchmarks/device_check.sh   (needs .data/cifar10-train-jpeg.tar.gz and a python3 with torch)
 set -uo pipefail
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 LEARNSCOPE_RUNS=/tmp/runs LEARNSCOPE_CACHE=/tmp/cache

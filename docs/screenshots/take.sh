@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Retake the README's screenshots from a real X window with a window manager (not offscreen
+# Retake the screenshots of the README and docs/app.md from a real X window with a window manager (not offscreen
 # renders, which draw at any size asked and hid a window wider than every screen).
 #   docs/screenshots/take.sh [SECTION…]  # from the project's root, after ../shared/tools/xscreen setup
 # SECTION: pages, training, builder, views (default: all of them).
