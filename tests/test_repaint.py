@@ -103,7 +103,7 @@ def test_the_plots_keep_their_height_as_the_key_fills(qtbot):
     v.resize(740, 650)
     v.show()
     qtbot.waitExposed(v)
-    before = v.canvas.height()
+    before, resized = v.canvas.height(), EventCounter(v.canvas, kind=QEvent.Type.Resize)
     for epoch in (1, 2):
         test = SplitMetrics(1.2 / epoch, 44 + epoch) if epoch == 2 else None  # a split joins
         v.add_records([EpochRecord(epoch, 0.1, SplitMetrics(1 / epoch, 50 + epoch), seconds=0.01,
@@ -113,3 +113,4 @@ def test_the_plots_keep_their_height_as_the_key_fills(qtbot):
         qtbot.waitUntil(lambda: len(v.key.items) == epoch and key.isVisible()
                         and key.size() == key.sizeHint())  # laid out with its new entries
         assert v.canvas.height() == before, f"epoch {epoch}"
+    assert resized.counts[v.canvas] == 0  # not even for a moment

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
@@ -86,10 +86,19 @@ class KeyView(pg.GraphicsView):
         self.scene().addItem(key)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self._due = False
         key.geometryChanged.connect(self._key_changed)
-        self._key_changed()
+        self._apply()
 
     def _key_changed(self) -> None:
+        # once the key has settled: its first entry is laid out 26 px tall, then 20, and a
+        # view shown at once would give the plots above 6 px less and then back
+        if not self._due:
+            self._due = True
+            QTimer.singleShot(0, self._apply)
+
+    def _apply(self) -> None:
+        self._due = False
         self.setVisible(bool(self.key.items))
         self.updateGeometry()
 
