@@ -62,8 +62,10 @@ if wanted pages; then
       xdotool key F11; sleep 2
       # a message while a run trains (opening another run is refused): it floats over the
       # page, the curves keep their height
+      xdotool key ctrl+1; sleep 1; click 745 98  # the Train page's Epochs: a long run
+      xdotool key ctrl+a; xdotool type "30"; xdotool key Tab
       xdotool key ctrl+Return; sleep 1; xdotool key ctrl+4; sleep 1
-      xdotool mousemove 500 184 click --repeat 2 --delay 80 1; sleep 1
+      xdotool mousemove 500 334 click --repeat 2 --delay 80 1; sleep 1  # a finished rung
       xdotool key ctrl+1; sleep 2; shot banner-while-training-1280x720.png
     fi
     stop
