@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import config as cfg
+from core.experiment import config as cfg
 from core.data import registry
 
 

@@ -1,7 +1,7 @@
 """The window's experiment file: File → Open / Save / Save as / Open recent, a `.toml` dropped
 on the window, and the title that names the file with a `*` while the settings differ from it.
 
-The file is the presets' TOML (core.config.save / load), so `python -m core train FILE`
+The file is the presets' TOML (core.experiment.config.save / load), so `python -m core train FILE`
 replays it. A file that cannot be read leaves the window's settings as they were and says why
 in the banner. The settings "differ" from the file when the panels describe another experiment
 than they did right after it was opened or saved (what the panels show, not the text, so a
@@ -17,8 +17,8 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
 from app.form import in_words
-from core import config as cfg
-from core.errors import ConfigError
+from core.experiment import config as cfg
+from core import ConfigError
 
 MAX_RECENT = 8
 RECENT_KEY = "files/recent"   # in the window's QSettings: a JSON list of paths, newest first

@@ -5,15 +5,14 @@ or on the settings in the panels (the plain PyTorch script), and holds the lab r
 action (app.window_menus adds it). Right-clicking a run in the Runs dock offers the same
 exports of that run (its script from its config.toml), a study's header its table of rungs
 as CSV and its lab report. Each asks where to write with a file dialog (replaceable: tests
-answer it without a person), runs the core function (core.export: csv_files, script,
-tensorboard_logs, onnx_model), and ends in the Lab's words (the banner): the paths written, or the
+answer it without a person), runs the core function (each export's entry in
+core.export.EXPORTS: its menu text, dialog and function, as `python -m core export` has them), and ends in the Lab's words (the banner): the paths written, or the
 export's sentence of why nothing was (a missing optional package's names its pip line).
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -21,8 +20,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 
 from app import report_dialog
-from core import files
-from core.errors import LearnScopeError
+from core import LearnScopeError, files
+from core.export import BY_FLAG, EXPORTS, RUN, STUDY, Export
 
 NO_RUN = "Train a run first, or right-click a run in the Runs dock."
 NO_WEIGHTS = ("This run has no saved weights (weights.pt), so there is no trained network to "
@@ -31,49 +30,28 @@ NO_WEIGHTS = ("This run has no saved weights (weights.pt), so there is no traine
 EXTRAS = {"tensorboard": "tensorboard", "onnx": "onnx", "onnxscript": "onnx"}
 
 
-@dataclass(frozen=True)
-class Kind:
-    """One export: its menu text, dialog title, file suffix ("" for a folder) and filter."""
-    text: str
-    title: str
-    suffix: str
-    filter: str
-    tip: str
+#: the exports a run's menus offer, in the table's order (the lab report has its own dialog)
+RUN_MENU = tuple(x.flag for x in EXPORTS if RUN in x.menus)
 
 
-KINDS = {
-    "csv": Kind("Metrics as CSV…", "Export metrics as CSV", ".csv", "CSV (*.csv)",
-                "One row per epoch (every split's loss and accuracy, learning rate, time), and "
-                "the loss of every batch beside it (<name>-batches.csv)."),
-    "script": Kind("Plain PyTorch script…", "Export a plain PyTorch script", ".py",
-                   "Python (*.py)", "One readable file that trains the same experiment with "
-                   "torch, torchvision and numpy only (no LearnScope import)."),
-    "tensorboard": Kind("TensorBoard logs…", "Folder for the TensorBoard logs", "", "",
-                        "Event files of every metric, each batch's loss and the first layer's "
-                        "filters (tensorboard --logdir FOLDER)."),
-    "onnx": Kind("ONNX model…", "Export the network as ONNX", ".onnx", "ONNX (*.onnx)",
-                 "The trained network, to open in Netron or run elsewhere, with its input "
-                 "shape and standardisation in its metadata."),
-    "study-csv": Kind("Rung table as CSV…", "Export the study's table as CSV", ".csv",
-                      "CSV (*.csv)", "One row per rung: its settings' change, status, "
-                      "accuracies, best epoch and time."),
-}
+def _offered(key: str) -> tuple[Export, str]:
+    """A menu's export and the kind of source it exports: "csv", "script", … for a run (the
+    script: also the panels' experiment), "study-csv" for a study's table."""
+    if key == "study-csv":
+        return BY_FLAG["csv"], STUDY
+    return BY_FLAG[key], RUN
+
+
+def menu_text(key: str) -> tuple[str, str]:
+    """(menu text, tooltip) of an export, from its entry in core.export.EXPORTS."""
+    x, kind = _offered(key)
+    return x.menus[kind]
 
 
 def export_function(key: str):
-    """The core function of an export (TensorBoard's and ONNX's modules are imported only when
-    asked: they import their optional packages)."""
-    if key in ("csv", "study-csv"):
-        from core.export import csv_files as export_csv
-        return export_csv.export_study if key == "study-csv" else export_csv.export_run
-    if key == "script":
-        from core.export import script as export_script
-        return export_script.export
-    if key == "tensorboard":
-        from core.export import tensorboard_logs as export_tb
-        return export_tb.export_run
-    from core.export import onnx_model as export_onnx
-    return export_onnx.export_run
+    """The core's function behind an export (imported only now: some need optional packages)."""
+    x, kind = _offered(key)
+    return x.function(kind)
 
 
 def sentence(e: Exception, target: Path) -> str:
@@ -120,7 +98,7 @@ class Exports(QObject):
             QApplication.activeWindow(), title, start)
         menu.setToolTipsVisible(True)
         self.actions = {key: self._action(menu, key, lambda _=False, k=key: self.export_last(k))
-                        for key in ("csv", "script", "tensorboard", "onnx")}
+                        for key in RUN_MENU}
         menu.aboutToShow.connect(self.suit)
         lab.run_finished.connect(self._finished)
         panel = runs_panel
@@ -130,9 +108,10 @@ class Exports(QObject):
         self._run_menu.setToolTipsVisible(True)
 
     def _action(self, menu: QMenu, key: str, fn) -> QAction:
-        a = QAction(KINDS[key].text, menu)
-        a.setToolTip(KINDS[key].tip)
-        a.setStatusTip(KINDS[key].tip)
+        text, tip = menu_text(key)
+        a = QAction(text, menu)
+        a.setToolTip(tip)
+        a.setStatusTip(tip)
         a.triggered.connect(fn)
         menu.addAction(a)
         return a
@@ -145,7 +124,7 @@ class Exports(QObject):
 
     def suit(self) -> None:
         """ONNX needs the last run's saved weights: disabled, saying why, without them."""
-        a, tip = self.actions["onnx"], KINDS["onnx"].tip
+        a, tip = self.actions["onnx"], menu_text("onnx")[1]
         unfit = self.last_run is not None and not (self.last_run / "weights.pt").is_file()
         a.setEnabled(not unfit)
         a.setToolTip(NO_WEIGHTS if unfit else tip)
@@ -168,7 +147,7 @@ class Exports(QObject):
         """The Export submenu of a run's context menu, for that run."""
         menu = self._run_menu
         menu.clear()  # deletes the actions it owns: last right-click's
-        for key in ("csv", "script", "tensorboard", "onnx"):
+        for key in RUN_MENU:
             self._action(menu, key, lambda _=False, k=key, f=run.folder: self.export(
                 k, f, f.name))
         if not (run.folder / "weights.pt").is_file():
@@ -182,8 +161,9 @@ class Exports(QObject):
 
     def study_actions(self, study) -> list[QAction]:
         """A study header's exports: its table of rungs as CSV, its lab report."""
-        table = QAction(KINDS["study-csv"].text, self.runs_panel)
-        table.setToolTip(KINDS["study-csv"].tip)
+        text, tip = menu_text("study-csv")
+        table = QAction(text, self.runs_panel)
+        table.setToolTip(tip)
         table.triggered.connect(lambda _=False, f=study.folder: self.export(
             "study-csv", f, f.name))
         report = QAction("Lab report…", self.runs_panel)
@@ -197,19 +177,18 @@ class Exports(QObject):
         return dialog
 
     # -- one export
-    def _ask(self, kind: Kind, name: str) -> Path | None:
-        if not kind.suffix:
-            chosen = self.ask_folder(kind.title, str(self.folder))
+    def _ask(self, x: Export, name: str) -> Path | None:
+        if x.folder:
+            chosen = self.ask_folder(x.title, str(self.folder))
         else:
-            chosen = self.ask_file(kind.title, str(self.folder / f"{name}{kind.suffix}"),
-                                   kind.filter)
+            chosen = self.ask_file(x.title, str(self.folder / f"{name}{x.suffix}"), x.filter)
         return Path(chosen).expanduser() if chosen else None
 
     def export(self, key: str, source, name: str) -> list[Path] | None:
         """Ask where, export source there, and say in the banner what was written or why
         nothing was; return the paths written (None: cancelled or refused)."""
-        kind = KINDS[key]
-        target = self._ask(kind, name)
+        x = _offered(key)[0]
+        target = self._ask(x, name)
         if target is None:
             return None
         try:
@@ -221,7 +200,7 @@ class Exports(QObject):
             self.failed.emit(text)
             return None
         written = [Path(p) for p in (result if isinstance(result, (list, tuple)) else [result])]
-        self.folder = target if not kind.suffix else target.parent
+        self.folder = target if x.folder else target.parent
         where = "; ".join(map(str, written))
         if key == "tensorboard":
             where += f" (view it with: tensorboard --logdir {target})"

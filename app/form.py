@@ -1,5 +1,5 @@
 """Editors bound to config fields: each widget takes its type, range, choices, words and
-tooltip from the field (core.config), and a panel box is built from the fields of its group.
+tooltip from the field (core.experiment.config), and a panel box is built from the fields of its group.
 
 A FormPanel keeps a map (section, name) → editor, loads an Experiment into its editors,
 stores them back, and can mark one editor with a validation message next to it.
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractButton, QCheckBox, QComboBox, QFormLayou
 
 from app.spinbox import FloatSpinBox, IntSpinBox, _NumberBox
 from app.wheel_guard import ComboBox
-from core import config as cfg
+from core.experiment import config as cfg
 
 BIG = 1_000_000_000      # a whole-number box without a maximum is sized for this many digits
 
@@ -29,7 +29,7 @@ def tooltip(section: str, name: str, extra: str = "") -> str:
 
 
 # The engine's messages name config paths (the CLI keeps them); the window's messages name
-# each field by its label (core.config), as its panel shows it
+# each field by its label (core.experiment.config), as its panel shows it
 _PATH = re.compile(r"(?<![\w./\\])(data|model|optim|train)\.(\w+)"
                    r"(?:\[(\d+)\](?:\.(\w+))?(?: \((?:conv|fc|hidden)\d+\))?)?")
 _BOUND = re.compile(r"must be (>=|<=|>|<) (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
@@ -222,7 +222,7 @@ class FormPanel(QWidget):
     def field_box(self, group: str, place: dict[str, Callable[[QFormLayout], object]] | None = None,
                   ) -> tuple[QGroupBox, QFormLayout]:
         """Return a box titled group with a row for each of the group's fields, in their order
-        (core.config.fields_of). place maps 'section.name' to a function that adds the panel's
+        (core.experiment.config.fields_of). place maps 'section.name' to a function that adds the panel's
         own row for that field instead (a folder field with Browse…); rows the panel adds
         after, such as hints, go below."""
         box = QGroupBox(group, self)

@@ -19,9 +19,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.form import in_words
-from core import config as cfg
+from core.experiment import config as cfg
 from core.data import registry as datasets
-from core.errors import ConfigError
+from core import ConfigError
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,14 @@ def _name(exp: cfg.Experiment) -> str:
 class Lab(QObject):
     """The lab's state and its one way in for every action (see the module)."""
 
-    experiment_loaded = Signal(object)  # core.config.Experiment: the panels show it
+    experiment_loaded = Signal(object)  # core.experiment.config.Experiment: the panels show it
     subject_changed = Signal(object)    # Subject
     session_opened = Signal(object)     # app.worker.TrainingSession, before its thread starts
     run_started = Signal(object)        # the session, once its thread has started
-    session_closed = Signal(object)     # core.train.FitResult: the window's widgets first…
+    session_closed = Signal(object)     # core.engine.train.FitResult: the window's widgets first…
     run_finished = Signal(object)       # …then everyone else (studies, views, exports)
     message = Signal(str, str, str)     # kind ("error", "warning", "info"; "clear"), title, text
-    run_opened = Signal(object)         # a stored core.runs.Run to show (plots, Inspect views)
+    run_opened = Signal(object)         # a stored core.store.reader.Run to show (plots, Inspect views)
     overlays_requested = Signal(object, bool)  # run folders to overlay; keep the others too
 
     def __init__(self, settings, run_root=None, persist: bool = True, parent=None):
@@ -107,7 +107,7 @@ class Lab(QObject):
             self.set_subject(Subject("live", s.name, epoch, s.epochs, s.folder))
 
     def open_run(self, run) -> None:
-        """Show a stored run (core.runs.Run): its settings in the panels, its curves and its
+        """Show a stored run (core.store.reader.Run): its settings in the panels, its curves and its
         trained network in the views. Refused, with a sentence, while a run trains."""
         if self.is_training():
             self.say("info", "A run is training.", "Open a finished run once this one ends: "

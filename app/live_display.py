@@ -42,7 +42,7 @@ class LiveDisplay:
         self.draw = Pacer(0.0, DRAW_SHARE)   # the next tick after the paced time redraws
         self.progress = Pacer(PROGRESS_S, 1.0)
         self.session = None
-        self.info = None                     # core.train.FitInfo, once the fit started
+        self.info = None                     # core.engine.train.FitInfo, once the fit started
         self.t0 = 0.0                        # when the run (then its fit) started
         self._painted = [0.0]                # the plots' paint seconds at the last redraw
         self._progress_shown = None          # the batch chunk the progress line last reported

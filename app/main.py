@@ -62,7 +62,7 @@ def _quit_on_signals(app, window) -> list:
 
 
 def _main(argv: list[str] | None) -> int:
-    from core import malloc
+    from core.engine import malloc
     malloc.keep_freed_memory()  # before Qt or torch start threads: CPU training a fifth faster
     args = parse(argv)
     if args.screenshot:
@@ -70,8 +70,8 @@ def _main(argv: list[str] | None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from core import presets
-    from core.errors import ConfigError
+    from core.experiment import presets
+    from core import ConfigError
 
     try:  # a wrong name is answered before any window opens
         exp = presets.load(args.preset) if args.preset else None

@@ -1,5 +1,5 @@
 """Sentences for the window about how a run ended and what the engine left out or could not
-use, as the CLI reports them on its terminal (core.__main__.Progress)."""
+use, as the CLI reports them on its terminal (core.cli.main.Progress)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ BANNERS = {"diverged": ("warning", "Training diverged."), "memory": ("error", "O
 
 
 def run_outcome(result) -> tuple[str, tuple[str, str] | None]:
-    """Return the training line's sentence for how a run ended (core.train.FitResult: its
+    """Return the training line's sentence for how a run ended (core.engine.train.FitResult: its
     message and last epoch's accuracies), and the banner's (kind, title) when it ended badly."""
     last, tail = result.last, ""
     if last is not None:
@@ -44,7 +44,7 @@ def run_outcome(result) -> tuple[str, tuple[str, str] | None]:
 
 
 def run_summary(run) -> str:
-    """The training line's sentence for a finished run opened from its folder (core.runs.Run):
+    """The training line's sentence for a finished run opened from its folder (core.store.reader.Run):
     how it ended and its final accuracies, as run_outcome says it when the run ends here."""
     s = run.summary
     status = s.get("status") or "unknown"

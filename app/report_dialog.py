@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QDialog, Q
 from app.wheel_guard import ComboBox
 
 from core import report
-from core.errors import ExportError
-from core.run_reader import open_run
+from core import ExportError
+from core.store.reader import open_run
 
 VIEW_WORDS = {"filters": "Filters", "confusion": "Confusion",
               "receptive-field": "Receptive field", "decision-boundary": "Decision boundary"}

@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m app.report_pdf SOURCE OUT.pdf`: exit 0 written, 1 a sentence on stderr."""
     from PySide6.QtGui import QGuiApplication
 
-    from core.errors import ExportError
+    from core import ExportError
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         print("usage: python -m app.report_pdf RUN_OR_STUDY_FOLDER OUT.pdf", file=sys.stderr)

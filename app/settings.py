@@ -6,9 +6,9 @@ import os
 
 from PySide6.QtCore import QSettings
 
-from core import config as cfg
-from core import presets
-from core.errors import ConfigError
+from core.experiment import config as cfg
+from core.experiment import presets
+from core import ConfigError
 
 FIRST_PRESET = "circles-mlp"  # the experiment of a first launch: ready to train
 

@@ -1,5 +1,5 @@
 """The lab's number boxes: a value is shown as typed and never clamped, so the engine's rules
-(core.config), not Qt, say what is wrong with it."""
+(core.experiment.config), not Qt, say what is wrong with it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ FLOAT_BIG = 1e300        # float boxes span ±FLOAT_BIG: the engine, not the box
 class _NumberBox(WheelGuarded):
     """What the lab's spin boxes share: a value is shown as typed and never clamped.
 
-    Their range is as wide as the box can hold, so that the engine's rules (core.config) say
+    Their range is as wide as the box can hold, so that the engine's rules (core.experiment.config) say
     what is wrong with a value instead of Qt silently changing it. Text that is not a number
     the box can hold ("1e", "-") stays shown and `typed_problem` says why; the value the box
     holds does not change until the text is a number. The special value text (Qt's 'shown at

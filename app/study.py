@@ -1,9 +1,9 @@
 """Training a study in the Lab: its rungs one at a time, through the Lab's own path.
 
 Each rung's experiment is trained as it is by Lab.start_training(run_folder=…, exp=…) (the
-panels show it; nothing is read back from them) into the folder core.study_run reserved for
+panels show it; nothing is read back from them) into the folder core.study.runner reserved for
 it, so its curves grow live in the main plots and its run lands in the study's folder;
-study.json is rewritten as each rung starts and ends (core.study_run.StudyRunner keeps the
+study.json is rewritten as each rung starts and ends (core.study.runner.StudyRunner keeps the
 books, as for the CLI). The rungs that ended are overlaid (Lab.show_overlays) under the live
 one. A rung that ends "stopped" (Stop, Esc, the training bar's ■) cancels the rest; the
 finished rungs stay, and running the same study again resumes it.
@@ -18,12 +18,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.form import in_words
-from core import config as cfg
-from core import run_reader
+from core.experiment import config as cfg
+from core.store import reader as run_reader
 from core import study as studies
-from core.errors import ConfigError
-from core.folder_lock import FolderBusy
-from core.study_run import KEPT, StudyRunner, measure
+from core import ConfigError
+from core.files.folder_lock import FolderBusy
+from core.study.runner import KEPT, StudyRunner, measure
 
 PROGRESS_MS = 1000  # the progress line (epoch, ETA) is refreshed this often
 _TRAINERS: weakref.WeakSet = weakref.WeakSet()  # every StudyTrainer (one study per Lab)

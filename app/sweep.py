@@ -1,4 +1,4 @@
-"""Experiment shortcuts run from the GUI: core.sweeps' studies, their runs one after the other.
+"""Experiment shortcuts run from the GUI: core.study.sweeps' studies, their runs one after the other.
 
 Each run goes through the window's normal training path (app.study: panels, plots, a run
 folder in the sweep's study folder), so it appears in the runs list; as they end the sweep's
@@ -13,10 +13,10 @@ import math
 from PySide6.QtCore import QObject, Signal
 
 from app.study import StudyTrainer
-from core import config as cfg
-from core import sweeps
-from core.errors import ConfigError
-from core.study_run import fresh_folder
+from core.experiment import config as cfg
+from core.study import sweeps
+from core import ConfigError
+from core.study.runner import fresh_folder
 
 
 def shortcut_problem(kind: str, exp: cfg.Experiment) -> str | None:
@@ -52,7 +52,7 @@ def shortcut_cost(kind: str, exp: cfg.Experiment) -> str | None:
 
 
 class SweepRunner(QObject):
-    """Part 1's shortcuts: core.sweeps' independent study on the Lab's experiment, trained
+    """Part 1's shortcuts: core.study.sweeps' independent study on the Lab's experiment, trained
     by an app.study.StudyTrainer in a study folder of its own (a press never resumes an
     earlier one). `finished` gives the (Experiment, FitResult) of the runs that ended."""
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QFrame, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFileDialog, QFrame, QMainWindow, QMessageBox, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from app import layout, messages, report_dialog
 from app.banner import BannerView
@@ -35,7 +36,7 @@ from app.views.plots import PlotsView
 from app.window_docks import Docks
 from app.window_menus import build_menus, suit_sweep_actions
 from app.window_pages import RESULTS, RUNS, TRAIN, Pages
-from core import config as cfg
+from core.experiment import config as cfg
 
 CLOSE_WAIT_MS = 1900  # closing mid-run waits this long for the worker (it must end within 2 s)
 
@@ -230,7 +231,7 @@ class MainWindow(QMainWindow):
     # -- training
     @property
     def fit_info(self):
-        """The running (or last) run's core.train.FitInfo, once its fit started."""
+        """The running (or last) run's core.engine.train.FitInfo, once its fit started."""
         return self.live.info
 
     def is_training(self) -> bool:

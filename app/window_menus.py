@@ -10,7 +10,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from app.exports_menu import Exports
 from app.sweep import shortcut_problem
 from app.window_pages import PAGES
-from core import presets, sweeps
+from core.experiment import presets
+from core.study import sweeps
 
 
 def action(window, menu, text: str, fn, shortcut: str | list[str] | None = None,

@@ -1,4 +1,4 @@
-"""The training session: core.train.Trainer in a QThread, its events turned into Qt signals.
+"""The training session: core.engine.train.Trainer in a QThread, its events turned into Qt signals.
 
 The only place where threads and Qt meet. The training thread never touches a widget: batch
 chunks (plain numpy arrays), epoch records and layer-health samples go into a lock-protected
@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from app.pacing import Pacer
-from core import config as cfg
-from core.inspect import LayerHealth
-from core.train import BatchChunk, FitResult, Observer, Trainer, resolve_device
+from core.experiment import config as cfg
+from core.nets.inspect import LayerHealth
+from core.engine.train import BatchChunk, FitResult, Observer, Trainer, resolve_device
+from core.store.writers import recorded
 
 HEALTH_EVERY_S = 0.25  # seconds between two layer-health samples, at least
 HEALTH_SHARE = 0.005   # and their statistics take at most this share of the training thread's
@@ -38,7 +39,7 @@ class Progress:
     """Where a run is: what the views say beside their figures."""
     epochs: int = 0        # finished epochs
     steps: int = 0         # training steps taken
-    record: object = None  # the last core.records.EpochRecord (its confusion counts), or None
+    record: object = None  # the last core.engine.records.EpochRecord (its confusion counts), or None
 
 
 class LiveBuffer:
@@ -129,7 +130,7 @@ def model_from(state: dict, exp: cfg.Experiment, input_shape, n_classes: int):
     (a training thread's dropout uses it), then given the state's device and dtype."""
     import torch
 
-    from core import models
+    from core.nets import models
     with torch.device("meta"):
         model = models.build(exp.model, input_shape, n_classes)
     first = next(v for v in state.values() if v.is_floating_point())
@@ -147,8 +148,8 @@ class TrainingSession(QObject, Observer):
 
     data_progressed = Signal(int, int)
     data_noted = Signal(str)           # a long preparation step's sentence (ZCA whitening: …)
-    fit_started = Signal(object)       # core.train.FitInfo
-    finished = Signal(object)          # core.train.FitResult
+    fit_started = Signal(object)       # core.engine.train.FitInfo
+    finished = Signal(object)          # core.engine.train.FitResult
     _ended = Signal(object)            # from the training thread: the FitResult
 
     def __init__(self, exp: cfg.Experiment, run_root=None, record: bool = True,
@@ -156,8 +157,9 @@ class TrainingSession(QObject, Observer):
         super().__init__(parent)
         self.buffer = LiveBuffer()
         # run_folder: a folder reserved for this run (a study's rung), else a new one in run_root
-        self.trainer = Trainer(exp, [self], run_root=run_root, record=record,
-                               run_folder=run_folder)  # raises ConfigError
+        self.trainer = Trainer(exp, [self])  # raises ConfigError
+        if record:
+            recorded(self.trainer, run_root, run_folder)
         self.threads = threads
         self.result: FitResult | None = None
         self.final_state: dict | None = None  # the trained weights, copied as the run ended

@@ -15,17 +15,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core import malloc  # noqa: E402
+from core.engine import malloc  # noqa: E402
 
 malloc.keep_freed_memory()
 
 import torch  # noqa: E402
 
-from core import config as cfg  # noqa: E402
-from core import models, precision, presets  # noqa: E402
+from core.experiment import config as cfg  # noqa: E402
+from core.nets import models
+from core.engine import precision
+from core.experiment import presets  # noqa: E402
 from core.data import loader  # noqa: E402
 from core.data.shapes import make_shapes  # noqa: E402
-from core.train import resolve_device  # noqa: E402
+from core.engine.train import resolve_device  # noqa: E402
 
 
 def _rate(n: int, fn, rounds: int) -> float:

@@ -20,17 +20,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core import malloc  # noqa: E402
+from core.engine import malloc  # noqa: E402
 
 malloc.keep_freed_memory()  # as `learnscope` and `python -m core` do, before any thread
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from core import config as cfg  # noqa: E402
-from core import models, precision, presets  # noqa: E402
+from core.experiment import config as cfg  # noqa: E402
+from core.nets import models
+from core.engine import precision
+from core.experiment import presets  # noqa: E402
 from core.data.shapes import make_shapes  # noqa: E402
-from core.train import Observer, Trainer, resolve_device  # noqa: E402
+from core.engine.train import Observer, Trainer, resolve_device  # noqa: E402
 
 
 def experiment(n: int, epochs: int, batch: int, device: str, number: str) -> cfg.Experiment:
@@ -50,7 +52,7 @@ def engine_rates(exp: cfg.Experiment) -> list[float]:
             self.rates.append(record.images_per_s)
 
     rates = Rates()
-    result = Trainer(exp, [rates], record=False).fit()
+    result = Trainer(exp, [rates]).fit()
     assert result.status == "done", result.message
     return rates.rates
 

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core import malloc  # noqa: E402
+from core.engine import malloc  # noqa: E402
 
 malloc.keep_freed_memory()  # as `learnscope` and `python -m core` do, before any thread
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -40,9 +40,10 @@ import torch  # noqa: E402
 from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core import config as cfg  # noqa: E402
-from core import presets  # noqa: E402
-from core.train import Observer, Trainer  # noqa: E402
+from core.experiment import config as cfg  # noqa: E402
+from core.experiment import presets  # noqa: E402
+from core.engine.train import Observer, Trainer  # noqa: E402
+from core.store.writers import recorded  # noqa: E402
 
 WORKLOADS = {
     "practical CNN, Shapes-10": ("shapes-cnn", ["data.n_train=512", "data.n_test=256",
@@ -225,7 +226,9 @@ def headless_rates(preset: str, sets: list[str], seconds: float, threads: int, c
     exp = cfg.with_overrides(presets.load(preset), sets)
     torch.set_num_threads(threads)
     r = Rates()
-    trainer = Trainer(exp, [r], run_root=run_root, record=run_root is not None)
+    trainer = Trainer(exp, [r])
+    if run_root is not None:  # saving the run as the window does
+        recorded(trainer, run_root)
     pin(cpus)
     try:
         trainer.fit()

@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import config as cfg  # noqa: E402
-from core import presets  # noqa: E402
-from core.inspect import confusion_matrix, per_class_accuracy  # noqa: E402
-from core.train import Observer, Trainer  # noqa: E402
+from core.experiment import config as cfg  # noqa: E402
+from core.experiment import presets  # noqa: E402
+from core.nets.inspect import confusion_matrix, per_class_accuracy  # noqa: E402
+from core.engine.train import Observer, Trainer  # noqa: E402
 
 
 class Best(Observer):
@@ -42,7 +42,7 @@ def main() -> None:
         exp = cfg.with_overrides(base, overrides)
         best = Best()
         t0 = time.perf_counter()
-        trainer = Trainer(exp, [best], record=False)
+        trainer = Trainer(exp, [best])
         result = trainer.fit()
         seconds = time.perf_counter() - t0
         label = variant or "preset as is"

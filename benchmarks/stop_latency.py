@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core import malloc  # noqa: E402
+from core.engine import malloc  # noqa: E402
 
 malloc.keep_freed_memory()  # as `learnscope` does, before any thread
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -31,8 +31,8 @@ os.environ.setdefault("LEARNSCOPE_SETTINGS", str(Path(tempfile.mkdtemp()) / "set
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core import config as cfg  # noqa: E402
-from core import presets  # noqa: E402
+from core.experiment import config as cfg  # noqa: E402
+from core.experiment import presets  # noqa: E402
 
 PHASES = ("preparing", "training", "evaluation")
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import config as cfg  # noqa: E402
+from core.experiment import config as cfg  # noqa: E402
 from core import study as studies  # noqa: E402
-from core.study_cli import _HEAD, format_row  # noqa: E402
-from core.study_run import StudyRunner  # noqa: E402
+from core.cli.study import _HEAD, format_row  # noqa: E402
+from core.study.runner import StudyRunner  # noqa: E402
 
 
 def main() -> int:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core import config as cfg
-from core import presets
-from core.train import Observer
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.engine.train import Observer
 
 
 def experiment(preset: str, epochs: int, **sets) -> cfg.Experiment:

@@ -17,7 +17,7 @@ import lab
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 from app import exports_menu
 from core import study as studies
-from core.study_run import StudyRunner
+from core.study.runner import StudyRunner
 
 
 def train(qtbot, w) -> Path:

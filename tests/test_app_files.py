@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 import lab
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
-from core import config as cfg
+from core.experiment import config as cfg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,7 +90,7 @@ def test_the_title_has_a_star_while_the_settings_differ_from_the_file(window, tm
 def test_the_title_has_a_star_while_the_settings_differ_from_the_preset(window):
     """A preset or a run loaded into the panels is what a change is measured against too:
     conv1's filters turned from 32 to 29 shows in the title."""
-    from core import presets
+    from core.experiment import presets
     w = window(presets.load("shapes-cnn"))
     assert "shapes-cnn[*]" in w.windowTitle() and not w.isWindowModified()
     w.training_panel.epochs.setValue(w.training_panel.epochs.value() + 1)

@@ -9,11 +9,9 @@ from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, tem
 import lab
 from app.panels.study_results import COLUMN
 from app.window_pages import RESULTS
-from core import config as cfg
-from core import presets
-from core import runs as store
-
-
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.store import reader as run_reader
 def circles(epochs: int = 2, preset: str = "circles-mlp", **sets) -> cfg.Experiment:
     return lab.experiment(preset, epochs, **sets)
 
@@ -64,7 +62,7 @@ def test_gradcheck_table_has_a_tick_per_tensor(qtbot, window):
 
 
 def test_a_broken_backward_shows_a_cross(qtbot, window, monkeypatch):
-    from core import manual
+    from core.engine import manual
     base = manual.backward
 
     def broken(*args, **kwargs):
@@ -115,7 +113,7 @@ def test_a_loss_sweep_trains_both_runs_and_overlays_them(qtbot, window):
     w = window(circles())
     results = _sweep(qtbot, w, "loss")
     assert [r.status for _, r in results] == ["done", "done"]
-    assert len(store.list_runs()) == 2
+    assert len(run_reader.list_runs()) == 2
     assert len(w.runs_panel.runs) == 2 and len(w.runs_panel.checked_runs()) == 2
     assert len(w.plots.overlay_items) > 0
     assert [e.optim.loss for e, _ in results] == ["cross_entropy", "mse"]
@@ -145,7 +143,7 @@ def test_a_sweep_shows_its_results_table_and_chart(qtbot, window):
     again = _sweep(qtbot, w, "loss")
     assert all(r.status == "done" for _, r in again)
     assert {r.run_folder for _, r in again}.isdisjoint({r.run_folder for _, r in results})
-    assert len(store.list_runs()) == 4
+    assert len(run_reader.list_runs()) == 4
 
 
 def test_the_batch_sweep_runs_full_mini_and_online(qtbot, window):
@@ -153,7 +151,7 @@ def test_the_batch_sweep_runs_full_mini_and_online(qtbot, window):
     results = _sweep(qtbot, w, "batch")
     assert [e.train.batch_size for e, _ in results] == [40, 10, 1]
     assert all(r.status == "done" for _, r in results)
-    assert len(store.list_runs()) == 3 and len(w.runs_panel.checked_runs()) == 3
+    assert len(run_reader.list_runs()) == 3 and len(w.runs_panel.checked_runs()) == 3
 
 
 def test_stopping_a_sweep_cancels_the_rest(qtbot, window):
@@ -166,13 +164,13 @@ def test_stopping_a_sweep_cancels_the_rest(qtbot, window):
         click(qtbot, w.training_panel.stop)
     results = blocker.args[1]
     assert [r.status for _, r in results] == ["stopped"]
-    assert len(store.list_runs()) == 1
+    assert len(run_reader.list_runs()) == 1
     assert "1 cancelled" in p.sweep_status.text()
     assert not w.is_training() and p.sweep_buttons["loss"].isEnabled()
 
 
 def test_the_n_sweep_plots_accuracy_against_n(qtbot, window, monkeypatch):
-    from core import sweeps
+    from core.study import sweeps
     base = sweeps.train_sizes
     monkeypatch.setattr(sweeps, "train_sizes", lambda exp: base(exp, sizes=(10, 40)))
     w = window(circles(epochs=1))

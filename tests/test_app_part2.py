@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings; window)
 import lab
 from app.panels.study_results import COLUMN
-from core import config as cfg
+from core.experiment import config as cfg
 from core import study as studies
-from core.run_reader import default_root
+from core.store.reader import default_root
 
 PART2 = 4  # the Part 2 tab's index
 
@@ -212,7 +212,7 @@ def test_a_bad_study_file_gets_a_banner_naming_the_entry_and_field(qtbot, window
 
 def test_a_study_the_cli_trains_now_is_refused_with_where(qtbot, window, tmp_path):
     """One lock per study folder: the tab does not train beside the CLI (or another window)."""
-    from core.folder_lock import FolderLock
+    from core.files.folder_lock import FolderLock
     w = window(lab.circles(), tab=PART2)
     p = open_study(w, study_file(tmp_path))
     folder = default_root() / "tiny-ladder"

@@ -15,8 +15,9 @@ from PySide6.QtCore import Qt
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
 from core import report
-from core.errors import ExportError
-from core.train import Trainer
+from core import ExportError
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 
 def pdf_counts(path: Path) -> tuple[int, int]:
@@ -110,7 +111,7 @@ def test_an_unwritable_destination_is_a_banner_and_nothing_is_written(qtbot, win
 @pytest.fixture(scope="module")
 def shapes_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("runs")
-    return Path(Trainer(lab.tiny_shapes(epochs=2), run_root=root).fit().run_folder)
+    return Path(recorded(Trainer(lab.tiny_shapes(epochs=2)), root).fit().run_folder)
 
 
 def test_the_pdf_has_a_title_page_every_picture_and_no_figure_cut(qapp, shapes_run, tmp_path):
@@ -145,7 +146,7 @@ def test_the_pdf_writer_refuses_a_folder_that_is_not_a_run(qapp, tmp_path):
 
 def test_a_study_in_the_runs_folder_is_offered_without_views(qtbot, window, tmp_path):
     from core import study as studies
-    from core.study_run import StudyRunner
+    from core.study.runner import StudyRunner
     w = window(lab.circles(epochs=1))
     study = studies.Study("two rungs", "independent", lab.circles(epochs=1), (
         studies.Variant("η 0.03"), studies.Variant("η 0.3", ("optim.lr=0.3",), question=11)))

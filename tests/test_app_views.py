@@ -13,8 +13,9 @@ import pytest
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
-from core import config as cfg
-from core import presets, receptive
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.nets import receptive
 
 
 def circles(epochs: int = 3) -> cfg.Experiment:
@@ -133,7 +134,7 @@ def test_confusion_cells_sum_to_the_split_and_a_cell_lists_its_examples(qtbot, s
     with qtbot.waitSignal(v.table.cellClicked, timeout=2_000):
         qtbot.mouseClick(v.table.viewport(), Qt.MouseButton.LeftButton, pos=centre())
     data = v.source.data
-    from core.inspect import predict
+    from core.nets.inspect import predict
     pred = predict(v.source.model(), data, data.test).numpy()  # the run's final weights
     y = data.test.y.numpy()
     assert list(v.listed) == list(np.nonzero((y == r) & (pred == c))[0])

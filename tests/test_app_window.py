@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
-from core import config as cfg
-from core import presets
-from core import runs as store
-from core.records import EpochRecord, SplitMetrics
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.store import runs as store
+from core.store import reader as run_reader
+from core.engine.records import EpochRecord, SplitMetrics
 
 
 def circles(epochs: int = 3, **sets) -> cfg.Experiment:
@@ -49,7 +50,7 @@ def test_a_tiny_run_finishes_with_points_on_every_curve(qtbot, window):
         assert counts[f"{split} loss"] == 3 and counts[f"{split} accuracy"] == 3
     assert counts["lr"] > 0
     assert "Trained 3 epochs" in w.training_panel.status.text()
-    assert len(store.list_runs()) == 1 and w.runs_panel.table.rowCount() == 1
+    assert len(run_reader.list_runs()) == 1 and w.runs_panel.table.rowCount() == 1
 
 
 def test_a_cnn_run_on_shapes_draws_top5(qtbot, window):
@@ -82,7 +83,7 @@ def test_pause_resume_and_stop(qtbot, window):
     result = blocker.args[0]
     assert result.status == "stopped"
     assert panel.start.isEnabled() and not panel.stop.isEnabled()
-    run = store.open_run(Path(result.run_folder))
+    run = run_reader.open_run(Path(result.run_folder))
     assert run.summary["status"] == "stopped" and len(run.metrics()) == result.epochs >= 1
 
 
@@ -181,10 +182,11 @@ def test_two_runs_overlay_in_distinct_colours_with_a_legend(qtbot, window):
 
 
 def test_a_cli_run_appears_in_the_runs_list(qtbot, window):
-    from core.train import Trainer
+    from core.engine.train import Trainer
+    from core.store.writers import recorded
     w = window(circles())
     assert w.runs_panel.table.rowCount() == 0
-    Trainer(circles(epochs=1)).fit()
+    recorded(Trainer(circles(epochs=1))).fit()
     w.runs_panel.refresh()
     assert w.runs_panel.table.rowCount() == 1
     assert w.runs_panel.table.item(0, 4).text() == "done"
@@ -201,7 +203,7 @@ def test_closing_mid_run_stops_within_2_s_and_keeps_finished_epochs(qtbot, windo
     stop_and_quit.click()
     assert time.perf_counter() - t0 < 2.0
     assert not thread.isRunning()
-    (run,) = store.list_runs()
+    (run,) = run_reader.list_runs()
     assert len(run.metrics()) >= 2
 
 
@@ -256,7 +258,7 @@ def test_screenshot_flag_renders_the_window_after_training(tmp_path):
                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert path.stat().st_size > 10_000
-    (run,) = store.list_runs()
+    (run,) = run_reader.list_runs()
     assert run.summary["status"] == "stopped"
 
 
@@ -292,7 +294,7 @@ def test_epoch_axes_grow_in_round_steps_and_always_show_every_point(qtbot):
     curves and not the axes; the last points stay in view, and log scale still works."""
     import numpy as np
     from app.views.plots import PlotsView
-    from core.train import BatchChunk
+    from core.engine.train import BatchChunk
     v = PlotsView()
     qtbot.addWidget(v)
     v.resize(900, 600)
@@ -325,7 +327,7 @@ def test_a_redraw_repaints_the_curves_but_not_the_axes_titles_or_legends(qtbot, 
     import numpy as np
     import pyqtgraph as pg
     from app.views.plots import PlotsView
-    from core.train import BatchChunk
+    from core.engine.train import BatchChunk
     painted = {cls: 0 for cls in (pg.AxisItem, pg.LabelItem, pg.LegendItem, pg.PlotCurveItem)}
     for cls in painted:  # before the items exist: Qt looks a Python paint up once per item
         def counting(self, *args, _cls=cls, _paint=cls.paint):
@@ -362,9 +364,9 @@ def test_layer_health_samples_are_paced_by_what_they_cost():
     HEALTH_SHARE of the training thread's time."""
     import numpy as np
     from app import worker as wk
-    from core.train import BatchChunk
+    from core.engine.train import BatchChunk
 
-    class Health:  # stands in for core.inspect.LayerHealth: what a sample cost is in .spent
+    class Health:  # stands in for core.nets.inspect.LayerHealth: what a sample cost is in .spent
         def __init__(self, cost):
             self.spent, self.cost, self.samples = 0.0, cost, 0
 

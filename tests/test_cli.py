@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.__main__ import main
+from core.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,8 @@ def no_loading(monkeypatch):
 
 def test_layers_prints_the_table_without_data_and_trains_nothing(capsys, tmp_path, monkeypatch):
     import torch
-    from core import models, presets
+    from core.nets import models
+    from core.experiment import presets
 
     no_loading(monkeypatch)
     empty = tmp_path / "data"  # CIFAR-10 is not on disk
@@ -148,9 +149,10 @@ def test_a_run_killed_mid_way_keeps_every_finished_epoch(tmp_path):
     summary = json.loads((folder / "summary.json").read_text())  # always whole, never torn
     # refreshed at most every runs.SAVE_EVERY_S (the first epoch at once): never ahead of metrics
     assert summary["status"] == "running" and 1 <= summary["epochs"] <= len(records)
-    from core import runs
-    assert runs.load_weights(folder)["output.weight"].shape == (2, 10)
-    assert runs.open_run(folder).experiment.train.epochs == 100000
+    from core.store import runs
+    from core.store import reader as run_reader
+    assert run_reader.load_weights(folder)["output.weight"].shape == (2, 10)
+    assert run_reader.open_run(folder).experiment.train.epochs == 100000
 
 
 def test_ctrl_c_stops_cleanly_and_exits_0(tmp_path):
@@ -189,14 +191,15 @@ def test_an_image_folder_with_broken_files_trains_and_warns(capsys, tmp_path):
 
 # -- Part 1's shortcuts as independent studies: `study KIND` and its older spelling `sweep KIND`
 def _flat(exp) -> dict:
-    from core import config as cfg
+    from core.experiment import config as cfg
     return {f"{s}.{k}": v for s, t in cfg.to_dict(exp).items() if isinstance(t, dict)
             for k, v in t.items()}
 
 
 def test_an_independent_study_gives_one_run_per_variant_differing_in_its_own_field(capsys, tmp_path):
-    from core import config as cfg
-    from core import presets, sweeps
+    from core.experiment import config as cfg
+    from core.experiment import presets
+    from core.study import sweeps
     sets = ["optim.lr=0.1", "train.seed=7", "data.n_train=40", "data.n_test=20"]  # no rung's η
     code, out, err = run_cli(capsys, "study", "lr", "--preset", "circles-mlp", "--epochs", "1",
                              "--out", str(tmp_path), *[a for s in sets for a in ("--set", s)])

@@ -2,9 +2,9 @@ import dataclasses
 
 import pytest
 
-from core import config as cfg
-from core import presets
-from core.errors import ConfigError
+from core.experiment import config as cfg
+from core.experiment import presets
+from core import ConfigError
 
 
 @pytest.mark.parametrize("name", presets.names())

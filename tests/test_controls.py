@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QMessageBox
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
-from core import config as cfg
-from core import presets
-from core import runs as store
-from core.records import EpochRecord, SplitMetrics
-from core.train import BatchChunk, Observer, Trainer
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.store import reader as run_reader
+from core.engine.records import EpochRecord, SplitMetrics
+from core.engine.train import BatchChunk, Observer, Trainer
 
 STOP_S = 0.5  # the bound for Stop on the CNN on a CPU
 
@@ -244,7 +244,7 @@ def test_stop_during_the_cnns_evaluation_ends_it_within_half_a_second(qtbot, win
     trainer._evaluate = marked  # runs in the training thread
     qtbot.waitUntil(evaluating.is_set, timeout=60_000)
     assert _stop_latency(qtbot, w) < STOP_S
-    (run,) = store.list_runs(w.run_root)
+    (run,) = run_reader.list_runs(w.run_root)
     assert run.metrics() == []  # the epoch being evaluated is not recorded as finished
 
 
@@ -260,7 +260,7 @@ def test_rapid_train_pause_stop_clicks_end_stopped_promptly(qtbot, window):
     assert time.perf_counter() - t0 < 2.0
     assert panel.start.isEnabled() and not panel.pause.isEnabled() and not panel.stop.isEnabled()
     assert panel.pause.text().endswith("Pause")
-    assert all(r.summary["status"] == "stopped" for r in store.list_runs(w.run_root))
+    assert all(r.summary["status"] == "stopped" for r in run_reader.list_runs(w.run_root))
 
 
 def test_a_stop_is_final_pause_is_ignored_and_train_waits_for_the_end(qtbot, window):
@@ -297,7 +297,7 @@ def test_the_trainer_ignores_a_pause_after_a_stop_and_stops_during_data_loading(
         def on_batch_end(self, chunk):
             trainer.stop()
             trainer.pause()  # too late: a loop parked after a stop waited for a resume forever
-    trainer = Trainer(circles(epochs=100_000), [StopThenPause()], record=False)
+    trainer = Trainer(circles(epochs=100_000), [StopThenPause()])
     ended = threading.Event()
     result = []
     thread = threading.Thread(target=lambda: (result.append(trainer.fit()), ended.set()))
@@ -319,7 +319,7 @@ def test_the_trainer_ignores_a_pause_after_a_stop_and_stops_during_data_loading(
     class StopAtFirstProgress(Observer):
         def on_data_progress(self, done, total):
             trainer.stop()
-    trainer = Trainer(exp, [StopAtFirstProgress()], record=False)
+    trainer = Trainer(exp, [StopAtFirstProgress()])
     r = trainer.fit()
     assert r.status == "stopped" and r.epochs == 0 and trainer.model is None, r.message
     assert "before the first epoch" in r.message
@@ -408,7 +408,7 @@ def test_closing_mid_run_asks_and_keep_training_keeps_it_running(qtbot, window):
     with qtbot.waitSignal(w.run_finished, timeout=5_000):
         answer(question(w), "Stop the run and quit")
     assert not w.isVisible()
-    (run,) = store.list_runs(w.run_root)
+    (run,) = run_reader.list_runs(w.run_root)
     assert run.summary["status"] == "stopped" and len(run.metrics()) >= 2
 
 

@@ -12,9 +12,9 @@ class Block:
         if name.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph', 'app', 'PyQt5', 'PyQt6'):
             raise ImportError('blocked: ' + name)
 sys.meta_path.insert(0, Block())
-import core.config, core.models, core.train, core.runs, core.presets, core.__main__
+import core.experiment.config, core.nets.models, core.engine.train, core.store.runs, core.experiment.presets, core.cli.main
 import core.data.loader, core.data.toy2d, core.data.shapes, core.data.vision
-from core.__main__ import main
+from core.cli.main import main
 sys.exit(main(['train', '--preset', 'circles-mlp', '--epochs', '1', '--device', 'cpu', '--out', sys.argv[1]]))
 """
 

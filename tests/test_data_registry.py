@@ -6,12 +6,12 @@ import torch
 import lab
 
 from app import experiment
-from core import config as cfg
-from core import memory
+from core.experiment import config as cfg
+from core.engine import memory
 from core.data import loader, registry
 from core.data.registry import DataSet, Loaded
-from core.errors import ConfigError
-from core.train import Trainer
+from core import ConfigError
+from core.engine.train import Trainer
 
 STRIPES = ("horizontal", "vertical", "diagonal", "checks")
 
@@ -57,7 +57,7 @@ def test_a_data_set_registered_from_a_test_trains(stripes_set):
     assert memory.input_shape(exp) == experiment.input_shape(exp) == ((1, 8, 8), 4)
     assert memory.split_sizes(exp) == (400, 200)
     start = lab.Recorder()
-    result = Trainer(exp, [start], record=False).fit()
+    result = Trainer(exp, [start]).fit()
     assert result.status == "done", result.message
     assert start.info.classes == STRIPES and start.info.input_shape == (1, 8, 8)
     assert (start.info.n_train, start.info.n_val, start.info.n_test) == (360, 40, 200)

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from core import config as cfg
+from core.experiment import config as cfg
 from core import study as studies
-from core.__main__ import main
-from core.errors import ExportError
-from core.study_run import StudyRunner
-from core.train import Trainer
+from core.cli.main import main
+from core import ExportError
+from core.study.runner import StudyRunner
+from core.engine.train import Trainer
+from core.store.writers import recorded
 from tests import lab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ def run_cli(capsys, *args):
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    result = Trainer(lab.circles(2), run_root=root).fit()
+    result = recorded(Trainer(lab.circles(2)), root).fit()
     assert result.status == "done"
     return Path(result.run_folder)
 

@@ -10,14 +10,15 @@ import pytest
 
 from core.export import csv_files as export_csv
 from core import study as studies
-from core.errors import ExportError
-from core.study_run import StudyRunner
-from core.train import Trainer
+from core import ExportError
+from core.study.runner import StudyRunner
+from core.engine.train import Trainer
+from core.store.writers import recorded
 from tests import lab
 
 
 def train(exp, root):
-    result = Trainer(exp, run_root=root).fit()
+    result = recorded(Trainer(exp), root).fit()
     assert result.status == "done", result.message
     return Path(result.run_folder)
 

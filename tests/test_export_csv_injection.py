@@ -8,7 +8,7 @@ import pytest
 
 from core import study as studies
 from core.export import csv_files as export_csv
-from core.study_run import StudyRunner
+from core.study.runner import StudyRunner
 from tests import lab
 
 FORMULAS = ('=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)")

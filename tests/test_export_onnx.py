@@ -12,14 +12,15 @@ import torch
 from onnx.reference import ReferenceEvaluator
 
 import lab
-from core import restore, run_reader
+from core.store import restore, reader as run_reader
 from core.export import onnx_model as export_onnx
-from core.errors import ExportError
-from core.train import Trainer
+from core import ExportError
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 
 def _train(exp, tmp_path) -> Path:
-    result = Trainer(exp, run_root=tmp_path / "runs").fit()
+    result = recorded(Trainer(exp), tmp_path / "runs").fit()
     assert result.status == "done", result.message
     return Path(result.run_folder)
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from core import config as cfg
+from core.experiment import config as cfg
 from core import report
-from core.errors import ExportError
+from core import ExportError
 from core.export import csv_files, onnx_model, script, tensorboard_logs
-from core.study_run import run_study
+from core.study.runner import run_study
 from core import study as studies
-from core.train import Trainer
+from core.engine.train import Trainer
+from core.store.writers import recorded
 from tests import lab
 
 
@@ -29,7 +30,7 @@ def digest(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("runs")
-    return Path(Trainer(lab.circles(2), run_root=root).fit().run_folder)
+    return Path(recorded(Trainer(lab.circles(2)), root).fit().run_folder)
 
 
 @pytest.fixture

@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-from core import config as cfg
-from core import models, optimizers
+from core.experiment import config as cfg
+from core.nets import models
+from core.experiment import optimizers
 from core.export import script as export_script
 from core.data import loader, registry, toy2d
-from core.errors import ExportError
-from core.train import Trainer
+from core import ExportError
+from core.engine.train import Trainer
+from core.store.writers import recorded
 from tests import lab
 
 LINE = re.compile(r"^epoch (\d+)/(\d+)  train ([\d.]+) / ([\d.]+)%(?:  val ([\d.]+) / ([\d.]+)%)?"
@@ -77,7 +79,7 @@ def learnscope_line(record, epochs):
 
 def fit(exp):
     rec = lab.Recorder()
-    result = Trainer(exp, [rec], record=False).fit()
+    result = Trainer(exp, [rec]).fit()
     assert result.status == "done", result.message
     return rec.epochs
 
@@ -301,7 +303,7 @@ def test_an_image_folder_is_read_with_torchvision_as_learnscope_reads_it(tmp_pat
 # ---------------------------------------------------------------- sources, words and refusals
 def test_a_run_folder_and_a_toml_file_export_the_same_training(tmp_path):
     exp = lab.circles(1)
-    result = Trainer(exp, run_root=tmp_path / "runs").fit()
+    result = recorded(Trainer(exp), tmp_path / "runs").fit()
     from_run = tmp_path / "a.py"
     export_script.export(result.run_folder, from_run)
     toml = tmp_path / "exp.toml"
@@ -340,7 +342,7 @@ def test_what_the_script_cannot_write_is_refused_with_a_sentence(tmp_path):
         export_script.export(bad, tmp_path / "s.py")
     optimizers.register_optimizer(optimizers.Optimizer("toy", "Toy", lambda p, oc: None))
     try:
-        with pytest.raises(ExportError, match="SGD and Adam"):
+        with pytest.raises(ExportError, match=r"optim.optimizer = .toy. \(its entry has no script line\); choose one of sgd, adam"):
             export_script.export(lab.circles(1, **{"optim.optimizer": '"toy"'}), tmp_path / "s.py")
     finally:
         optimizers.unregister_optimizer("toy")

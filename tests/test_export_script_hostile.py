@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from core import config as cfg
+from core.experiment import config as cfg
 from core.export import script as export_script
 from tests import lab
 

@@ -15,11 +15,13 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 import lab
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 from core.export import tensorboard_logs as export_tb
-from core import inspect as ins
-from core import run_reader
-from core.__main__ import main
-from core.errors import ExportError
-from core.train import Trainer
+from core.store import tensorboard as store_tb
+from core.nets import inspect as ins
+from core.store import reader as run_reader
+from core.cli.main import main
+from core import ExportError
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 INSTALL = "pip install 'learnscope[tensorboard]'"
 
@@ -72,7 +74,7 @@ def _assert_same_batches(acc: EventAccumulator, run_folder: Path) -> None:
 
 
 def _train(exp, tmp_path) -> Path:
-    result = Trainer(exp, run_root=tmp_path / "runs").fit()
+    result = recorded(Trainer(exp), tmp_path / "runs").fit()
     assert result.status == "done", result.message
     return Path(result.run_folder)
 
@@ -214,7 +216,7 @@ def test_export_without_the_package_says_how_to_install_it(tmp_path, monkeypatch
 def test_training_without_the_package_fails_before_the_first_epoch(tmp_path, monkeypatch):
     _without_tensorboard(monkeypatch)
     exp = lab.circles(1, **{"train.tensorboard": json.dumps(str(tmp_path / "tb"))})
-    result = Trainer(exp, run_root=tmp_path / "runs").fit()
+    result = recorded(Trainer(exp), tmp_path / "runs").fit()
     assert (result.status, result.error_kind, result.epochs) == ("failed", "config", 0)
     assert result.message.startswith("train.tensorboard:") and INSTALL in result.message
     assert not (tmp_path / "runs").exists()  # nothing was started
@@ -245,5 +247,5 @@ def test_window_without_the_package_shows_a_banner(window, qtbot, tmp_path, monk
 def test_first_layer_is_the_first_conv_or_linear_weight():
     state = {"bn.weight": torch.ones(3), "conv1.weight": torch.zeros(4, 3, 3, 3),
              "output.weight": torch.zeros(2, 4)}
-    assert export_tb.first_layer(state)[0] == "conv1"
-    assert export_tb.first_layer({"bn.weight": torch.ones(3)}) is None
+    assert store_tb.first_layer(state)[0] == "conv1"
+    assert store_tb.first_layer({"bn.weight": torch.ones(3)}) is None

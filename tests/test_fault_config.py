@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import config as cfg
-from core import presets
-from core.__main__ import main
-from core.errors import ConfigError
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.cli.main import main
+from core import ConfigError
 
 FUZZ = settings(max_examples=500, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -259,11 +259,11 @@ def test_the_cli_refuses_a_file_that_is_not_utf8_with_one_sentence_and_exit_2(tm
 
 
 def test_a_run_whose_config_is_not_utf8_is_listed_with_the_reason(tmp_path):
-    from core import runs
+    from core.store import reader as run_reader
     folder = tmp_path / "runs" / "20260101-000000-bad"
     folder.mkdir(parents=True)
     (folder / "config.toml").write_bytes(b'name = "\xff"\n')
-    listed = runs.list_runs(tmp_path / "runs")
+    listed = run_reader.list_runs(tmp_path / "runs")
     assert [r.folder.name for r in listed] == [folder.name]
     assert "config.toml is not UTF-8 text (byte 0xff on line 1" in listed[0].problem
 

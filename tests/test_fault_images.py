@@ -13,14 +13,15 @@ import pytest
 import torch
 from PIL import Image
 
-from core import config as cfg
-from core import presets
-from core.config import DataConfig
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.experiment.config import DataConfig
 from core.data import loader, vision
 from core.data.vision import load_image_folder, load_torchvision
-from core.errors import DataError
+from core import DataError
 import lab
-from core.train import Trainer
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 
 def two_classes(root: Path, n: int = 3, classes=("a", "b")) -> Path:
@@ -79,9 +80,8 @@ def test_unreadable_class_folder_says_permission(tmp_path, monkeypatch):
     with pytest.raises(DataError) as raised:
         load(root, tmp_path)
     assert str(raised.value) == expected
-    result = Trainer(cfg.with_overrides(lab.circles(1), [
-        "data.dataset=folder", f"data.root={root}", "data.image_size=8", "model.hidden=[4]"]),
-        run_root=tmp_path / "runs").fit()
+    result = recorded(Trainer(cfg.with_overrides(lab.circles(1), [
+        "data.dataset=folder", f"data.root={root}", "data.image_size=8", "model.hidden=[4]"])), tmp_path / "runs").fit()
     assert (result.status, result.error_kind, result.message) == ("failed", "data", expected)
 
 
@@ -121,8 +121,7 @@ def test_an_error_reading_the_data_is_not_called_a_run_files_write_error(monkeyp
     def broken(*a, **k):
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/data/imgs/a/x.png")
     monkeypatch.setattr(loader, "load", broken)
-    result = Trainer(cfg.with_overrides(presets.load("circles-mlp"), ["train.epochs=1", "train.device=cpu"]),
-                     record=False).fit()
+    result = Trainer(cfg.with_overrides(presets.load("circles-mlp"), ["train.epochs=1", "train.device=cpu"])).fit()
     assert result.status == "failed" and result.error_kind == "data"
     assert "/data/imgs/a/x.png" in result.message and "No such file or directory" in result.message
     assert "Could not write" not in result.message and "disk space" not in result.message
@@ -136,7 +135,7 @@ def test_a_run_on_a_folder_with_a_broken_link_trains_and_names_it(tmp_path):
         "data.n_train=0", "data.n_test=2", "data.image_size=16", "model.blocks=[]", "model.kind=mlp",
         "model.hidden=[4]"])
     rec = lab.Recorder()
-    result = Trainer(exp, [rec], record=False).fit()
+    result = Trainer(exp, [rec]).fit()
     assert result.status == "done", result.message
     assert rec.info.skipped == 1 and rec.info.skipped_files == (os.path.join("a", "dangling.png") + " (a broken link)",)
 

@@ -21,11 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import config as cfg
-from core import presets
-from core import runs as store
-from core.errors import LearnScopeError
-from core.records import EpochRecord, SplitMetrics
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.store import runs as store
+from core.store import liveness
+from core.store import reader as run_reader
+from core import LearnScopeError
+from core.engine.records import EpochRecord, SplitMetrics
 from core.report.notes import read_notes, write_notes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,17 +39,18 @@ def tiny_circles(epochs: int = 1) -> cfg.Experiment:
 
 
 def make_run(root: Path, epochs: int = 1) -> Path:
-    from core.train import Trainer
-    return Path(Trainer(tiny_circles(epochs), run_root=root).fit().run_folder)
+    from core.engine.train import Trainer
+    from core.store.writers import recorded
+    return Path(recorded(Trainer(tiny_circles(epochs)), root).fit().run_folder)
 
 
-def read_all(root: Path) -> list[store.Run]:
+def read_all(root: Path) -> list[run_reader.Run]:
     """What the Runs panel and a notebook do with a runs folder: list, open, read metrics."""
-    listed = store.list_runs(root)
+    listed = run_reader.list_runs(root)
     for run in listed:
         assert isinstance(run.summary, dict) and isinstance(run.summary["status"], str)
         assert isinstance(run.name, str) and isinstance(run.problem, str)
-        again = store.open_run(run.folder)
+        again = run_reader.open_run(run.folder)
         assert again.summary == run.summary
         for record in run.metrics():
             assert isinstance(record, EpochRecord) and type(record.epoch) is int
@@ -166,8 +169,8 @@ def _damage(original: bytes):
     )
 
 
-def _check_restore(run: store.Run) -> None:
-    from core.restore import restore
+def _check_restore(run: run_reader.Run) -> None:
+    from core.store.restore import restore
     try:
         restored = restore(run, device="cpu")
     except LearnScopeError as e:  # its own error, and a sentence
@@ -177,7 +180,7 @@ def _check_restore(run: store.Run) -> None:
         assert restored.model is not None
 
 
-# rung.json is a study's (core.study_run reads it on resume: tests/test_study_processes.py)
+# rung.json is a study's (core.study.runner reads it on resume: tests/test_study_processes.py)
 @pytest.mark.parametrize("name", [f for f in store.RUN_FILES if f != "rung.json"])
 def test_random_bytes_in_a_run_file_never_raise_from_the_store(pristine, tmp_path, name):
     original = (pristine / name).read_bytes()
@@ -230,19 +233,19 @@ def test_a_running_run_whose_process_is_gone_reads_interrupted(tmp_path):
     assert [r.epoch for r in run.metrics()] == [1]
     # another host's run: alive while its summary is fresh, interrupted once it is old
     _write_summary(folder, pid=_dead_pid(), host=here + "-elsewhere", heartbeat=time.time())
-    assert store.open_run(folder).summary["status"] == "running"
-    _write_summary(folder, heartbeat=time.time() - store.STALE_AFTER_S - 60)
-    assert store.open_run(folder).summary["status"] == "interrupted"
+    assert run_reader.open_run(folder).summary["status"] == "running"
+    _write_summary(folder, heartbeat=time.time() - liveness.STALE_AFTER_S - 60)
+    assert run_reader.open_run(folder).summary["status"] == "interrupted"
     # a summary of an older LearnScope (no pid): its file's age tells
     s = {k: v for k, v in _summary(folder).items() if k not in ("pid", "host", "heartbeat")}
     (folder / "summary.json").write_text(json.dumps(s))
-    assert store.open_run(folder).summary["status"] == "running"
-    old = time.time() - store.STALE_AFTER_S - 60
+    assert run_reader.open_run(folder).summary["status"] == "running"
+    old = time.time() - liveness.STALE_AFTER_S - 60
     os.utime(folder / "summary.json", (old, old))
-    assert store.open_run(folder).summary["status"] == "interrupted"
+    assert run_reader.open_run(folder).summary["status"] == "interrupted"
     # wrong types in the new fields are left out and said, never raised
     _write_summary(folder, pid="12", host=5, heartbeat="now", boot=[1])
-    run = store.open_run(folder)
+    run = run_reader.open_run(folder)
     assert run.problem == "summary.json: 'boot' is [1], not text (and 3 more)"
     assert "pid" not in run.summary and "heartbeat" not in run.summary
 
@@ -251,11 +254,11 @@ def test_the_run_this_process_writes_reads_running(tmp_path):
     writer = store.RunWriter(tiny_circles(), tmp_path)
     try:
         writer.epoch(EpochRecord(1, 0.03, SplitMetrics(0.5, 50.0), 0.1, 100.0))
-        (run,) = store.list_runs(tmp_path)
+        (run,) = run_reader.list_runs(tmp_path)
         assert run.summary["status"] == "running" and run.summary["pid"] == os.getpid()
     finally:
         writer.finish("stopped", "Stopped by the user.")
-    assert store.open_run(writer.folder).summary["status"] == "stopped"
+    assert run_reader.open_run(writer.folder).summary["status"] == "stopped"
 
 
 def test_the_runs_panel_shows_an_interrupted_run(qtbot, tmp_path):
@@ -337,7 +340,7 @@ def test_kill_9_at_random_moments_leaves_readable_interrupted_runs(tmp_path):
         assert not run.problem and run.experiment.train.epochs == 100000
         epochs = [r.epoch for r in run.metrics()]
         assert epochs == list(range(1, len(epochs) + 1)) and run.summary["epochs"] <= len(epochs)
-        assert store.load_weights(run.folder)  # the last saved weights read
+        assert run_reader.load_weights(run.folder)  # the last saved weights read
 
 
 def test_ctrl_c_while_python_starts_prints_one_line_and_exits_130(tmp_path):
@@ -356,7 +359,7 @@ def test_sigterm_stops_the_run_like_ctrl_c_and_exits_143(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "after epoch" in out
-    run = store.open_run(folder)
+    run = run_reader.open_run(folder)
     assert run.summary["status"] == "stopped" and run.summary["epochs"] == len(run.metrics())
 
 

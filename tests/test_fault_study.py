@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import config as cfg
-from core import schema
+from core.experiment import config as cfg
+from core.experiment import schema
 from core import study as studies
-from core.errors import ConfigError
-from core.study_run import study_folder
+from core import ConfigError
+from core.study.runner import study_folder
 from tests.test_fault_config import _str, write_toml
 
 FUZZ = settings(max_examples=400, deadline=None, derandomize=True, database=None,

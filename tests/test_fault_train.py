@@ -19,12 +19,13 @@ import pytest
 import torch
 
 from conftest_qt import *  # noqa: F401,F403  (window; no dangling QThread, temp settings)
-from core import config as cfg
-from core import memory, presets
-from core import train as train_mod
-from core.__main__ import Progress
+from core.experiment import config as cfg
+from core.engine import memory
+from core.experiment import presets
+from core.engine import train as train_mod
+from core.cli.main import Progress
 import lab
-from core.train import Observer, Trainer
+from core.engine.train import Observer, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,7 @@ def _circles(*overrides: str) -> cfg.Experiment:
 def test_batch_norm_with_a_last_batch_of_one_trains():
     exp = _circles("model.batch_norm=true", "data.n_train=21")  # 21 = 2 × 10 + 1
     rec = lab.Recorder()
-    result = Trainer(exp, [rec], record=False).fit()
+    result = Trainer(exp, [rec]).fit()
     assert result.status == "done", result.message
     assert rec.info.n_train == 21 and rec.info.steps_per_epoch == 2  # the batch of one is left out
     assert "last batch of one" in cfg.field_help("model", "batch_norm")
@@ -75,7 +76,7 @@ def test_batch_norm_on_a_1x1_map_with_batches_of_one_is_refused_by_name():
 
 
 def test_batch_norm_on_a_1x1_map_trains_when_n_leaves_a_batch_of_one():
-    result = Trainer(cfg.from_dict(_cnn_1x1(10)), record=False).fit()
+    result = Trainer(cfg.from_dict(_cnn_1x1(10))).fit()
     assert result.status == "done", result.message
 
 
@@ -89,7 +90,7 @@ def test_memory_estimate_refuses_a_huge_mlp_before_allocating(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda device: 8 * 10**9)
     exp = _circles("model.hidden=[100000,100000]")
     t0 = time.perf_counter()
-    trainer = Trainer(exp, record=False)
+    trainer = Trainer(exp)
     result = trainer.fit()
     assert time.perf_counter() - t0 < 5
     assert result.status == "failed" and result.error_kind == "config"
@@ -127,7 +128,7 @@ def test_out_of_memory_during_training_ends_in_a_memory_sentence(monkeypatch, er
     def boom(*args):
         raise error
     monkeypatch.setattr(train_mod, "step_metrics", boom)  # the first training step runs out
-    result = Trainer(_circles("model.hidden=[30]"), record=False).fit()
+    result = Trainer(_circles("model.hidden=[30]")).fit()
     assert result.status == "failed" and result.error_kind == "memory"
     assert result.message.startswith("The CPU ran out of memory (an allocation of "), result.message
     assert "40.0 GB" in result.message or "2.00 GiB" in result.message
@@ -140,7 +141,7 @@ def test_an_unrelated_runtime_error_stays_unexpected(monkeypatch):
     def boom(*args):
         raise RuntimeError("shape mismatch")
     monkeypatch.setattr(train_mod, "step_metrics", boom)
-    result = Trainer(_circles(), record=False).fit()
+    result = Trainer(_circles()).fit()
     assert result.error_kind == "internal"
 
 
@@ -164,7 +165,7 @@ def test_zca_says_what_it_computes_before_it_starts():
         def on_data_note(self, text):
             notes.append(text)
 
-    result = Trainer(_zca(16), [Notes()], record=False).fit()
+    result = Trainer(_zca(16), [Notes()]).fit()
     assert result.status == "done", result.message
     assert notes[0].startswith("ZCA whitening: a 768 × 768 covariance of 20 training images of "
                                "3×16×16 pixels (5 MB in float64)"), notes
@@ -187,7 +188,7 @@ def test_the_window_shows_what_zca_computes_while_it_prepares(qtbot, window):
 
 def test_zca_that_cannot_fit_is_refused_by_name():
     t0 = time.perf_counter()
-    result = Trainer(_zca(512), record=False).fit()  # a 786,432² covariance: 4.9 TB
+    result = Trainer(_zca(512)).fit()  # a 786,432² covariance: 4.9 TB
     assert time.perf_counter() - t0 < 5
     assert result.status == "failed" and result.error_kind == "config", result.message
     assert result.message.startswith("data.standardize = 'zca' at data.image_size 512 (a 786,432 × "

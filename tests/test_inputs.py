@@ -13,10 +13,10 @@ from PySide6.QtCore import Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
-from core import config as cfg
-from core import presets
+from core.experiment import config as cfg
+from core.experiment import presets
 from core.data import registry
-from core.errors import ConfigError
+from core import ConfigError
 
 PATH_WORDS = re.compile(r"\b(data|model|optim|train)\.\w+")  # 'optim.lr': a config name
 

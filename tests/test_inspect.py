@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from core import config as cfg
-from core import inspect, models, presets
+from core.experiment import config as cfg
+from core.nets import inspect, models
+from core.experiment import presets
 from core.data import loader
-from core.receptive import effective_rf, rf_coverage, theoretical_rf
+from core.nets.receptive import effective_rf, rf_coverage, theoretical_rf
 
 
 def cnn_exp(*more):

@@ -9,9 +9,10 @@ from PySide6.QtCore import Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings; window)
 import lab
-from core import presets
-from core.run_reader import default_root
-from core.train import Trainer
+from core.experiment import presets
+from core.store.reader import default_root
+from core.engine.train import Trainer
+from core.store.writers import recorded
 from test_app_part2 import PART2, click, open_study, run_study, study_file
 
 
@@ -37,7 +38,7 @@ def test_every_part_names_the_same_subject_through_a_lab_session(qtbot, window, 
     # a finished run, opened from the Runs dock: its name and its last epoch everywhere
     exp = lab.circles(3)
     exp.name = "opened"
-    run = Trainer(exp, run_root=default_root()).fit()
+    run = recorded(Trainer(exp), default_root()).fit()
     w.runs_panel.refresh()
     row = next(i for i, r in enumerate(w.runs_panel.runs) if str(r.folder) == run.run_folder)
     with qtbot.waitSignal(w.inspect.inspected, timeout=30_000):
@@ -72,7 +73,7 @@ def test_a_run_started_with_train_shows_its_own_curves_only(qtbot, window):
     """Runs ticked earlier (a study's rungs) are not overlaid on a new run's axes; a study's
     rungs, started by the study, keep the finished ones overlaid (tests/test_app_part2.py)."""
     exp = lab.circles(2)
-    Trainer(exp, run_root=default_root()).fit()
+    recorded(Trainer(exp), default_root()).fit()
     w = window(lab.circles(2))
     w.runs_panel.refresh()
     w.runs_panel.set_checked(0, True)

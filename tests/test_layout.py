@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpin
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
 from app.window_pages import INSPECT, PAGES, RESULTS, TRAIN
-from core import config as cfg
-from core import presets
+from core.experiment import config as cfg
+from core.experiment import presets
 
 SCREEN = QSize(1024, 640)   # the smallest screen the window must fit
 VIEW = 480                  # each Inspect view is checked at 480×480 px

@@ -132,7 +132,7 @@ def test_views_compute_while_paused_in_the_training_thread(qtbot, window):
 
 def test_the_confusion_view_shows_the_counts_of_the_last_epoch_record(qtbot, window):
     from app.worker import Progress
-    from core.records import EpochRecord, SplitMetrics
+    from core.engine.records import EpochRecord, SplitMetrics
     w = window(lab.tiny_shapes(epochs=2))
     w.inspect.select("confusion")
     with qtbot.waitSignal(w.run_finished, timeout=60_000) as blocker:
@@ -211,7 +211,7 @@ def test_a_pacer_waits_its_interval_or_what_the_work_costs_over_its_share():
 
 
 def test_one_mosaic_layout_places_and_finds_every_tile():
-    from core import mosaic
+    from core.nets import mosaic
     tiles = np.arange(5 * 2 * 3, dtype=np.float32).reshape(5, 2, 3)
     m = mosaic.tile(tiles, pad=1, fill=-1)
     assert m.shape == (2 * 2 + 1, 3 * 3 + 2)  # 5 tiles on the near-square 3 columns, 2 rows
@@ -227,5 +227,5 @@ def test_one_mosaic_layout_places_and_finds_every_tile():
 
 def test_the_equations_write_out_every_activation_the_models_offer():
     from app.views.equations import FORMULAS
-    from core.models import ACTIVATIONS
+    from core.nets.models import ACTIVATIONS
     assert set(FORMULAS) == set(ACTIVATIONS)

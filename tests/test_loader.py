@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from core.config import DataConfig
+from core.experiment.config import DataConfig
 from core.data import loader
 from core.data.loader import Data, Split
-from core.errors import DataError
+from core import DataError
 
 
 def images(n, seed, lo=0, hi=256, side=8, channels=3):

@@ -1,4 +1,4 @@
-"""core.malloc: memory a training step frees is kept for the next one, in the training thread.
+"""core.engine.malloc: memory a training step frees is kept for the next one, in the training thread.
 
 What the project asks of glibc (one arena, a high trim and mmap threshold) is checked on a
 stand-in for the C library, so it holds on any machine; where there is no glibc the call does
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core import malloc
+from core.engine import malloc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,7 @@ def test_other_systems_are_left_alone(monkeypatch, system):
 
 
 def test_the_command_line_tunes_malloc_before_anything_else(monkeypatch, capsys):
-    from core import __main__ as cli
+    from core.cli import main as cli
     seen = []
     monkeypatch.setattr(cli.malloc, "keep_freed_memory", lambda: seen.append("malloc") or True)
     monkeypatch.setattr(cli, "cmd_presets", lambda args: seen.append("command") or 0)
@@ -98,7 +98,7 @@ STEPS = """
 import ctypes, resource, sys, threading
 sys.path.insert(0, sys.argv[1])
 import torch  # the entry points' imports come first, and torch starts a thread
-from core import malloc
+from core.engine import malloc
 assert malloc.keep_freed_memory()
 libc = ctypes.CDLL(None)
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]

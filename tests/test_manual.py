@@ -1,11 +1,14 @@
 import pytest
 import torch
 
-from core import config as cfg
-from core import manual, models, presets, sweeps
-from core.__main__ import main
-from core.errors import ConfigError
-from core.train import Observer, Trainer
+from core.experiment import config as cfg
+from core.engine import manual
+from core.nets import models
+from core.experiment import presets
+from core.study import sweeps
+from core.cli.main import main
+from core import ConfigError
+from core.engine.train import Observer, Trainer
 
 
 def mlp(hidden, activation="tanh", n_in=2, n_out=2, seed=0):
@@ -53,7 +56,7 @@ def run(impl, dtype, epochs=8):
             self.losses.extend(float(v) for v in chunk.loss)
     obs = Losses()
     obs.losses = []
-    trainer = Trainer(exp, [obs], record=False)
+    trainer = Trainer(exp, [obs])
     result = trainer.fit()
     assert result.status == "done", result.message
     weights = torch.cat([p.detach().double().flatten() for p in trainer.model.parameters()])
@@ -73,7 +76,7 @@ def test_the_four_implementations_train_to_the_same_numbers(dtype, tol):
 
 def test_circles_preset_reaches_93_percent_with_the_manual_implementation():
     exp = cfg.with_overrides(presets.load("circles-mlp"), ["model.implementation=manual", "train.device=cpu"])
-    result = Trainer(exp, record=False).fit()
+    result = Trainer(exp).fit()
     assert result.status == "done" and result.last.test.accuracy >= 93.0
 
 

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QStyle, QVBoxLayout, QWidget
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
-from core import config as cfg
-from core import presets
+from core.experiment import config as cfg
+from core.experiment import presets
 
 CLASSES = ("arrow-left", "arrow-right", "circle")  # long names, as Shapes-10 has
 
@@ -316,7 +316,7 @@ def test_the_layer_table_of_the_practical_cnn_fits_360_px(qtbot, styled):
 def test_a_narrower_layer_table_leaves_out_jump_and_output_rather_than_the_counts(qtbot):
     from app.views.layers import HEADERS, LayerTableView
     from app.experiment import input_shape
-    from core.models import layer_table
+    from core.nets.models import layer_table
     exp = presets.load("shapes-cnn")
     table = LayerTableView()
     table.show_rows(layer_table(exp.model, *input_shape(exp)))
@@ -355,9 +355,9 @@ def drawn_labels(axis) -> list[tuple[float, float, str]]:
 
 @pytest.mark.parametrize("width", [300, 420, 700])
 def test_the_n_sweep_labels_its_log_axis_at_the_sizes_without_overlap(qtbot, window, width):
-    from core import sweeps
-    from core.records import EpochRecord, SplitMetrics
-    from core.train import FitResult
+    from core.study import sweeps
+    from core.engine.records import EpochRecord, SplitMetrics
+    from core.engine.train import FitResult
     w = window(circles())
     p = w.part1_panel
     w.tabs.setCurrentIndex(next(i for i in range(w.tabs.count()) if w.tabs.tabText(i) == "Part 1"))

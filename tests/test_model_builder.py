@@ -10,8 +10,8 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
-from core import config as cfg
-from core import presets
+from core.experiment import config as cfg
+from core.experiment import presets
 
 DOCK = 320
 PATH_WORDS = re.compile(r"\b(data|model|optim|train)\.\w+")  # 'model.blocks': a config name

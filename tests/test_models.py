@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from core import config as cfg
-from core import models, presets
-from core.errors import ConfigError
+from core.experiment import config as cfg
+from core.nets import models
+from core.experiment import presets
+from core import ConfigError
 
 
 def net_of(name, shape, classes=10):
@@ -104,5 +105,5 @@ def test_each_activation_s_layer_function_and_derivative_agree(name):
 
 
 def test_the_configs_activation_choices_are_the_table_s():
-    """core.config stays torch-free, so it names the choices itself: they must be these."""
+    """core.experiment.config stays torch-free, so it names the choices itself: they must be these."""
     assert set(cfg.choices("model", "activation")) == set(models.ACTIVATIONS)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem, QLabel
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 from app.presentation import PRESENT_PT, NORMAL_PT, scale_plots
 from app.style import QSS
-from core.records import EpochRecord, SplitMetrics
+from core.engine.records import EpochRecord, SplitMetrics
 
 SPLITS = ["train", "val", "test", "val top-5", "test top-5"]
 LABELS = ["1. baseline", "2. + standardisation", "3. + augmentation",

@@ -10,10 +10,11 @@ import pytest
 import torch
 
 import lab
-from core import config as cfg
-from core import precision
-from core.errors import ConfigError
-from core.train import Trainer
+from core.experiment import config as cfg
+from core.engine import precision
+from core import ConfigError
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 CPU = torch.device("cpu")
 
@@ -55,7 +56,7 @@ def test_the_config_refuses_autocast_where_it_cannot_apply():
 
 def test_fp16_on_a_cpu_ends_with_a_sentence():
     exp = cfg.with_overrides(lab.tiny_shapes(), ["train.precision=fp16"])
-    result = Trainer(exp, record=False).fit()
+    result = Trainer(exp).fit()
     assert result.status == "failed" and result.error_kind == "config"
     assert result.message.startswith("train.precision: 'fp16' needs a CUDA device")
 
@@ -63,7 +64,7 @@ def test_fp16_on_a_cpu_ends_with_a_sentence():
 def test_a_bf16_run_keeps_fp32_weights_and_says_what_it_computed_in(tmp_path):
     exp = cfg.with_overrides(lab.tiny_shapes(epochs=2), ["train.precision=bf16"])
     seen = lab.Recorder()
-    t = Trainer(exp, [seen], run_root=tmp_path)
+    t = recorded(Trainer(exp, [seen]), tmp_path)
     result = t.fit()
     assert result.status == "done", result.message
     assert seen.info.precision == "bf16 autocast, channels-last"
@@ -78,7 +79,7 @@ def test_a_bf16_run_keeps_fp32_weights_and_says_what_it_computed_in(tmp_path):
 def test_bf16_and_fp32_agree_on_a_step_within_bf16s_precision():
     exp = lab.tiny_shapes()
     torch.manual_seed(0)
-    from core import models
+    from core.nets import models
     net = models.build(exp.model, (3, 32, 32), 10)
     x = torch.rand(16, 3, 32, 32)
     fp32 = precision.Precision("fp32").forward(net, x, CPU)
@@ -89,7 +90,7 @@ def test_bf16_and_fp32_agree_on_a_step_within_bf16s_precision():
 
 
 def test_the_cli_first_line_names_the_number_format(tmp_path, capsys):
-    from core.__main__ import main
+    from core.cli.main import main
     assert main(["train", "--preset", "circles-mlp", "--epochs", "1", "--device", "cpu",
                  "--out", str(tmp_path)]) == 0
     seen = capsys.readouterr()

@@ -11,8 +11,8 @@ from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, tem
 import lab
 from app.window_pages import INSPECT, RESULTS
 from core import study as studies
-from core.run_reader import default_root
-from core.study_run import run_study
+from core.store.reader import default_root
+from core.study.runner import run_study
 
 PROJECTOR = QSize(1280, 720)
 TINY = ["train.epochs=1", "data.n_train=64", "data.n_test=64", "train.batch_size=32",

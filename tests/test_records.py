@@ -1,4 +1,4 @@
-"""core.records: the epoch record the trainer reports, the run store writes as a metrics.jsonl
+"""core.engine.records: the epoch record the trainer reports, the run store writes as a metrics.jsonl
 line and reads back."""
 
 import json
@@ -7,12 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from core import config as cfg
-from core import presets
-from core import runs as store
-from core.records import EpochRecord, SplitMetrics
+from core.experiment import config as cfg
+from core.experiment import presets
+from core.store import runs as store
+from core.store import reader as run_reader
+from core.engine.records import EpochRecord, SplitMetrics
 import lab
-from core.train import Trainer
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 
 def small_cnn_run(tmp_path):
@@ -22,14 +24,14 @@ def small_cnn_run(tmp_path):
         "train.batch_size=16", "model.fc=[8]", "train.device=cpu"])
     exp.model.blocks = [cfg.ConvBlock(channels=2)]
     rec = lab.Recorder()
-    result = Trainer(exp, [rec], run_root=tmp_path).fit()
+    result = recorded(Trainer(exp, [rec]), tmp_path).fit()
     assert result.status == "done", result.message
     return result, rec.epochs
 
 
 def test_the_trainers_records_are_the_lines_of_metrics_jsonl_and_read_back_equal(tmp_path):
     result, seen = small_cnn_run(tmp_path)
-    run = store.open_run(result.run_folder)
+    run = run_reader.open_run(result.run_folder)
     text = (run.folder / "metrics.jsonl").read_text()
     lines = text.splitlines()
     assert [json.dumps(r.to_dict()) for r in seen] == lines  # byte for byte, key order too

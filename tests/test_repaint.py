@@ -97,7 +97,7 @@ def test_the_plots_keep_their_height_as_the_key_fills(qtbot):
     """The key under the plots gains its entries with the run's first epochs; the plots above
     it keep their height (they were laid out and repainted whole each time)."""
     from app.views.plots import PlotsView
-    from core.records import EpochRecord, SplitMetrics
+    from core.engine.records import EpochRecord, SplitMetrics
     v = PlotsView()
     qtbot.addWidget(v)
     v.resize(740, 650)

@@ -16,29 +16,31 @@ import numpy as np
 import pytest
 
 import lab
-from core import inspect as ins
-from core import models, report
+from core.nets import inspect as ins
+from core.nets import models
+from core import report
 from core.report import png as report_png
 from core.report import svg as report_svg
 from core import study as studies
 from core.data import registry as datasets
-from core.errors import ExportError
-from core.run_reader import load_weights, open_run
-from core.runs import RunWriter
-from core.study_run import StudyRunner
-from core.train import Trainer
+from core import ExportError
+from core.store.reader import load_weights, open_run
+from core.store.runs import RunWriter
+from core.study.runner import StudyRunner
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 
 @pytest.fixture(scope="module")
 def shapes_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("runs")
-    return Path(Trainer(lab.tiny_shapes(epochs=2), run_root=root).fit().run_folder)
+    return Path(recorded(Trainer(lab.tiny_shapes(epochs=2)), root).fit().run_folder)
 
 
 @pytest.fixture(scope="module")
 def circles_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("runs")
-    return Path(Trainer(lab.circles(epochs=3), run_root=root).fit().run_folder)
+    return Path(recorded(Trainer(lab.circles(epochs=3)), root).fit().run_folder)
 
 
 class Page(HTMLParser):

@@ -15,8 +15,9 @@ from PySide6.QtGui import QAction
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
 from core import study as studies
-from core.study_run import run_study
-from core.train import Trainer
+from core.study.runner import run_study
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def root(tmp_path) -> Path:
     """A run of its own, then a study folder of two one-epoch rungs (η 0.03, then 0.3)."""
     r = tmp_path / "runs"
     exp = lab.circles(1, **{"data.n_train": 40})
-    Trainer(exp, run_root=r).fit()
+    recorded(Trainer(exp), r).fit()
     run_study(studies.Study("pair", "cumulative", exp, (
         studies.Variant("baseline"), studies.Variant("+ lr 0.3", ("optim.lr=0.3",), 11))), r)
     return r
@@ -202,7 +203,7 @@ def test_a_study_started_elsewhere_appears_once_its_bare_folder_fills(qtbot, pan
     p = panel
     bare = root / "later"
     with qtbot.waitSignal(p._watcher.directoryChanged, timeout=3000):
-        bare.mkdir()  # as core.folder_lock makes it
+        bare.mkdir()  # as core.files.folder_lock makes it
     qtbot.waitUntil(lambda: str(bare) in p._watcher.directories(), timeout=3000)  # refreshed
     for name in ("study.toml", "study.json"):
         shutil.copy(root / "pair" / name, bare / name)

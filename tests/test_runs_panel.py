@@ -14,10 +14,11 @@ from PySide6.QtCore import Qt
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
 from app.window_pages import RUNS
-from core import config as cfg
-from core import runs as store
-from core.compare import differences
-from core.train import Trainer
+from core.experiment import config as cfg
+from core.store import runs as store
+from core.experiment.compare import differences
+from core.engine.train import Trainer
+from core.store.writers import recorded
 
 
 def circles(epochs: int = 1, **sets) -> cfg.Experiment:
@@ -29,7 +30,7 @@ def tiny_shapes() -> cfg.Experiment:
 
 
 def make_run(root: Path, exp: cfg.Experiment | None = None) -> Path:
-    return Path(Trainer(exp or circles(), run_root=root).fit().run_folder)
+    return Path(recorded(Trainer(exp or circles()), root).fit().run_folder)
 
 
 @pytest.fixture
@@ -295,7 +296,7 @@ def test_a_finished_run_is_inspected_after_a_restart(qtbot, root):
         assert first.start_training()
     assert blocker.args[0].status == "done"
     first.close()
-    Trainer(tiny_shapes(), run_root=root).fit()  # a CNN prepared from the CLI
+    recorded(Trainer(tiny_shapes()), root).fit()  # a CNN prepared from the CLI
 
     w = new_window(qtbot, root)  # the restart: nothing trained in this window
     decision = w.inspect.views["decision-boundary"]

@@ -13,11 +13,12 @@ import tomli_w
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QWidget
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
-from core import config as cfg
-from core import optimizers, presets
+from core.experiment import config as cfg
+from core.experiment import optimizers
+from core.experiment import presets
 from core.data import registry as datasets
-from core.errors import ConfigError
-from core.schema import setting
+from core import ConfigError
+from core.experiment.schema import setting
 
 
 @dataclasses.dataclass

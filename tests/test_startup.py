@@ -210,8 +210,8 @@ def test_a_wrong_preset_is_answered_before_any_window(tmp_path):
 
 def test_the_layer_table_does_not_import_torch_dynamo():
     """layer_table builds on the meta device; normal_ there would import torch._dynamo (2 s)."""
-    code = ("import sys; from app.experiment import input_shape; from core import presets; "
-            "from core.models import layer_table; e = presets.load('circles-mlp'); "
+    code = ("import sys; from app.experiment import input_shape; from core.experiment import presets; "
+            "from core.nets.models import layer_table; e = presets.load('circles-mlp'); "
             "assert e.model.init_std > 0; rows = layer_table(e.model, *input_shape(e)); "
             "print(len(rows), 'torch._dynamo' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
@@ -225,8 +225,8 @@ def test_a_real_network_still_gets_the_labs_initialisation():
     import torch
 
     from app.experiment import input_shape
-    from core import presets
-    from core.models import build
+    from core.experiment import presets
+    from core.nets.models import build
     e = presets.load("circles-mlp")
     net = build(e.model, *input_shape(e))
     w = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, torch.nn.Linear)])

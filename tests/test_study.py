@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 import lab
-from core import config as cfg
+from core.experiment import config as cfg
 from core import study as studies
-from core.__main__ import main
-from core.errors import ConfigError
-from core.study_run import run_study
+from core.cli.main import main
+from core import ConfigError
+from core.study.runner import run_study
+from core.store import reader as run_reader
+from core.store.writers import recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +67,7 @@ def test_effective_step_is_lr_over_one_minus_momentum_for_sgd():
 
 
 def test_rungs_with_the_same_architecture_start_from_the_same_weights_and_batches():
-    from core.train import Trainer
+    from core.engine.train import Trainer
     study = studies.Study("m", "independent", lab.tiny_shapes(1), (
         studies.Variant("a", ("optim.lr=0.01",)), studies.Variant("b", ("optim.lr=0.2",))))
     seen = []
@@ -83,7 +85,7 @@ def test_rungs_with_the_same_architecture_start_from_the_same_weights_and_batche
 
     for _v, exp in studies.experiments(study):
         spy = Spy()
-        trainer = Trainer(exp, [spy], record=False)
+        trainer = Trainer(exp, [spy])
         assert trainer.fit().status == "done"
         seen.append(spy)
     a, b = seen
@@ -279,18 +281,19 @@ def test_ctrl_c_stops_the_running_rung_and_exits_130_keeping_the_finished_ones(t
 # -- study folders in the run store: listed, renamed and deleted with their rungs
 def _stored_study(root: Path) -> Path:
     """A study folder of two one-epoch rungs in root, beside a run of its own."""
-    from core.train import Trainer
+    from core.engine.train import Trainer
     study = studies.Study("pair", "cumulative", lab.circles(1, **{"data.n_train": 40}), (
         studies.Variant("baseline"), studies.Variant("+ lr 0.3", ("optim.lr=0.3",), 11)))
     run_study(study, root)
-    Trainer(lab.circles(1, **{"data.n_train": 40}), run_root=root).fit()
+    recorded(Trainer(lab.circles(1, **{"data.n_train": 40})), root).fit()
     return root / "pair"
 
 
 def test_list_runs_finds_a_study_folders_rungs_and_tells_them_their_study(tmp_path):
-    from core import runs as store
+    from core.store import runs as store
+    from core.store import reader as run_reader
     folder = _stored_study(tmp_path)
-    listed = store.list_runs(tmp_path)
+    listed = run_reader.list_runs(tmp_path)
     rungs = [r for r in listed if r.study is not None]
     (loose,) = [r for r in listed if r.study is None]
     assert loose.folder.parent == tmp_path and loose.rung is None
@@ -309,10 +312,10 @@ def test_list_runs_finds_a_study_folders_rungs_and_tells_them_their_study(tmp_pa
     (b"\xff\xfe", "study.json is not UTF-8 text"),
 ])
 def test_a_damaged_study_json_hides_no_rung_and_says_why_on_each(tmp_path, data, why):
-    from core import runs as store
+    from core.store import runs as store
     folder = _stored_study(tmp_path)
     (folder / "study.json").write_bytes(data)
-    rungs = [r for r in store.list_runs(tmp_path) if r.study is not None]
+    rungs = [r for r in run_reader.list_runs(tmp_path) if r.study is not None]
     assert [(r.rung, r.rung_label) for r in rungs] == [(1, "baseline"), (2, "lr-0.3")]
     assert all(why in r.problem and r.experiment is not None for r in rungs)
     assert rungs[0].study.name == "pair" and rungs[0].study.rows == []  # the name: study.toml's
@@ -320,23 +323,23 @@ def test_a_damaged_study_json_hides_no_rung_and_says_why_on_each(tmp_path, data,
 
 
 def test_an_earlier_attempt_of_a_rung_says_so(tmp_path):
-    from core import runs as store
+    from core.store import runs as store
     folder = _stored_study(tmp_path)
     shutil.copytree(folder / "rung-02-lr-0.3", folder / "rung-02-lr-0.3-2")
     table = json.loads((folder / "study.json").read_text())
     table["rungs"][1]["run_folder"] = "rung-02-lr-0.3-2"  # trained again after a kill
     (folder / "study.json").write_text(json.dumps(table))
-    labels = {r.folder.name: r.rung_label for r in store.list_runs(tmp_path) if r.study}
+    labels = {r.folder.name: r.rung_label for r in run_reader.list_runs(tmp_path) if r.study}
     assert labels["rung-02-lr-0.3-2"] == "+ lr 0.3"
     assert labels["rung-02-lr-0.3"] == "+ lr 0.3 (earlier attempt)"
 
 
 def test_a_rung_is_renamed_and_deleted_like_a_run_and_nothing_else_nested_is(tmp_path):
-    from core import runs as store
+    from core.store import runs as store
     folder = _stored_study(tmp_path)
     rung = folder / "rung-01-baseline"
     assert store.rename_run(rung, "first", tmp_path) == "first"
-    assert store.open_run(rung).name == "first"
+    assert run_reader.open_run(rung).name == "first"
     store.delete_run(rung, tmp_path)
     assert not rung.exists() and (folder / "rung-02-lr-0.3").exists()
     other = tmp_path / "mine"  # a folder of the user's, not a study: its runs are not LearnScope's
@@ -352,7 +355,7 @@ def test_a_rung_is_renamed_and_deleted_like_a_run_and_nothing_else_nested_is(tmp
 
 
 def test_delete_study_removes_its_folder_and_refuses_what_it_did_not_write(tmp_path):
-    from core import runs as store
+    from core.store import runs as store
     folder = _stored_study(tmp_path)
     (folder / "rung-03-reserved").mkdir()  # an attempt killed before its first file
     (folder / "rung-02-lr-0.3" / "notes.txt").write_text("mine")
@@ -363,4 +366,4 @@ def test_delete_study_removes_its_folder_and_refuses_what_it_did_not_write(tmp_p
     with pytest.raises(store.RunError, match="not a study folder"):
         store.delete_study(folder / "rung-01-baseline", tmp_path)
     store.delete_study(folder, tmp_path)
-    assert not folder.exists() and len(store.list_runs(tmp_path)) == 1  # the loose run stays
+    assert not folder.exists() and len(run_reader.list_runs(tmp_path)) == 1  # the loose run stays

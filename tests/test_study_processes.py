@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from core import study as studies
-from core.folder_lock import FolderBusy, FolderLock
-from core.study_run import RUNG_FILE, StudyRunner, record_rung, study_folder, train_rung
+from core.files.folder_lock import FolderBusy, FolderLock
+from core.study.runner import RUNG_FILE, StudyRunner, record_rung, study_folder, train_rung
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
                                 reason="counts processes through /proc")
@@ -175,7 +175,7 @@ def test_a_second_runner_on_a_study_folder_is_refused_and_says_where(tmp_path):
 
 def test_the_lock_of_a_killed_process_is_free_at_once(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from core.folder_lock import FolderLock; "
+        "import sys, time; from core.files.folder_lock import FolderLock; "
         f"FolderLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     try:

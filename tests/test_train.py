@@ -6,13 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from core import config as cfg
-from core import models, presets, runs
+from core.experiment import config as cfg
+from core.nets import models
+from core.experiment import presets
+from core.store import runs
+from core.store import reader as run_reader
 from core.data import loader
-from core.devices import cpu_threads_for
-from core.losses import loss_fn
-from core.records import EpochRecord, SplitMetrics
-from core.train import Observer, Trainer
+from core.engine.devices import cpu_threads_for
+from core.engine.losses import loss_fn
+from core.engine.records import EpochRecord, SplitMetrics
+from core.engine.train import Observer, Trainer
+from core.store.writers import recorded
 from lab import Recorder
 
 
@@ -23,7 +27,7 @@ def circles(*overrides, epochs=3):
 
 def test_circles_preset_reaches_the_students_accuracy():
     rec = Recorder()
-    result = Trainer(circles(epochs=150), [rec]).fit()
+    result = recorded(Trainer(circles(epochs=150), [rec])).fit()
     assert result.status == "done" and result.epochs == 150
     assert result.last.test.accuracy >= 93.0
     assert rec.steps == list(range(1, 150 * 20 + 1))  # every step reported once, in order
@@ -31,7 +35,7 @@ def test_circles_preset_reaches_the_students_accuracy():
 
 def test_observers_get_floats_and_small_numpy_arrays_never_tensors():
     rec = Recorder()
-    Trainer(circles("train.sync_every=7"), [rec]).fit()
+    recorded(Trainer(circles("train.sync_every=7"), [rec])).fit()
     assert rec.info.steps_per_epoch == 20 and rec.info.params == 52
     assert max(len(c.steps) for c in rec.chunks) == 7  # read back in chunks, not per step
     for c in rec.chunks:
@@ -48,7 +52,7 @@ def test_observers_get_floats_and_small_numpy_arrays_never_tensors():
 def test_epoch_metrics_are_averaged_over_samples_not_batches():
     # 95 examples in batches of 10: the last batch has 5, so a mean of batch means is wrong.
     exp = circles("data.n_train=95", "train.batch_size=10", "optim.lr=1e-12", epochs=1)
-    trainer = Trainer(exp, record=False)
+    trainer = Trainer(exp)
     record = trainer.fit().last
     model, data = trainer.model.eval(), trainer.data
     with torch.no_grad():
@@ -65,12 +69,12 @@ def test_epoch_metrics_are_averaged_over_samples_not_batches():
 def test_same_config_and_seed_give_identical_metrics_on_the_cpu():
     def run():
         rec = Recorder()
-        Trainer(circles("data.val_fraction=0.2"), [rec], record=False).fit()
+        Trainer(circles("data.val_fraction=0.2"), [rec]).fit()
         losses = [float(x) for c in rec.chunks for x in c.loss]
         return losses, [(r.train, r.val, r.test, r.lr) for r in rec.epochs]
     assert run() == run()
     other = Recorder()
-    Trainer(circles("train.seed=1"), [other], record=False).fit()
+    Trainer(circles("train.seed=1"), [other]).fit()
     assert [float(x) for c in other.chunks for x in c.loss] != run()[0]
 
 
@@ -79,7 +83,7 @@ def test_top5_and_validation_are_reported_for_ten_classes():
         "data.n_train=60", "data.n_test=30", "data.val_fraction=0.5", "train.epochs=1",
         "train.batch_size=16", "model.fc=[16]", "train.device=cpu"])
     exp.model.blocks = [cfg.ConvBlock(channels=4)]
-    result = Trainer(exp, record=False).fit()
+    result = Trainer(exp).fit()
     assert result.status == "done"
     for split in ("train", "val", "test"):
         m = result.last.split(split)
@@ -93,11 +97,11 @@ def test_stop_takes_effect_within_one_batch_and_keeps_finished_epochs(tmp_path):
             if self.steps[-1] >= 45:
                 trainer.stop()
     rec = StopAt()
-    trainer = Trainer(circles("train.sync_every=1", epochs=50), [rec], run_root=tmp_path)
+    trainer = recorded(Trainer(circles("train.sync_every=1", epochs=50), [rec]), tmp_path)
     result = trainer.fit()
     assert result.status == "stopped" and result.epochs == 2
     assert rec.steps[-1] == 45  # the batch after the stop request never ran
-    run = runs.open_run(result.run_folder)
+    run = run_reader.open_run(result.run_folder)
     assert run.summary["status"] == "stopped" and run.summary["epochs"] == 2
     assert [m.epoch for m in run.metrics()] == [1, 2]
 
@@ -114,7 +118,7 @@ def test_pause_holds_at_a_batch_boundary_and_resume_continues():
             elif paused.is_set():
                 moved.set()
     rec = PauseAt()
-    trainer = Trainer(circles("train.sync_every=1", epochs=2), [rec], record=False)
+    trainer = Trainer(circles("train.sync_every=1", epochs=2), [rec])
     thread = threading.Thread(target=trainer.fit)
     thread.start()
     assert paused.wait(30)
@@ -132,7 +136,7 @@ def test_stop_while_paused_ends_the_run():
             trainer.pause()
             threading.Thread(target=trainer.stop).start()
     rec = PauseAt()
-    trainer = Trainer(circles("train.sync_every=1"), [rec], record=False)
+    trainer = Trainer(circles("train.sync_every=1"), [rec])
     assert trainer.fit().status == "stopped"
 
 
@@ -148,19 +152,19 @@ def test_a_stop_during_evaluation_ends_the_run_before_the_next_evaluation_batch(
                 trainer.stop()  # the last step of epoch 2: its evaluation comes next
 
     rec = StopAtEpochTwoEnd()
-    trainer = Trainer(circles(epochs=5), [rec], run_root=tmp_path)
+    trainer = recorded(Trainer(circles(epochs=5), [rec]), tmp_path)
     result = trainer.fit()
     # without the check, epoch 2 would be evaluated and kept, and the stop seen in epoch 3
     assert result.status == "stopped" and result.epochs == 1
     assert [r.epoch for r in rec.epochs] == [1]
-    run = runs.open_run(result.run_folder)
+    run = run_reader.open_run(result.run_folder)
     assert [m.epoch for m in run.metrics()] == [1] and trainer.model.training
 
 
 def test_a_nan_loss_stops_the_run_with_step_lr_and_last_finite_loss(tmp_path):
     rec = Recorder()
     exp = circles("optim.lr=1e20", "model.activation=relu", "model.init_std=1.0", epochs=5)
-    result = Trainer(exp, [rec], run_root=tmp_path).fit()
+    result = recorded(Trainer(exp, [rec]), tmp_path).fit()
     assert result.status == "diverged"
     assert "at step 2 (epoch 1, batch 2)" in result.message
     assert "learning rate 1e+20" in result.message and "last finite loss was" in result.message
@@ -172,7 +176,7 @@ def test_a_nan_loss_stops_the_run_with_step_lr_and_last_finite_loss(tmp_path):
 def test_divergence_is_caught_within_sync_every_steps():
     rec = Recorder()
     exp = circles("optim.lr=1e6", "model.activation=relu", "model.init_std=1.0", "train.sync_every=4")
-    result = Trainer(exp, [rec], record=False).fit()
+    result = Trainer(exp, [rec]).fit()
     assert result.status == "diverged"
     bad_step = int(result.message.split("at step ")[1].split()[0])
     assert rec.steps == list(range(1, bad_step))
@@ -180,14 +184,14 @@ def test_divergence_is_caught_within_sync_every_steps():
 
 def test_run_folder_holds_config_metrics_summary_and_safe_weights(tmp_path):
     exp = circles(epochs=4)
-    trainer = Trainer(exp, run_root=tmp_path)
+    trainer = recorded(Trainer(exp), tmp_path)
     result = trainer.fit()
-    run = runs.open_run(result.run_folder)
+    run = run_reader.open_run(result.run_folder)
     assert run.experiment == exp
     assert [m.epoch for m in run.metrics()] == [1, 2, 3, 4]
     assert run.summary["status"] == "done" and run.summary["epochs"] == 4
     assert run.summary["test"] == result.last.test.to_dict()
-    state = runs.load_weights(run.folder)
+    state = run_reader.load_weights(run.folder)
     fresh = models.build(exp.model, (2,), 2)
     fresh.load_state_dict(state)
     data = loader.load(exp.data, exp.train.seed)
@@ -201,27 +205,27 @@ def test_listing_runs_again_parses_only_new_or_changed_configs(tmp_path, monkeyp
     """The runs list is re-read at every run's start and end: a config already parsed (and
     unchanged on disk) is not parsed again, while summaries are always read afresh."""
     for _ in range(2):
-        Trainer(circles(epochs=1), run_root=tmp_path).fit()
+        recorded(Trainer(circles(epochs=1)), tmp_path).fit()
     parsed = []
     real_load = runs.cfg.load
     monkeypatch.setattr(runs.cfg, "load", lambda p: parsed.append(p) or real_load(p))
     configs: dict = {}
-    first = runs.list_runs(tmp_path, configs)
+    first = run_reader.list_runs(tmp_path, configs)
     assert len(parsed) == 2 and all(r.experiment == circles(epochs=1) for r in first)
-    Trainer(circles(epochs=2), run_root=tmp_path).fit()
+    recorded(Trainer(circles(epochs=2)), tmp_path).fit()
     summary = first[0].folder / "summary.json"
     summary.write_text(json.dumps({**first[0].summary, "status": "stopped"}))
-    again = runs.list_runs(tmp_path, configs)
+    again = run_reader.list_runs(tmp_path, configs)
     assert len(parsed) == 3 and len(again) == 3  # only the new run's config
     assert again[0].summary["status"] == "stopped" and again[2].experiment.train.epochs == 2
     (first[1].folder / "config.toml").write_text("not = [valid")  # edited by hand
-    assert runs.list_runs(tmp_path, configs)[1].experiment is None and len(parsed) == 4
+    assert run_reader.list_runs(tmp_path, configs)[1].experiment is None and len(parsed) == 4
 
 
 def test_missing_data_fails_with_a_sentence_and_no_traceback(tmp_path):
     rec = Recorder()
     exp = cfg.with_overrides(presets.load("cifar-cnn"), [f"data.root='{tmp_path}'"])
-    result = Trainer(exp, [rec]).fit()
+    result = recorded(Trainer(exp, [rec])).fit()
     assert result.status == "failed" and result.error_kind == "data"
     assert str(tmp_path) in result.message and "download" in result.message
     assert rec.errors == [result.message] and rec.result is result
@@ -229,7 +233,7 @@ def test_missing_data_fails_with_a_sentence_and_no_traceback(tmp_path):
 
 def test_unavailable_device_is_a_config_failure(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    result = Trainer(circles("train.device=cuda"), record=False).fit()
+    result = Trainer(circles("train.device=cuda")).fit()
     assert result.status == "failed" and result.error_kind == "config"
     assert "train.device: 'cuda' is not available" in result.message
 
@@ -238,7 +242,7 @@ def test_out_of_memory_becomes_a_sentence(monkeypatch):
     def boom(*a, **k):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
     monkeypatch.setattr(loader, "load", boom)
-    result = Trainer(circles(), record=False).fit()
+    result = Trainer(circles()).fit()
     assert result.status == "failed" and result.error_kind == "memory"
     assert "ran out of memory" in result.message and "batch_size" in result.message
 
@@ -249,13 +253,13 @@ def test_mse_loss_compares_softmax_with_one_hot():
     p = out.softmax(1)
     expect = ((p[0] - torch.tensor([1.0, 0])) ** 2).sum() + ((p[1] - torch.tensor([0, 1.0])) ** 2).sum()
     assert torch.isclose(loss_fn("mse")(out, y), expect / 2)
-    result = Trainer(circles("optim.loss=mse", epochs=2), record=False).fit()
+    result = Trainer(circles("optim.loss=mse", epochs=2)).fit()
     assert result.status == "done" and result.last.train.loss < 1
 
 
 def test_a_registered_optimiser_and_schedule_are_what_the_run_trains_with():
     """docs/extending.md's example: one registry entry each, and a run can choose them."""
-    from core import optimizers
+    from core.experiment import optimizers
     built = []
 
     def rmsprop(params, oc):
@@ -272,7 +276,7 @@ def test_a_registered_optimiser_and_schedule_are_what_the_run_trains_with():
     try:
         rec = Recorder()
         exp = circles("optim.optimizer=rmsprop", "optim.scheduler=halve", "optim.lr=0.01")
-        result = Trainer(exp, [rec], record=False).fit()
+        result = Trainer(exp, [rec]).fit()
         assert result.status == "done", result.message
         assert len(built) == 1 and built[0].state  # it took the steps
         assert [r.lr for r in rec.epochs] == [0.01, 0.005, 0.0025]
@@ -291,13 +295,13 @@ def test_learning_rate_schedules_step_once_per_epoch(sched, lrs):
     exp = circles(f"optim.scheduler={sched}", "optim.lr=1.0", "optim.gamma=0.5", "optim.step_size=2",
                   "optim.reduction=mean")
     rec = Recorder()
-    Trainer(exp, [rec], record=False).fit()
+    Trainer(exp, [rec]).fit()
     assert [r.lr for r in rec.epochs] == lrs
 
 
 def test_sum_reduction_takes_batch_size_times_larger_steps():
     def first_step(reduction):
-        t = Trainer(circles(f"optim.reduction={reduction}", "data.n_train=10", epochs=1), record=False)
+        t = Trainer(circles(f"optim.reduction={reduction}", "data.n_train=10", epochs=1))
         torch.manual_seed(0)
         t.fit()
         return t.model.output.bias.detach().clone()
@@ -309,7 +313,7 @@ def test_sum_reduction_takes_batch_size_times_larger_steps():
 def test_an_unwritable_runs_folder_fails_with_a_sentence(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = Trainer(circles(), run_root=blocker / "runs").fit()
+    result = recorded(Trainer(circles()), blocker / "runs").fit()
     assert result.status == "failed" and result.error_kind == "io"
     assert "Could not write the run's files" in result.message
 
@@ -317,9 +321,9 @@ def test_an_unwritable_runs_folder_fails_with_a_sentence(tmp_path):
 def test_each_epoch_record_holds_its_confusion_matrix_matching_a_direct_count():
     exp = circles("data.val_fraction=0.25", epochs=2)
     rec = Recorder()
-    trainer = Trainer(exp, [rec], record=False)
+    trainer = Trainer(exp, [rec])
     result = trainer.fit()
-    from core.inspect import confusion_matrix
+    from core.nets.inspect import confusion_matrix
     assert result.last is rec.epochs[-1]
     for name in ("val", "test"):
         counts = result.last.confusion[name]
@@ -351,7 +355,7 @@ def test_a_tiny_network_trains_on_one_cpu_thread_and_the_count_is_restored():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        Trainer(circles(epochs=1), [Threads()], record=False).fit()
+        Trainer(circles(epochs=1), [Threads()]).fit()
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
@@ -361,7 +365,7 @@ def test_a_fast_run_saves_weights_and_summary_at_most_once_a_second_and_all_at_t
     saves = []
     real = runs.RunWriter.save_weights
     monkeypatch.setattr(runs.RunWriter, "save_weights", lambda self, w: (saves.append(1), real(self, w)))
-    result = Trainer(circles(epochs=40), run_root=tmp_path).fit()  # ~0.2 s on a laptop CPU
+    result = recorded(Trainer(circles(epochs=40)), tmp_path).fit()  # ~0.2 s on a laptop CPU
     assert result.status == "done"
     assert 1 <= len(saves) < 40
     folder = next(tmp_path.iterdir())
@@ -370,7 +374,7 @@ def test_a_fast_run_saves_weights_and_summary_at_most_once_a_second_and_all_at_t
     assert len((folder / "metrics.jsonl").read_text().splitlines()) == 40
     # the last epoch's weights, not the last save's
     net = models.build(circles().model, (2,), 2)
-    net.load_state_dict(runs.load_weights(folder))
+    net.load_state_dict(run_reader.load_weights(folder))
     data = loader.load(circles().data, 0)
     with torch.no_grad():
         acc = (net(data.test.x).argmax(1) == data.test.y).sum().item() / len(data.test.y) * 100
@@ -382,7 +386,7 @@ def test_calls_between_steps_run_in_the_training_thread_without_changing_the_run
     (dropout in train mode) must not change the training's own."""
     exp = circles("model.dropout=0.3", epochs=4)
     plain = Recorder()
-    Trainer(exp, [plain], record=False).fit()
+    Trainer(exp, [plain]).fit()
 
     threads, results = [], []
 
@@ -395,7 +399,7 @@ def test_calls_between_steps_run_in_the_training_thread_without_changing_the_run
             results.append(trainer.call_between_steps(fn))
 
     probed = Recorder()
-    trainer = Trainer(exp, [probed, Probe()], record=False)
+    trainer = Trainer(exp, [probed, Probe()])
     fit = threading.Thread(target=trainer.fit)
     fit.start()
     fit.join()
@@ -423,7 +427,7 @@ def test_a_call_made_while_paused_runs_at_once_in_the_parked_training_thread():
         return threading.get_ident(), trainer.parked, rec.steps[-1]
 
     rec = PauseAt()
-    trainer = Trainer(circles("train.sync_every=1", epochs=1), [rec], record=False)
+    trainer = Trainer(circles("train.sync_every=1", epochs=1), [rec])
     fit = threading.Thread(target=trainer.fit)
     fit.start()
     try:
@@ -459,7 +463,7 @@ def test_a_call_runs_between_the_step_it_was_queued_after_and_the_next_one():
             futures.append(trainer.call_between_steps(boom if len(futures) == 5 else fn))
 
     rec = Recorder()
-    trainer = Trainer(circles("train.sync_every=1", epochs=2), [rec, Probe()], record=False)
+    trainer = Trainer(circles("train.sync_every=1", epochs=2), [rec, Probe()])
     assert trainer.fit().status == "done" and rec.steps == list(range(1, 41))
     with pytest.raises(ValueError, match="a view's bug"):
         futures[5].result()

@@ -225,7 +225,7 @@ def test_layer_health_table_shows_every_column_whole(qtbot, width):
 def torch_counts(exp) -> dict[str, tuple[int, int]]:
     """{layer: (weights, biases)} of the network PyTorch builds for exp."""
     from app.experiment import input_shape
-    from core import models
+    from core.nets import models
     counts: dict[str, list[int]] = {}
     for name, p in models.build(exp.model, *input_shape(exp)).named_parameters():
         layer, kind = name.rsplit(".", 1)
@@ -239,7 +239,7 @@ def test_the_layer_table_shows_weight_and_bias_counts_in_the_dock(qtbot, width):
     1280×720 and 1366×768; the counts are Part 2's answers, so they keep their columns."""
     from app.panels.model import ModelPanel
     from app.views.layers import HEADERS
-    from core import presets
+    from core.experiment import presets
     exp = presets.load("shapes-cnn")
     panel = ModelPanel()
     panel.load(exp)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from core.data import vision
 from core.data.vision import DataError, ImageSet, load_image_folder, load_torchvision
-from core.errors import DataError as CoreDataError
+from core import DataError as CoreDataError
 
 
 def _make_folder(root: Path) -> Path:

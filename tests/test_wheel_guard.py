@@ -7,7 +7,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QScrollArea
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings; window)
-from core import presets
+from core.experiment import presets
 
 
 def wheel(widget, clicks: int = -1) -> None:

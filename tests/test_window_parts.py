@@ -1,6 +1,6 @@
 """The main window's pieces on their own: the crosshair's read-out, stored runs' overlays, the
 Runs table's live row, how a run's end is worded, the default placement on a screen, and the
-Experiments menu built from core.sweeps' shortcuts."""
+Experiments menu built from core.study.sweeps' shortcuts."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 
 from conftest_qt import *  # noqa: F401,F403  (autouse: no dangling QThread, temp settings)
 import lab
-from core.records import EpochRecord, SplitMetrics
-from core.train import BatchChunk, FitResult
+from core.engine.records import EpochRecord, SplitMetrics
+from core.engine.train import BatchChunk, FitResult
 
 
 def record(epoch: int, lr: float, train: tuple, val: tuple | None = None,
@@ -109,7 +109,7 @@ def test_the_default_placement_maximises_on_a_small_screen_and_centres_on_a_larg
 
 
 def test_the_experiments_menu_lists_core_sweeps_shortcuts(qtbot, window):
-    from core import sweeps
+    from core.study import sweeps
     w = window(lab.circles())
     menu = next(m for m in w.menuBar().actions() if m.text() == "E&xperiments").menu()
     titles = [a.text() for a in menu.actions() if not a.isSeparator()]

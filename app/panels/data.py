@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
                                QVBoxLayout, QWidget)
 
 from app.form import FormPanel, tooltip
-from core import config as cfg
+from core.experiment import config as cfg
 from core.data import registry as datasets
 
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication
 from app.form import make_editor, set_invalid, tooltip, write
 from app.layout import compact_forms
 from app.spinbox import IntSpinBox
-from core import config as cfg
+from core.experiment import config as cfg
 
 CONV_FIELDS = [f.name for f in dataclasses.fields(cfg.ConvBlock)]
 CELLS = ["channels", "kernel", "stride", "padding", "pool", "pool_size", "pool_stride", "ceil_mode"]

@@ -18,12 +18,12 @@ from app.layout import FlowLayout
 from app.panels.layer_list import (CELLS, LayerForm, LayerList, insert_at, row_of, rows_of,
                                    store_rows, summary)
 from app.views.layers import LayerTableView
-from core import config as cfg
-from core.errors import ConfigError
-from core.models import layer_table
+from core.experiment import config as cfg
+from core import ConfigError
+from core.nets.models import layer_table
 
 # a layer's problem that the layer table found names the field it comes from (the messages of
-# core.models.layer_table); one that names none outlines all of the layer's fields
+# core.nets.models.layer_table); one that names none outlines all of the layer's fields
 NAMED_FIELDS = [("pooling window", "pool_size"), ("kernel", "kernel")]
 
 

@@ -3,7 +3,7 @@
 Its boxes are the config's groups "Loss and optimiser", "Learning-rate schedule", "Batch" and
 "Regularisation"; the hints (the effective step, steps per epoch) and the batch shortcuts are
 the panel's own. A field is enabled when the chosen optimiser or schedule `uses` it
-(core.optimizers)."""
+(core.experiment.optimizers)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from app.form import FormPanel
 from app.layout import FlowLayout
-from core import config as cfg
-from core import optimizers
+from core.experiment import config as cfg
+from core.experiment import optimizers
 
 
 class OptimPanel(FormPanel):

@@ -17,8 +17,8 @@ from app.views import gradcheck as gc
 from app.views.axes import SizesAxis
 from app.views.equations import IMPL, EquationsView
 from app.worker import model_from
-from core import config as cfg
-from core import sweeps
+from core.experiment import config as cfg
+from core.study import sweeps
 
 LIVE_MS = 2000        # live gradient checks while training: at most one every 2 s
 LIVE_MAX_S = 0.5      # a check slower than this is not repeated live

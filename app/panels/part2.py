@@ -20,10 +20,10 @@ from app.layout import FlowLayout
 from app.panels.study_results import StudyResults
 from app.study import StudyTrainer
 from app.wheel_guard import ComboBox, SpinBox
-from core import run_reader
+from core.store import reader as run_reader
 from core import study as studies
-from core.errors import ConfigError
-from core.study_run import study_folder
+from core import ConfigError
+from core.study.runner import study_folder
 
 OPEN = "open:"  # the study choice's last item: a file dialog
 

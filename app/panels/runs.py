@@ -24,8 +24,8 @@ from app.pacing import Pacer
 from app.panels import runs_edit, runs_groups, runs_table
 from app.panels.runs_elsewhere import RunsElsewhere
 from app.panels.runs_table import HEADERS
-from core import runs as store
-from core.records import EpochRecord
+from core.store import reader as run_reader
+from core.engine.records import EpochRecord
 
 
 LIVE_EVERY_S = 1.0  # the running run's row shows a new epoch at most this often
@@ -35,13 +35,13 @@ class RunsPanel(QWidget):
     """Table of stored runs; emits overlays_changed when the ticked set changes."""
 
     overlays_changed = Signal()
-    load_requested = Signal(object)     # core.config.Experiment
-    inspect_requested = Signal(object)  # core.runs.Run
+    load_requested = Signal(object)     # core.experiment.config.Experiment
+    inspect_requested = Signal(object)  # core.store.reader.Run
     message = Signal(str, str, str)     # kind ("error", "warning", "info"), title, sentence
 
     def __init__(self, root: Path | None = None, parent=None):
         super().__init__(parent)
-        self.root = Path(root) if root else store.default_root()
+        self.root = Path(root) if root else run_reader.default_root()
         self.table = self._make_table()
         # the dialogs and the file manager, replaceable (tests answer them without a person)
         self.confirm = lambda title, text: runs_edit.ask_confirm(self, title, text)
@@ -53,14 +53,14 @@ class RunsPanel(QWidget):
         col.addLayout(self._buttons())
         col.addWidget(self.table)
 
-        self.runs: list[store.Run] = []  # every run, in the table's order (set_checked's index)
+        self.runs: list[run_reader.Run] = []  # every run, in the table's order (set_checked's index)
         self.shown: list = []   # what each table row shows: a Run, or a study's Group (header)
         self.owners: list = []  # the study (Group) each row belongs to, None for a run's own
         self._rows: list[int] = []  # the table row of each of self.runs
         self.groups = runs_groups.StudyGroups(self)
         #: callables (run) -> [QAction] whose actions the context menu of a run ends with
         self.extra_menu_actions: list = []
-        self._configs: dict = {}  # parsed run configs, kept between refreshes (store.open_run)
+        self._configs: dict = {}  # parsed run configs, kept between refreshes (run_reader.open_run)
         self._filling = False
         self.running_folder: Path | None = None  # the window's run being written now
         self._live_row: int | None = None
@@ -117,7 +117,7 @@ class RunsPanel(QWidget):
     def refresh(self) -> None:
         """Re-read every run, newest first (a study's under its header), keeping the ticks."""
         ticked = {str(r.folder) for r in self.checked_runs()}
-        entries = runs_groups.arrange(store.list_runs(self.root, self._configs))
+        entries = runs_groups.arrange(run_reader.list_runs(self.root, self._configs))
         self.shown, self.owners, self.runs, self._rows = runs_groups.rows_of(entries)
         self._watch_studies()
         self._elsewhere.follow([r.folder for r in self.runs if r.summary.get("status") == "running"
@@ -134,7 +134,7 @@ class RunsPanel(QWidget):
                 folded = self.groups.is_folded(entry)
                 for j, item in enumerate(runs_groups.row_items(entry, ticked, folded)):
                     self.table.setItem(i, j, item)
-                if isinstance(entry, store.Run) and self._is_running(entry):
+                if isinstance(entry, run_reader.Run) and self._is_running(entry):
                     self._live_row = i
         finally:
             for j, mode in enumerate(modes):
@@ -162,7 +162,7 @@ class RunsPanel(QWidget):
         if folders - watched:
             self._watcher.addPaths(sorted(folders - watched))
 
-    def checked_runs(self) -> list[store.Run]:
+    def checked_runs(self) -> list[run_reader.Run]:
         out = []
         for run, row in zip(self.runs, self._rows):
             item = self.table.item(row, 0)
@@ -212,10 +212,10 @@ class RunsPanel(QWidget):
         finally:
             self._filling = False
 
-    def _run_at(self, row: int) -> store.Run | None:
+    def _run_at(self, row: int) -> run_reader.Run | None:
         """The run a table row shows (None: a study's header, or no row)."""
         entry = self.shown[row] if 0 <= row < len(self.shown) else None
-        return entry if isinstance(entry, store.Run) else None
+        return entry if isinstance(entry, run_reader.Run) else None
 
     def _load(self, row: int) -> None:
         run = self._run_at(row)
@@ -275,17 +275,17 @@ class RunsPanel(QWidget):
                               QItemSelectionModel.SelectionFlag.NoUpdate)
         self.context_menu().exec(self.table.viewport().mapToGlobal(pos))
 
-    def selected_runs(self) -> list[store.Run]:
+    def selected_runs(self) -> list[run_reader.Run]:
         """The runs of the selected rows (top to bottom), or the current row's."""
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         if not rows:
             rows = [self.table.currentRow()]
         return [r for r in map(self._run_at, rows) if r is not None]
 
-    def _current(self) -> store.Run | None:
+    def _current(self) -> run_reader.Run | None:
         return self._run_at(self.table.currentRow())
 
-    def _is_running(self, run: store.Run) -> bool:
+    def _is_running(self, run: run_reader.Run) -> bool:
         # the folder's name and its parent's: rungs of two studies share names (rung-01-baseline)
         f = self.running_folder
         return f is not None and (run.folder.name, run.folder.parent.name) == (f.name, f.parent.name)

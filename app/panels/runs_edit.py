@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from core import runs as store
+from core.store import runs as store
 
 
 def ask_confirm(parent, title: str, text: str) -> bool:
@@ -35,7 +35,7 @@ def delete(panel) -> None:
     else:
         what = f"these {len(runs)} runs"
     # a run training in another process (the CLI, another window) would lose its files;
-    # one whose process is gone reads "interrupted" (core.runs.run_is_gone)
+    # one whose process is gone reads "interrupted" (core.store.liveness.run_is_gone)
     elsewhere = (" One of them says it is still running: if `python -m core train` is "
                  "training it now, stop that first." if any(r.summary.get("status") == "running"
                                                             for r in runs) else "")

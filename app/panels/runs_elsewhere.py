@@ -14,9 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
-
-from core import runs as store
-
+from core.store import reader as run_reader
 OTHERS_EVERY_MS = 500
 
 
@@ -27,7 +25,7 @@ class RunsElsewhere(QObject):
 
     def __init__(self, configs: dict, parent=None):
         super().__init__(parent)
-        self._configs = configs  # the panel's parsed configs, shared (store.open_run)
+        self._configs = configs  # the panel's parsed configs, shared (run_reader.open_run)
         self._folders: list[Path] = []
         self._timer = QTimer(self, interval=OTHERS_EVERY_MS, timeout=self._check)
 
@@ -41,6 +39,6 @@ class RunsElsewhere(QObject):
 
     def _check(self) -> None:
         # a small summary.json per run shown running (under 0.1 ms, its liveness check included)
-        if any(store.open_run(f, self._configs).summary.get("status") != "running"
+        if any(run_reader.open_run(f, self._configs).summary.get("status") != "running"
                for f in self._folders):
             self.ended.emit()

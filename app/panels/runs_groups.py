@@ -1,6 +1,6 @@
 """The Runs dock's study groups: a header row per study folder, its rungs' rows under it.
 
-A study (core.study_run's folder: study.toml, study.json and a run folder per rung) shows as
+A study (core.study.runner's folder: study.toml, study.json and a run folder per rung) shows as
 one header — its name, kind, rungs done of all and best test accuracy — above its rungs,
 indented and labelled "rung 3 · + augmentation", newest first among the runs. A click on a
 header (or ← / →) folds its rungs away or back; ticking it ticks every rung, so their curves
@@ -18,8 +18,9 @@ from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import QMenu, QTableWidgetItem
 
 from app.panels import runs_table
-from core import runs as store
+from core.store import runs as store
 
+from core.store import reader as run_reader
 ENDED = ("done", "diverged")  # a rung that ended (a stalled one ends "done")
 INDENT = "    "
 _STAMP = re.compile(r"(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)")
@@ -28,11 +29,11 @@ _STAMP = re.compile(r"(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)")
 @dataclass
 class Group:
     """One study of the runs list and its rungs' runs, in rung order."""
-    study: store.StudyInfo
-    runs: list[store.Run]
+    study: run_reader.StudyInfo
+    runs: list[run_reader.Run]
 
 
-def _when(run: store.Run) -> str:
+def _when(run: run_reader.Run) -> str:
     """When the run started ("2026-12-01T08:50:40"), from its summary or its folder's name."""
     started = run.summary.get("started")
     if isinstance(started, str):
@@ -46,7 +47,7 @@ def _newest(entry) -> str:
         else _when(entry)
 
 
-def arrange(runs: list[store.Run]) -> list:
+def arrange(runs: list[run_reader.Run]) -> list:
     """Return the table's entries, newest first: runs of their own and studies (a Group, shown
     as its header then its rungs); a study is as new as its newest rung. runs: oldest first."""
     entries, groups = [], {}
@@ -65,14 +66,14 @@ def arrange(runs: list[store.Run]) -> list:
     return entries[::-1]
 
 
-def rows_of(entries: list) -> tuple[list, list, list[store.Run], list[int]]:
+def rows_of(entries: list) -> tuple[list, list, list[run_reader.Run], list[int]]:
     """Return what each table row shows (a Group for a header, else a Run), the study each row
     belongs to (None: a run of its own), every run in row order, and the row of each run."""
     shown, owners, runs, rows = [], [], [], []
     for entry in entries:
         group = entry if isinstance(entry, Group) else None
         for item in ([entry, *entry.runs] if group else [entry]):
-            if isinstance(item, store.Run):
+            if isinstance(item, run_reader.Run):
                 runs.append(item)
                 rows.append(len(shown))
             shown.append(item)
@@ -80,7 +81,7 @@ def rows_of(entries: list) -> tuple[list, list, list[store.Run], list[int]]:
     return shown, owners, runs, rows
 
 
-def rung_text(run: store.Run) -> str:
+def rung_text(run: run_reader.Run) -> str:
     """A rung's name cell: "rung 3 · + augmentation" (or the name given by renaming it)."""
     renamed = run.experiment is not None and run.name != (run.experiment.name or run.folder.name)
     number = f"rung {run.rung}" if run.rung is not None else "rung"
@@ -170,7 +171,7 @@ class StudyGroups:
         self.tick_action = action("Tick all its runs", lambda g: self.tick(g, True))
         self.open_action = action("Open its folder", self.open_folder)
         self.delete_action = action("Delete the study…\tDel", self.delete)
-        #: callables (core.run_reader.StudyInfo) -> [QAction] the study's menu also offers
+        #: callables (core.store.reader.StudyInfo) -> [QAction] the study's menu also offers
         self.extra_menu_actions: list = []
 
     # -- where the headers are

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
 from app.experiment import summary
 from app.views.curves import RUN_COLOURS
-from core import runs as store
-from core.compare import differences
-from core.records import EpochRecord
+from core.store import reader as run_reader
+from core.experiment.compare import differences
+from core.engine.records import EpochRecord
 
 HEADERS = ["run", "started", "settings", "epochs", "status", "train acc", "test acc", "test loss"]
 STATUS_COLOURS = {"done": "#2e7d32", "stopped": "#8d6e00", "diverged": "#c62828", "failed": "#c62828",
@@ -40,7 +40,7 @@ def started_text(text: str) -> str:
     return text[5:16].replace("T", " ") if len(text) >= 16 else text
 
 
-def row_items(run: store.Run, ticked: bool) -> list[QTableWidgetItem]:
+def row_items(run: run_reader.Run, ticked: bool) -> list[QTableWidgetItem]:
     """The cells of one run's row; a part that cannot be read says why instead."""
     s, exp = run.summary, run.experiment
     name = QTableWidgetItem(run.name)
@@ -77,7 +77,7 @@ def live_cells(record: EpochRecord, epochs: int | None) -> list[tuple[int, str]]
             (7, figure(held.loss if held else None, "loss"))]
 
 
-def overlay_labels(runs: list[store.Run]) -> list[str]:
+def overlay_labels(runs: list[run_reader.Run]) -> list[str]:
     """Name each run by what differs between them ("η = 0.3", "+ dropout"); a run renamed
     by hand keeps its name in front; runs that do not differ are told apart by their start.
     The rungs of one study are named by their rungs ("3. + augmentation"): a ladder's rungs
@@ -96,7 +96,7 @@ def overlay_labels(runs: list[store.Run]) -> list[str]:
     return labels
 
 
-def colour_ticks(table: QTableWidget, runs: list[store.Run | None]) -> None:
+def colour_ticks(table: QTableWidget, runs: list[run_reader.Run | None]) -> None:
     """Give each ticked run the colour its curves get, so the table is the legend too, and
     lead the settings of two or more ticked runs with what differs between them (bold).
     runs: each row's run (None: a study's header, which keeps its colour)."""

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTableWidget, QTa
                                QVBoxLayout, QWidget)
 
 from app.views.curves import RUN_COLOURS
-from core import config as cfg
-from core import run_reader
+from core.experiment import config as cfg
+from core.store import reader as run_reader
 
 # what a narrow dock shows first leads: the rung, its test accuracy, the change, the status
 HEADERS = ["rung", "test", "change", "status", "train", "best (ep)", "η/(1−m)", "Q", "time"]

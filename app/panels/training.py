@@ -11,7 +11,7 @@ from app.experiment import devices
 from app.form import FormPanel, tooltip
 from app.layout import FlowLayout, LinesLabel, ignore_width
 from app.wheel_guard import ComboBox
-from core import config as cfg
+from core.experiment import config as cfg
 
 
 def clock(seconds: float) -> str:

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image
 from app.wheel_guard import SpinBox
-from core import inspect as ins
-from core.mosaic import image_mosaic
+from core.nets import inspect as ins
+from core.nets.mosaic import image_mosaic
 
 
 class BatchView(InspectView):

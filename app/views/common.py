@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedLayout, QVBoxLayout
 
 from app.pacing import Pacer
 from app.worker import Progress, model_from
-from core import models
+from core.nets import models
 
 
 class ModelSource:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidg
 from app.layout import FlowLayout, ignore_width
 from app.views.common import InspectView
 from app.wheel_guard import ComboBox
-from core import inspect as ins
+from core.nets import inspect as ins
 
 ICON = 64
 GRID_MARGIN = 6  # pixels around an example's text in the list's grid

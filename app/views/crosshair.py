@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel
 
 from app.views.curves import SPLIT_COLOURS
-from core.records import EpochRecord
+from core.engine.records import EpochRecord
 
 
 def epoch_readout(r: EpochRecord) -> str:

@@ -21,8 +21,8 @@ from torch import nn
 from app.layout import ignore_width
 from app.views.common import (Canvas, ImageItem, InspectView, best_columns, image_plot,
                               show_image)
-from core import inspect as ins
-from core import models
+from core.nets import inspect as ins
+from core.nets import models
 
 STEPS = 40
 CLASS_COLOURS = ["#08206e", "#6e0000", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]

@@ -9,13 +9,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from app.experiment import input_shape
-from core import config as cfg
+from core.experiment import config as cfg
 from core.data import registry
 
 IMPL = {"optim": "torch.nn layers + torch.optim.SGD", "nn": "torch.nn layers, W ← W − η∇W written out",
         "autograd": "the forward below by hand, gradients from loss.backward()",
         "manual": "the forward and backward below, by hand (no autograd)"}
-# each of core.models.ACTIVATIONS written out: h = σ(h̃), and σ' from h (tests check they match)
+# each of core.nets.models.ACTIVATIONS written out: h = σ(h̃), and σ' from h (tests check they match)
 FORMULAS = {"tanh": ("tanh h̃", "(1 − h²)"), "sigmoid": ("σ(h̃)", "h ⊙ (1 − h)"),
             "relu": ("max(0, h̃)", "𝟙[h̃ > 0]")}
 STYLE = ("<style>td { padding: 1px 10px 1px 0; } .eq { font-family: 'DejaVu Serif', serif; "

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout
 from app.layout import FlowLayout
 from app.views.common import Canvas, InspectView, best_columns, image_plot, show_image
 from app.wheel_guard import ComboBox, SpinBox
-from core import inspect as ins
-from core import mosaic
+from core.nets import inspect as ins
+from core.nets import mosaic
 
 PAD = 1
 HINT = "Click a unit in a map to see its receptive field (Receptive field tab)."

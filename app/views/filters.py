@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout
 from app.layout import FlowLayout
 from app.views.common import Canvas, InspectView, image_plot, show_image
 from app.wheel_guard import ComboBox
-from core import inspect as ins
+from core.nets import inspect as ins
 
 
 class FiltersView(InspectView):

@@ -1,6 +1,6 @@
 """The gradient-check view: hand-written vs autograd vs finite-difference gradients, per tensor.
 
-check() runs core.manual.gradcheck on the experiment's first training batch (float64), on
+check() runs core.engine.manual.gradcheck on the experiment's first training batch (float64), on
 the experiment's seeded initial weights or on a network the caller owns (a copy of a
 training network's weights, app.panels.part1); the view shows one row per parameter tensor.
 """
@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from core import config as cfg
-from core.manual import GRADCHECK_TOLERANCE as TOLERANCE  # ✔ below it, as the CLI's check
+from core.experiment import config as cfg
+from core.engine.manual import GRADCHECK_TOLERANCE as TOLERANCE  # ✔ below it, as the CLI's check
 # short headers: the Part 1 panel sits in a dock 320-400 px wide (KEY and the tooltips say more)
 HEADERS = ["tensor", "M–A", "M–N", "A–N", ""]
 MARK = 4  # the ✔ / ✘ column
@@ -26,7 +26,7 @@ _DATA: dict = {}   # (data settings, seed) → float64 data, so live checks do n
 
 def mlp_problem(exp: cfg.Experiment) -> str | None:
     """Return why the hand-written backward cannot check this experiment, or None."""
-    from core import manual
+    from core.engine import manual
     return manual.unsupported(exp)
 
 
@@ -44,7 +44,7 @@ def _data(exp: cfg.Experiment):
 def check(exp: cfg.Experiment, model=None) -> tuple[list[dict], int, float]:
     """Return (gradcheck rows, batch size, seconds) on exp's first batch: model's weights
     (a snapshot the caller took), or the experiment's initial weights when model is None."""
-    from core import manual
+    from core.engine import manual
     t0 = time.perf_counter()
     rows, batch = manual.check_experiment(exp, _data(exp), model)
     return rows, batch, time.perf_counter() - t0
@@ -94,7 +94,7 @@ class GradcheckTable(QTableWidget):
                                  "(hover over one for its name and shape; * when only a sample of "
                                  "its entries is checked by finite differences).",
                                  "M–A: largest difference between the hand-written backward "
-                                 "(core/manual.py) and autograd, relative to the gradient's scale.",
+                                 "(core/engine/manual.py) and autograd, relative to the gradient's scale.",
                                  "M–N: the hand-written backward against central finite differences "
                                  "(L(w+ε) − L(w−ε)) / 2ε, ε = 1e-6.",
                                  "A–N: autograd against central finite differences.",

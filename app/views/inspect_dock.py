@@ -20,13 +20,13 @@ from app.wheel_guard import ComboBox
 class _Loading(QObject):
     """Carries a stored run loaded in a background thread back to the GUI thread (queued)."""
 
-    done = Signal(object, object)  # token, a core.restore.RestoredRun or the sentence why not
+    done = Signal(object, object)  # token, a core.store.restore.RestoredRun or the sentence why not
 
 
 def _restore(run, token, loading: _Loading) -> None:
     """In a background thread: rebuild the run's data and network, then hand them over."""
-    from core.errors import LearnScopeError
-    from core.restore import restore
+    from core import LearnScopeError
+    from core.store.restore import restore
     try:
         result = restore(run)
     except LearnScopeError as e:
@@ -40,7 +40,7 @@ class InspectPanel(QWidget):
     """Tabs of inspect views following the Lab's runs (run_started / run_finished), or a
     stored run's saved weights (inspect_run)."""
 
-    inspected = Signal(object)  # the core.restore.RestoredRun shown, or None when it could not be
+    inspected = Signal(object)  # the core.store.restore.RestoredRun shown, or None when it could not be
 
     def __init__(self, lab, parent=None):
         super().__init__(parent)
@@ -171,7 +171,7 @@ class InspectPanel(QWidget):
 
     # -- a stored run (after a restart: no retraining)
     def inspect_run(self, run) -> None:
-        """Show a stored run's trained network in every view (core.runs.Run): its data and saved
+        """Show a stored run's trained network in every view (core.store.reader.Run): its data and saved
         weights load in a background thread (an image folder takes seconds to decode), then the
         views show it as they show a run that has just ended. `inspected` says when."""
         if self.live:

@@ -13,7 +13,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QStyleOptionViewItem, QTableWidget,
                                QTableWidgetItem)
 
-from core.models import LayerInfo
+from core.nets.models import LayerInfo
 
 HEADERS = ["layer", "output", "weights", "biases", "RF", "jump"]
 TIPS = ["The layer, in the order the data flows (hover over a row for its parameters).",
@@ -30,7 +30,7 @@ HEADER_STYLE = "QHeaderView::section { padding: 3px 3px; }"
 
 
 class LayerTableView(QTableWidget):
-    """Read-only table of core.models.layer_table rows with a total."""
+    """Read-only table of core.nets.models.layer_table rows with a total."""
 
     def __init__(self, parent=None):
         super().__init__(0, len(HEADERS), parent)

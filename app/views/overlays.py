@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel
 
 from app.views.curves import RUN_COLOURS, curve, sync_legend
-from core.records import EpochRecord
+from core.engine.records import EpochRecord
 
 
 def overlay_key(entries: list[str], helds: list[str]) -> str:

@@ -21,7 +21,7 @@ from app.views.curves import SPLIT_COLOURS, Growing, curve, points, sync_legend
 from app.views.overlays import Overlays
 from app.views.plot_keys import KeyView, OneLineLabel, SplitKey
 from app.views.ranges import RoundedExtent, rounded
-from core.records import EpochRecord
+from core.engine.records import EpochRecord
 
 __all__ = ["PlotsView"]
 
@@ -188,7 +188,7 @@ class PlotsView(QWidget):
         self.extents[plot].set(*rounded(x, lo, hi, self.epochs, log, fixed_y=plot == "accuracy"))
 
     def add_chunks(self, chunks) -> None:
-        """Queue batch chunks (core.train.BatchChunk) drained from the worker's buffer."""
+        """Queue batch chunks (core.engine.train.BatchChunk) drained from the worker's buffer."""
         if chunks:
             self._new_chunks.extend(chunks)
             self._newest = chunks[-1]

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSplitter, QVBoxLayout,
 
 from app.views.common import Canvas, ImageItem, InspectView, image_plot, show_image
 from app.views.feature_maps import FeatureMapsView
-from core import receptive
+from core.nets import receptive
 
 RECT_COLOUR = "#00d000"
 WIDE = 0.9  # width / height from which the maps and the input sit side by side

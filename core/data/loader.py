@@ -16,11 +16,11 @@ import torch.nn.functional as F
 
 from core.data import registry
 from core.data.registry import LoadContext
-from core.errors import ConfigError, DataError
-from core.units import gb
+from core import ConfigError, DataError
+from core.data.units import gb
 
 if TYPE_CHECKING:
-    from core.config import DataConfig
+    from core.experiment.config import DataConfig
 
 @dataclass
 class Split:

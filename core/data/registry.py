@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from core.errors import ConfigError
+from core import ConfigError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import torch
 
 from core.data import registry
 from core.data.registry import Loaded, LoadContext
-from core.errors import ConfigError
+from core import ConfigError
 
 CLASSES: tuple[str, ...] = (
     "circle", "ring", "square", "diamond", "triangle",

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import ConfigError, DataError
+from core import ConfigError, DataError
 from . import folder_cache, registry
 from .registry import Loaded, LoadContext
 

@@ -3,7 +3,7 @@ take a run, a study or an experiment away (several exports at once allowed).
 
 SOURCE is a run folder (every export), a study folder (--csv: the table of its rungs, --html)
 or an experiment TOML file (--script only: the rest need a trained run). Registered by
-core.__main__. Prints one line per file written. Exit codes: 0 written; 1 an export could not
+core.cli.main. Prints one line per file written. Exit codes: 0 written; 1 an export could not
 be made (ExportError, a folder that cannot be written), 2 a bad argument (no export asked,
 a missing source, an export this source cannot give). Every failure is one `error: …` line.
 """
@@ -11,45 +11,19 @@ a missing source, an export this source cannot give). Every failure is one `erro
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from core import files
-from core.errors import ConfigError, ExportError, LearnScopeError
+from core import ConfigError, ExportError, LearnScopeError, files
+from core.export import EXPERIMENT, EXPORTS, STUDY, Export
 
-RUN, STUDY, EXPERIMENT = "run", "study", "experiment"
 DESCRIPTION = ("Write a run's metrics, its network or its report, a study's table, or an "
                "experiment as a plain PyTorch script. SOURCE is a run folder (every export), a "
                "study folder (--csv, --html) or an experiment TOML file (--script). Several "
                "exports may be asked at once; each file written is printed.")
 
 
-@dataclass(frozen=True)
-class Export:
-    flag: str            # the option: "csv"
-    metavar: str
-    help: str
-    sources: tuple[str, ...]  # the kinds of source it takes
-    extra: str = ""      # the optional package it may need (pip install 'learnscope[extra]')
-    folder: bool = False  # it writes a folder (TensorBoard's event files), not a file
-
-
-EXPORTS = (
-    Export("csv", "FILE", "the metrics per epoch (a run) or the table of rungs (a study)",
-           (RUN, STUDY)),
-    Export("script", "FILE.py", "one plain PyTorch script that trains the same experiment",
-           (RUN, EXPERIMENT)),
-    Export("tensorboard", "DIR", "TensorBoard event files of a run's metrics and filters",
-           (RUN,), extra="tensorboard", folder=True),
-    Export("onnx", "FILE.onnx", "the trained network as ONNX (Netron, onnxruntime)", (RUN,),
-           extra="onnx"),
-    Export("html", "FILE.html", "the lab report of a run or a study", (RUN, STUDY)),
-)
-
-
 def add_parser(sub) -> None:
-    """Add the `export` command to core.__main__'s subparsers."""
+    """Add the `export` command to core.cli.main's subparsers."""
     e = sub.add_parser("export", help="export a run, a study or an experiment (CSV, script, …)",
                        description=DESCRIPTION)
     e.add_argument("source", help="a run folder, a study folder or an experiment TOML file")
@@ -65,10 +39,9 @@ class _Refused(Exception):
 def source_kind(source: Path) -> str:
     """Return RUN, STUDY or EXPERIMENT for SOURCE; _Refused says why it is none of them."""
     if source.is_dir():
-        if (source / "config.toml").is_file():
-            return RUN
-        if (source / "study.json").is_file() or (source / "study.toml").is_file():
-            return STUDY
+        kind = files.kind_of(source)
+        if kind is not None:
+            return kind
         raise _Refused(f"{source} is neither a run folder (no config.toml) nor a study folder "
                        "(no study.json); give a folder `python -m core train` or `study` wrote.")
     if source.is_file():
@@ -115,25 +88,6 @@ def _asked(args) -> list[tuple[Export, Path]]:
     return asked
 
 
-def _function(x: Export, kind: str) -> Callable:
-    """Return the function that makes an export (the TensorBoard, ONNX and report modules are
-    imported only when asked: they import their optional packages)."""
-    if x.flag == "csv":
-        from core.export import csv_files as export_csv
-        return export_csv.export_study if kind == STUDY else export_csv.export_run
-    if x.flag == "script":
-        from core.export import script as export_script
-        return export_script.export
-    if x.flag == "tensorboard":
-        from core.export import tensorboard_logs as export_tb
-        return export_tb.export_run
-    if x.flag == "onnx":
-        from core.export import onnx_model as export_onnx
-        return export_onnx.export_run
-    from core import report
-    return report.write_html
-
-
 def _paths(result) -> list[Path]:
     if isinstance(result, (list, tuple)):
         return [Path(p) for p in result]
@@ -157,7 +111,7 @@ def _cannot_write(x: Export, target: Path, e: OSError) -> str:
 def run_export(x: Export, kind: str, source: Path, target: Path) -> list[Path]:
     """Make one export; every failure becomes an ExportError-like sentence (LearnScopeError)."""
     try:
-        return _paths(_function(x, kind)(source, target))
+        return _paths(x.function(kind)(source, target))
     except LearnScopeError:
         raise
     except ModuleNotFoundError as e:

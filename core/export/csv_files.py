@@ -5,7 +5,7 @@ float), so a spreadsheet or `csv` + `float()` gets exactly the values of metrics
 study.json; a value the run store holds as null (a NaN or infinite loss, a rung not trained
 yet) is an empty cell. Text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a
 tab or a carriage return first) gets a leading single quote (cell). Files are written atomically
-(core.atomic).
+(core.files.atomic).
 
 Per-batch losses: `export_run` also writes `<stem>-batches.csv` beside the epoch table, one
 row per training step (step, epoch, loss, accuracy, lr) with the values of the run folder's
@@ -21,10 +21,10 @@ import json
 from pathlib import Path
 
 from core import files
-from core.atomic import atomic_write_text
-from core.errors import ExportError
-from core.records import SPLITS, is_number
-from core.run_reader import Batches, read_batches, read_json
+from core.files.atomic import atomic_write_text
+from core import ExportError
+from core.engine.records import SPLITS, is_number
+from core.store.reader import Batches, read_batches, read_json
 
 #: the metrics of a split, in the order of their columns (train_loss, train_accuracy, …)
 SPLIT_FIELDS = ("loss", "accuracy", "top5")
@@ -75,7 +75,7 @@ def epoch_records(run_folder: Path) -> list[dict]:
     """Return metrics.jsonl's lines as dicts, leaving out any that is not an epoch record (a
     torn last line of a killed run, a hand-edited one), as the runs list does."""
     path = Path(run_folder) / "metrics.jsonl"
-    if not (Path(run_folder) / "config.toml").is_file():
+    if files.kind_of(run_folder) != files.RUN:
         raise ExportError(f"{run_folder} is not a run folder (it holds no config.toml); give the "
                           "folder of a run, such as one `python -m core train` wrote.")
     try:

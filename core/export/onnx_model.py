@@ -1,6 +1,6 @@
 """ONNX of a trained run's network, to open in Netron or to run outside LearnScope.
 
-The run's saved weights go into the network its config describes (core.restore), which is
+The run's saved weights go into the network its config describes (core.store.restore), which is
 exported in eval mode (dropout off, batch norm on its running statistics) with torch.onnx's
 torch.export-based exporter (it needs the optional packages onnx and onnxscript). The graph
 takes what the network sees, the standardised input, with any batch size; how to get there
@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import files, manual, restore, run_reader
-from core.atomic import atomic_write_bytes
-from core.errors import ExportError, LearnScopeError
+from core import files
+from core.engine import manual
+from core.store import restore, reader as run_reader
+from core.files.atomic import atomic_write_bytes
+from core import ExportError, LearnScopeError
 
 INSTALL = "pip install 'learnscope[onnx]'"
 
@@ -47,7 +49,7 @@ def version() -> str:
 
 def _restored(folder: Path) -> restore.RestoredRun:
     """The run's trained network and data on the CPU; ExportError says why not."""
-    if not (folder / "config.toml").is_file():
+    if files.kind_of(folder) != files.RUN:
         raise ExportError(f"{folder} is not a run folder (it has no config.toml); give a folder "
                           "from the runs list.")
     run = run_reader.open_run(folder)

@@ -17,18 +17,17 @@ import textwrap
 import unicodedata
 from pathlib import Path
 
-from core import config as cfg
+from core.experiment import config as cfg
+from core.experiment import optimizers
 from core import files
 from core.export import script_data as script_data
 from core.export import script_model as script_model
 from core.export import script_prepare as script_prepare
 from core.export import script_train as script_train
-from core.atomic import atomic_write_text
+from core.files.atomic import atomic_write_text
 from core.data import registry
-from core.errors import ConfigError, ExportError
+from core import ConfigError, ExportError
 
-KNOWN_OPTIMIZERS = ("sgd", "adam")
-KNOWN_SCHEDULES = ("none", "exponential", "step", "cosine")
 #: (what a script's body uses, the import it needs), in the order the imports are written
 IMPORTS = ((r"\bmath\.", "import math"), (r"\btime\.", "import time"),
            (r"\bOrderedDict\b", "from collections import OrderedDict"),
@@ -48,9 +47,10 @@ def experiment_of(source) -> tuple[cfg.Experiment, str]:
             raise ExportError(f"The experiment cannot be exported: {e}.") from None
     path = Path(source)
     if path.is_dir():
-        if not (path / "config.toml").is_file():
+        kind = files.kind_of(path)
+        if kind != files.RUN:
             hint = (" (a study folder: export one of its rung-… folders)"
-                    if (path / "study.json").is_file() else "")
+                    if kind == files.STUDY else "")
             raise ExportError(f"{path} is not a run folder: it holds no config.toml{hint}.")
         path = path / "config.toml"
         origin = f"the run {path.parent.name}"
@@ -69,12 +69,13 @@ def experiment_of(source) -> tuple[cfg.Experiment, str]:
 def check_exportable(exp: cfg.Experiment) -> None:
     """Refuse, with a sentence, what the script does not know how to write."""
     o = exp.optim
-    if o.optimizer not in KNOWN_OPTIMIZERS:
-        raise ExportError(f"The script export writes SGD and Adam, not optim.optimizer = "
-                          f"{o.optimizer!r}; choose one of those to export the experiment.")
-    if o.scheduler not in KNOWN_SCHEDULES:
-        raise ExportError(f"The script export does not know optim.scheduler = {o.scheduler!r}; "
-                          f"choose one of {', '.join(KNOWN_SCHEDULES)}.")
+    for setting, table, name in (("optim.optimizer", optimizers.OPTIMIZERS, o.optimizer),
+                                 ("optim.scheduler", optimizers.SCHEDULES, o.scheduler)):
+        if not table[name].script:  # validate() has checked the name is in the table
+            known = ", ".join(n for n, entry in table.items() if entry.script)
+            raise ExportError(f"The script export does not know how to write {setting} = "
+                              f"{name!r} (its entry has no script line); choose one of {known} "
+                              "to export the experiment.")
 
 
 class Code(str):
@@ -142,20 +143,20 @@ def _data_settings(exp: cfg.Experiment, npz: str) -> list[str]:
 def _optim_settings(exp: cfg.Experiment, part2: bool) -> list[str]:
     o = exp.optim
     q = "Part 2, question 16" if part2 else "Part 1, question 11"
+    why = ("(Part 2, question 26): steps of about LR / (1 − m)" if part2 or o.momentum
+           else "(0: plain SGD, as in Part 1)")
+    every = "every epoch" if o.scheduler == "exponential" else "every STEP_SIZE epochs"
+    notes = {"momentum": f"optim.momentum m {why}",
+             "weight_decay": "optim.weight_decay, an L2 penalty (Part 2, question 30)",
+             "gamma": f"optim.gamma: LR is multiplied by it {every} (Part 2, question 26)"}
     out = [_setting("LR", o.lr, f"optim.lr, the learning rate η ({q})")]
-    if o.optimizer == "sgd":
-        why = ("(Part 2, question 26): steps of about LR / (1 − m)" if part2 or o.momentum
-               else "(0: plain SGD, as in Part 1)")
-        out += [_setting("MOMENTUM", o.momentum, f"optim.momentum m {why}"),
-                _setting("NESTEROV", o.nesterov, "optim.nesterov")]
-    out.append(_setting("WEIGHT_DECAY", o.weight_decay, "optim.weight_decay, an L2 penalty "
-                        "(Part 2, question 30)"))
-    if o.scheduler in ("exponential", "step"):
-        every = "every epoch" if o.scheduler == "exponential" else "every STEP_SIZE epochs"
-        out.append(_setting("GAMMA", o.gamma, f"optim.gamma: LR is multiplied by it {every} "
-                            "(Part 2, question 26)"))
-    if o.scheduler == "step":
-        out.append(_setting("STEP_SIZE", o.step_size, "optim.step_size"))
+    # the fields the chosen optimiser and schedule read (their registry entries' `uses`)
+    used = (optimizers.OPTIMIZERS[o.optimizer].uses + optimizers.SCHEDULES[o.scheduler].uses)
+    for field in dict.fromkeys(used):
+        out.append(_setting(field.upper(), getattr(o, field), notes.get(field, f"optim.{field}")))
+    if o.label_smoothing:
+        out.append(_setting("LABEL_SMOOTHING", o.label_smoothing, "optim.label_smoothing: the "
+                            "share of the target spread over the other classes"))
     return out
 
 
@@ -264,7 +265,7 @@ def _classes_of_run(source) -> int | None:
     if folder is None or not (folder / "weights.pt").is_file():
         return None
     try:
-        from core.run_reader import load_weights
+        from core.store.reader import load_weights
         bias = load_weights(folder).get("output.bias")
         return int(bias.shape[0]) if bias is not None else None
     except Exception:  # noqa: BLE001 - unreadable weights: the data set's count is used

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_write_bytes
+from core.files.atomic import atomic_write_bytes
 from core.data import registry, toy2d
-from core.errors import ExportError
+from core import ExportError
 
 TORCHVISION = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10"}
 #: the loaders whose drawing the script repeats (a set registered at run time has its own)

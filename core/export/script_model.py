@@ -1,7 +1,7 @@
 """The network part of the plain PyTorch script (core.export.script): the experiment's
 network written out layer by layer, with the names LearnScope gives its layers.
 
-The code is read off the network core.models builds, not written again from the config, so the
+The code is read off the network core.nets.models builds, not written again from the config, so the
 script has the same layers in the same order: the same parameter names (LearnScope's weights.pt
 loads into it) and, with the same seed, the same initial weights (torch's default
 initialisation draws from the global generator layer after layer, in building order).
@@ -13,9 +13,9 @@ import textwrap
 
 from torch import nn
 
-from core import models
+from core.nets import models
 from core.data import registry
-from core.errors import ExportError
+from core import ExportError
 
 
 def _linear(m: nn.Linear, last: bool) -> str:
@@ -129,9 +129,9 @@ INITIALISE = '''def initialise(model, std):
 
 
 def is_tiny(exp) -> bool:
-    """Whether LearnScope trains this network on one CPU thread (core.devices.cpu_threads_for):
+    """Whether LearnScope trains this network on one CPU thread (core.engine.devices.cpu_threads_for):
     a step of a few thousand multiply-adds gains nothing from more."""
-    from core.devices import TINY_STEP_MACS
+    from core.engine.devices import TINY_STEP_MACS
     shape, classes = registry.input_shape(exp.data)
     table = models.layer_table(exp.model, shape, classes)
     n = exp.data.n_train or registry.get(exp.data.dataset).sizes[0]

@@ -1,5 +1,5 @@
 """The training part of the plain PyTorch script (core.export.script): the loss, the number
-format, the practical's epoch() and main(), in the order core.train.Trainer does things.
+format, the practical's epoch() and main(), in the order core.engine.train.Trainer does things.
 
 The Trainer's order, which the script keeps so that the same seed gives the same run: seed
 torch's global generator (initial weights, dropout), load the data, build the network, the
@@ -12,7 +12,8 @@ from __future__ import annotations
 import inspect
 import textwrap
 
-from core import losses
+from core.engine import losses
+from core.experiment import optimizers
 
 SOFTMAX_MSE = inspect.getsource(losses.softmax_mse)
 
@@ -99,23 +100,18 @@ def criterion_code(exp) -> tuple[str, str]:
     """Return (functions the loss needs, the expression of the loss)."""
     if exp.optim.loss == "mse":
         return SOFTMAX_MSE, "softmax_mse"
+    if exp.optim.label_smoothing:
+        return "", "lambda out, y: F.cross_entropy(out, y, label_smoothing=LABEL_SMOOTHING)"
     return "", "F.cross_entropy"
 
 
 def optimizer_code(exp) -> str:
-    o = exp.optim
-    if o.optimizer == "sgd":
-        return ("torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, "
-                "nesterov=NESTEROV,\n                                weight_decay=WEIGHT_DECAY)")
-    return "torch.optim.Adam(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)"
+    """The optimiser's line, from its registry entry (core.experiment.optimizers)."""
+    return optimizers.OPTIMIZERS[exp.optim.optimizer].script.replace("\n", "\n" + " " * 16)
 
 
 def schedule_code(exp) -> str:
-    return {"none": "None  # optim.scheduler = \"none\": a constant learning rate",
-            "exponential": "torch.optim.lr_scheduler.ExponentialLR(optimizer, GAMMA)",
-            "step": "torch.optim.lr_scheduler.StepLR(optimizer, STEP_SIZE, GAMMA)",
-            "cosine": "torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, EPOCHS)",
-            }[exp.optim.scheduler]
+    return optimizers.SCHEDULES[exp.optim.scheduler].script
 
 
 MAIN = '''def main():

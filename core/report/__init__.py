@@ -13,32 +13,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import config as cfg
+from core.experiment import config as cfg
 from core import files
-from core.atomic import atomic_write_bytes, atomic_write_text
+from core.files.atomic import atomic_write_bytes, atomic_write_text
 from core.data import registry as datasets
-from core.errors import ExportError
+from core import ExportError
 from core.report.html_page import render
 from core.report.model import Figure, Report, Section, Table, Text
 from core.report.notes import NOTES_FILE, read_notes, write_notes
 from core.report.questions import VIEW_IDS, title
 from core.report.run import run_report
 from core.report.study import study_outline, study_report
-from core.run_reader import open_run
+from core.store.reader import open_run
 
 __all__ = ["NOTES_FILE", "VIEW_IDS", "Figure", "Report", "Section", "Table", "Text", "build",
            "fitting_views", "kind_of", "outline", "read_notes", "title", "write_html",
            "write_notes", "write_text"]
 
 
-def kind_of(folder: Path | str) -> str | None:
-    """Return "study" for a study folder, "run" for a run folder, None for anything else."""
-    folder = Path(folder)
-    if (folder / "study.json").is_file():
-        return "study"
-    if (folder / "config.toml").is_file():
-        return "run"
-    return None
+kind_of = files.kind_of  # what report() accepts: a run or a study folder
 
 
 def fitting_views(exp: cfg.Experiment | None) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.report import svg as report_svg
-from core.errors import ExportError
+from core import ExportError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: the section that receives the window's Inspect views

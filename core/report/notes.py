@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.atomic import atomic_write_text
-from core.errors import ExportError
-from core.run_reader import read_json
+from core.files.atomic import atomic_write_text
+from core import ExportError
+from core.store.reader import read_json
 
 NOTES_FILE = "notes.json"
 

@@ -1,5 +1,5 @@
 """The pieces a run's report and a study's report share: the experiment's settings (a table per
-config section), the layer table (core.models, as `python -m core train --layers` prints it)
+config section), the layer table (core.nets.models, as `python -m core train --layers` prints it)
 and the curves per epoch of metrics.jsonl."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import math
 
 import torch
 
-from core import config as cfg
-from core import models
+from core.experiment import config as cfg
+from core.nets import models
 from core.report import questions as questions
 from core.report import svg as svg
 from core.data import registry as datasets
-from core.errors import LearnScopeError
-from core.records import SPLITS, EpochRecord
+from core import LearnScopeError
+from core.engine.records import SPLITS, EpochRecord
 from core.report.model import Figure, Table, Text
 
 SECTION_TITLES = {"data": "Data", "model": "Model", "optim": "Optimisation", "train": "Training"}

@@ -1,5 +1,5 @@
 """Pictures for the lab report: a small PNG encoder (zlib only) and the first layer's filters
-drawn from a run's saved weights, tiled as the Filters view tiles them (core.inspect)."""
+drawn from a run's saved weights, tiled as the Filters view tiles them (core.nets.inspect)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import torch
 
-from core import inspect as ins
+from core.nets import inspect as ins
 
 #: the filters picture is enlarged to about this many pixels across (a 5×5 kernel is tiny)
 FILTERS_WIDTH = 480

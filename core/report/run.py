@@ -8,16 +8,16 @@ from pathlib import Path
 
 import torch
 
-from core import inspect as ins
+from core.nets import inspect as ins
 from core.report import parts as parts
 from core.report import questions as questions
 from core.report import svg as svg
 from core.data import registry as datasets
-from core.errors import ExportError, LearnScopeError
+from core import ExportError, LearnScopeError
 from core.report.model import LEARNED, Figure, Report, Section, Text
 from core.report.png import filters_png
-from core.restore import restore
-from core.run_reader import Run, load_weights, open_run
+from core.store.restore import restore
+from core.store.reader import Run, load_weights, open_run
 
 
 def _weights(run: Run) -> tuple[dict[str, torch.Tensor] | None, str]:

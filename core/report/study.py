@@ -1,4 +1,4 @@
-"""The lab report of a study folder (core.study_run): the base experiment's settings, what each
+"""The lab report of a study folder (core.study.runner): the base experiment's settings, what each
 rung changes, the rung table of study.json, a bar of test accuracy per rung and every rung's
 test accuracy per epoch."""
 
@@ -11,10 +11,10 @@ from core.report import parts as parts
 from core.report import questions as questions
 from core.report import svg as svg
 from core import study as studies
-from core.errors import ExportError, LearnScopeError
-from core.records import EpochRecord, is_number
+from core import ExportError, LearnScopeError, files
+from core.engine.records import EpochRecord, is_number
 from core.report.model import Figure, Report, Section, Table, Text
-from core.run_reader import open_run, read_json
+from core.store.reader import open_run, read_json
 
 #: short words: a PDF page holds the eleven columns side by side
 RUNG_HEADER = ("#", "rung", "Q", "status", "train acc.", "test acc.", "best test (epoch)",
@@ -90,7 +90,7 @@ def _base(folder: Path, rungs) -> tuple[list, str]:
 def _network(folder: Path, rows: list[dict], kind: str) -> list:
     for row in reversed(rows):  # the last rung that kept its config: every change of a ladder
         name = row.get("run_folder")
-        if isinstance(name, str) and (folder / name / "config.toml").is_file():
+        if isinstance(name, str) and files.kind_of(folder / name) == files.RUN:
             run = open_run(folder / name)
             if run.experiment is not None:
                 return [Text(f"The network of rung {row.get('index')} ({row.get('label')})."),

@@ -1,0 +1,2 @@
+"""The command line, `python -m core`: train, study, sweep, export, gradcheck, presets.
+"""
