@@ -18,6 +18,7 @@ from app.caption import Caption
 from app.experiment_files import ExperimentFiles
 from app.form import in_words
 from app.lab_model import Lab, broken_rule
+from app.window_lab import LabDesk
 from app.live_display import TICK_MS, LiveDisplay
 from app.panels.data import DataPanel
 from app.panels.model import ModelPanel
@@ -104,8 +105,9 @@ class MainWindow(QMainWindow):
         self.inspect = InspectPanel(self.lab)  # filters, feature maps, receptive field, …
         self.results_page = ResultsPage({"Part 2": self.part2_panel.results,
                                          "Part 1": self.part1_panel.results})
+        self.lab_desk = LabDesk(self)  # the Lab page: a lab sheet's questions and the answers
         self.pages = Pages(bar, curves, self.results_page, self.inspect, self.runs_panel,
-                           self.banner)
+                           self.lab_desk.pane, self.banner)
         self.setCentralWidget(self.pages)
 
         self.tabs = QTabWidget()

@@ -19,12 +19,14 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
-TRAIN, RESULTS, INSPECT, RUNS = range(4)
+TRAIN, RESULTS, INSPECT, RUNS, LAB = range(5)
 #: (title, shortcut, tooltip) of each page, in order
 PAGES = (("Train", "Ctrl+1", "The training bar, the live curves and the chosen Inspect view."),
          ("Results", "Ctrl+2", "The last study's or Part 1 shortcut's table and bar chart."),
          ("Inspect", "Ctrl+3", "The chosen view of the network at full size."),
-         ("Runs", "Ctrl+4", "Every stored run: tick runs to overlay their curves."))
+         ("Runs", "Ctrl+4", "Every stored run: tick runs to overlay their curves."),
+         ("Lab", "Ctrl+5", "The lab sheet: the practical's questions, what to do for each, and "
+                           "your answers."))
 INSPECT_SHARE = 0.38  # the Inspect view's share of the Train page's width
 BANNER_MARGIN = 10
 
@@ -68,7 +70,7 @@ class Pages(QWidget):
     currentChanged = Signal(int)  # noqa: N815 (QTabWidget's name, which callers know)
 
     def __init__(self, bar: QWidget, curves: QWidget, results: QWidget, inspect: QWidget,
-                 runs: QWidget, banner: QWidget, parent=None):
+                 runs: QWidget, lab: QWidget, banner: QWidget, parent=None):
         super().__init__(parent)
         self.setObjectName("pages")
         self.bar = QTabBar(self)
@@ -100,7 +102,7 @@ class Pages(QWidget):
         self.train_split.setStretchFactor(1, 2)
         self.inspect_page = _holder(self)
         for page, (title, keys, tip) in zip(
-                (self.train_split, results, self.inspect_page, runs), PAGES):
+                (self.train_split, results, self.inspect_page, runs, lab), PAGES):
             self.stack.addWidget(page)
             i = self.bar.addTab(title)
             self.bar.setTabToolTip(i, f"{tip} ({keys})")

@@ -7,11 +7,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: the window's own files: the window, its docks, menus and presentation mode, and the start
+#: the window's own files: the window, its docks, menus, pages, the Lab page's actions and
+#: presentation mode, and the start
 SHELL = {"app/window.py", "app/window_docks.py", "app/window_menus.py", "app/window_pages.py",
-         "app/presentation.py", "app/main.py", "app/startup.py"}
+         "app/window_lab.py", "app/presentation.py", "app/main.py", "app/startup.py"}
 WINDOW_MODULES = {"app.window", "app.window_docks", "app.window_menus", "app.window_pages",
-                  "app.presentation", "app.main", "app.startup"}
+                  "app.window_lab", "app.presentation", "app.main", "app.startup"}
 
 
 def reaches_the_window(source: str) -> list[str]:
