@@ -22,7 +22,7 @@ from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QImage, QPageLayout, QP
 from PySide6.QtSvg import QSvgRenderer
 
 from core import files, report
-from core.report.model import Figure, Report, Table, Text
+from core.report.model import Answer, Figure, Report, Table, Text
 
 DPI = 144                 # device pixels per inch of the page (Qt scales fonts given in points)
 SVG_SCALE = DPI / 96      # an SVG pixel is 1/96 inch, as in a browser
@@ -244,6 +244,23 @@ class _Figures:
         page.y += h + 22
 
 
+def _answer(page: _Page, text: str) -> None:
+    """The student's answer: in a box of its own, under a label, apart from the app's text."""
+    font, label = _font(10), _font(8, bold=True)
+    h = page.text_height(text, font, page.width - 28) + page.text_height("Answer", label) + 20
+    page.need(h)
+    box = QRectF(0, page.y, page.width, h)
+    page.p.fillRect(box, QColor("#f4f9fc"))
+    page.p.fillRect(QRectF(0, page.y, 6, h), QColor("#4a7fa0"))
+    page.p.setFont(label)
+    page.p.setPen(QColor("#4a7fa0"))
+    page.p.drawText(box.adjusted(18, 6, -8, -8), WRAP, "Answer")
+    page.p.setFont(font)
+    page.p.setPen(QColor("#222222"))
+    page.p.drawText(box.adjusted(18, 6 + page.text_height("Answer", label), -8, -8), WRAP, text)
+    page.y += h + 12
+
+
 def _item_height(tables: _Tables, figures: _Figures, item) -> float:
     if isinstance(item, Table):
         return tables.height(item)
@@ -255,8 +272,9 @@ def _item_height(tables: _Tables, figures: _Figures, item) -> float:
 def _title_page(page: _Page, rep: Report) -> None:
     page.y = 0.12 * page.height
     page.text(rep.title, _font(22, bold=True), "#1a1a1a", gap=8)
-    page.text("A LearnScope lab report: deep learning for vision, the practical's "
-              + ("study" if rep.kind == "study" else "run") + ".", _font(11), "#555555", gap=30)
+    what = {"study": "study", "notebook": "questions, the student's answers"}.get(rep.kind, "run")
+    page.text(f"A LearnScope lab report: deep learning for vision, the practical's {what}.",
+              _font(11), "#555555", gap=30)
     _Tables(page).draw(Table("facts", "", ("", ""), [(k, v) for k, v in rep.facts]))
     page.text("Contents", _font(13, bold=True), gap=6)
     for s in rep.sections:
@@ -283,6 +301,8 @@ def draw(writer: QPdfWriter, rep: Report) -> _Page:
                     tables.draw(item)
                 elif isinstance(item, Figure):
                     figures.draw(item)
+                elif isinstance(item, Answer):
+                    _answer(page, item.text)
                 elif isinstance(item, Text):
                     page.text(item.text, _font(9.5))
         page.finish()
@@ -296,7 +316,12 @@ def write_pdf(source_folder, out_file, notes: dict[str, str] | None = None,
     """Write the lab report of a run or study folder as a PDF (the same arguments and errors
     as core.report.write_html); return what was written."""
     files.refuse_own_input(source_folder, out_file, "the report")  # before the slow part
-    rep = report.build(source_folder, notes, figures)
+    return write_report(report.build(source_folder, notes, figures), out_file, source_folder)
+
+
+def write_report(rep: Report, out_file, source) -> PdfResult:
+    """Write a built report (a run's, a study's or a notebook's) as a PDF; source: what it
+    was made from, which the file may not overwrite."""
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     writer = QPdfWriter(buffer)
@@ -311,7 +336,7 @@ def write_pdf(source_folder, out_file, notes: dict[str, str] | None = None,
     del writer  # the writer ends the file on its device before the bytes are read
     data = bytes(buffer.data())
     buffer.close()
-    path = report.write_text(out_file, data, "report", source_folder)
+    path = report.write_text(out_file, data, "report", source)
     return PdfResult(path, page.page, page.images, page.boxes, size)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QIODevice, QObject
+from PySide6.QtWidgets import QFileDialog
 
 from app.panels.lab import LabPane
 from app.window_pages import INSPECT, LAB, RESULTS, RUNS, TRAIN
@@ -21,6 +22,11 @@ from core.experiment import config as cfg
 from core.experiment import presets
 from core.store import reader as run_reader
 from core.store.reader import default_root
+from core.report import write_text
+from core.report.html_page import render
+from core.report.notebook import notebook_report
+from core.study import sheets
+from core.study.notebook import Notebook, student_name
 from core.study.prepare import read_prepared
 
 #: where each `show` of a sheet turns to: an Experiment tab's title, or a page
@@ -46,6 +52,9 @@ class LabDesk(QObject):
         self.pane = LabPane(self.runs.parent / "notebooks" if window.lab.run_root else None)
         self.pane.do_requested.connect(self.do)
         self.pane.figure_requested.connect(self.add_figure)
+        self.pane.report_requested.connect(self.ask_report)
+        self.ask_file = lambda title, start, pattern: QFileDialog.getSaveFileName(
+            window, title, start, pattern)[0]  # replaceable: tests answer without a person
         self.pane.message.connect(window.lab.say)
         self.doing = None  # the question whose runs are training
         window.lab.run_finished.connect(self._run_finished)
@@ -76,19 +85,24 @@ class LabDesk(QObject):
         if not folders:
             return False
         w, last = self.w, Path(folders[-1])
+        short = None
         if files.kind_of(last) == files.STUDY:
             rungs = sorted(p for p in last.iterdir() if files.kind_of(p) == files.RUN)
             if not rungs:
                 return False
             last = rungs[-1]
+            epochs = int(run_reader.open_run(last).summary.get("epochs") or 0)
+            named = next((a.study for a in question.do if a.study), None)  # as the sheet asks
+            asked = studies.builtin(named) if named else studies.load(last.parent / "study.toml")
+            short = studies.too_short(asked, epochs)
         w.lab.open_run(run_reader.open_run(last))
         for a in question.do:
             if a.view:
                 w.inspect.select(a.view)
         w.pages.setCurrentIndex(INSPECT if any(a.view for a in question.do) else TRAIN)
-        w.lab.say("info", f"Question {question.number}: a prepared run.",
+        w.lab.say("warning" if short else "info", f"Question {question.number}: a prepared run.",
                   f"{last.name}, trained beforehand ({len(folders)} prepared for this question); "
-                  "nothing was trained now.")
+                  "nothing was trained now." + (f" {short}" if short else ""))
         return True
 
     def _act(self, a) -> None:
@@ -105,8 +119,12 @@ class LabDesk(QObject):
             w.part1_panel.run_sweep(a.shortcut)
         if a.study:
             p = w.part2_panel
-            p.set_study(studies.builtin(a.study))
+            study = studies.builtin(a.study)
+            p.set_study(study)
             p.epochs.setValue(a.epochs)
+            short = studies.too_short(study, a.epochs)
+            if short:
+                w.lab.say("warning", "A short study.", short)
             w.tabs.setCurrentWidget(w.tabs.widget(self._tab("Part 2")))
             p.run()
         if a.view:
@@ -138,6 +156,32 @@ class LabDesk(QObject):
             self.w.lab.say("error", "The run could not be linked in your notebook.", str(e))
         self.pane.refresh_marks()
 
+    # -- the lab report
+    def ask_report(self) -> None:
+        pane = self.pane
+        start = str(pane.book.folder.parent / "lab-report.pdf") if pane.book else "lab-report.pdf"
+        chosen = self.ask_file("Write the lab report", start, "PDF (*.pdf)")
+        if chosen:
+            self.write_report(Path(chosen).with_suffix(".pdf"))
+
+    def write_report(self, pdf: Path) -> list[Path]:
+        """Write the report of this student's notebooks, every sheet together, as PDF and as
+        HTML beside it; say what was written (or why not) in the banner."""
+        from app import report_pdf
+        pane, lab = self.pane, self.w.lab
+        try:
+            books = [(sheets.builtin(n), Notebook.open(n, root=pane.notebooks))
+                     for n in sheets.builtin_sheets()]
+            rep = notebook_report(books, student_name())
+            source = pane.book.folder.parent
+            written = [report_pdf.write_report(rep, pdf, source).path,
+                       write_text(pdf.with_suffix(".html"), render(rep), "report", source)]
+        except (ConfigError, LearnScopeError) as e:
+            lab.say("error", "Cannot write the lab report.", str(e))
+            return []
+        lab.say("info", "Lab report written.", "; ".join(map(str, written)))
+        return written
+
     # -- Add this figure
     def add_figure(self, number: int) -> None:
         w = self.w
@@ -145,7 +189,7 @@ class LabDesk(QObject):
         view = w.inspect.current()
         if w.pages.currentIndex() in (INSPECT, LAB) and view.showing():
             name = next((n for n, v in w.inspect.views.items() if v is view), "view")
-            picture = getattr(view, "canvas", None) or view
+            picture = view.figure()
         else:  # the curves: on the Train page, or when the view has nothing to show
             name, picture = "curves", w.plots.canvas
         caption = f"{name} · {subject.words()}"

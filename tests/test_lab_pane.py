@@ -45,6 +45,13 @@ def test_an_answer_and_a_figure_survive_a_restart(qtbot, window, tmp_path):
     assert "decision-boundary" in pane.figures.text()
 
 
+def test_a_views_figure_is_its_picture_without_its_controls(qtbot, window):
+    w = window(lab.circles(2))
+    for name, view in w.inspect.views.items():
+        figure = view.figure()
+        assert figure is (view.table if name == "confusion" else view.canvas), name
+
+
 def test_do_it_shows_the_layer_table_without_training(qtbot, window):
     w = window(lab.circles(2))
     pane = w.lab_desk.pane

@@ -78,13 +78,17 @@ def test_a_prepared_folder_shows_a_rungs_filters_without_training(qtbot, window,
     desk.pane.chooser.setCurrentIndex(desk.pane.chooser.findData("part2"))
     sheet = desk.pane.sheet
     ladder = next(q for q in sheet.questions if any(a.study for a in q.do))
-    started = []
+    started, said = [], []
     w.lab.session_opened.connect(started.append)
+    w.lab.message.connect(lambda *args: said.append(args))
     w.pages.setCurrentIndex(LAB)
     desk.pane.list.setCurrentRow(sheet.questions.index(ladder))
     with qtbot.waitSignal(w.lab.run_opened, timeout=30_000):
         desk.pane.do.click()
     assert started == []  # shown from the prepared folder, nothing trained
+    # prepared at 1 epoch a rung: the Lab says the ladder needs more, and why
+    assert any("trained 1 epoch; ladder-shapes-cnn asks for 16" in text and "stalled" in text
+               for _kind, _title, text in said), said
     w.inspect.select("filters")
     view = w.inspect.current()
     qtbot.waitUntil(view.showing, timeout=20_000)

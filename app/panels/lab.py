@@ -29,6 +29,7 @@ class LabPane(QWidget):
 
     do_requested = Signal(object)       # a core.study.sheets.Question: set LearnScope up for it
     figure_requested = Signal(int)      # a question's number: attach what is on screen
+    report_requested = Signal()         # write the lab report of the student's notebooks
     message = Signal(str, str, str)     # kind, title, text: the window's banner
 
     def __init__(self, notebooks=None, parent=None):
@@ -60,6 +61,11 @@ class LabPane(QWidget):
         self.add_figure.setToolTip("Attach the view or plot on screen, with the run and epoch it "
                                    "shows, to this answer.")
         self.add_figure.clicked.connect(lambda: self.figure_requested.emit(self.current().number))
+        self.report = QPushButton("Lab report…", self)
+        self.report.setToolTip("Write your lab report, Part 1 and Part 2 together: each question "
+                               "you answered, your answer, your figures and the runs behind "
+                               "them (PDF, and HTML beside it).")
+        self.report.clicked.connect(lambda: (self.save(), self.report_requested.emit()))
         self.reveal = QPushButton("Show the model answer", self)
         self.reveal.clicked.connect(self._reveal)
         self.model_answer = QLabel(self)
@@ -81,6 +87,7 @@ class LabPane(QWidget):
         col.setContentsMargins(6, 6, 0, 6)
         col.addWidget(self.chooser)
         col.addWidget(self.list, 1)
+        col.addWidget(self.report)
         right = QWidget(self)
         col = QVBoxLayout(right)
         col.setContentsMargins(6, 6, 6, 6)
@@ -131,7 +138,7 @@ class LabPane(QWidget):
             status = self.book.status(q.number)
             item = self.list.item(i)
             item.setText(f"{MARKS[status]}  Q{q.number}  {q.text}")
-            item.setToolTip(f"Question {q.number}: {status}")
+            item.setToolTip(f"Question {q.number} ({status}): {q.text}")
 
     def current(self) -> sheets.Question:
         return self.sheet.questions[max(self.list.currentRow(), 0)]

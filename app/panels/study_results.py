@@ -24,7 +24,15 @@ from core.experiment import config as cfg
 from core.store import reader as run_reader
 
 # what a narrow dock shows first leads: the rung, its test accuracy, the change, the status
-HEADERS = ["rung", "test", "change", "status", "train", "best (ep)", "η/(1−m)", "Q", "time"]
+HEADERS = ["rung", "test", "change", "status", "train", "best (ep)", "step", "Q", "time"]
+#: the headers' tooltips: what a number means, and where the practical's settings hide a cause
+HEADER_TIPS = {
+    "best (ep)": "The best epoch: by the validation accuracy (\"val\") when the run has a "
+                 "validation split — model selection never looks at the test set (question 1) "
+                 "— else by the test accuracy (\"test\").",
+    "step": "The step along the batch's mean gradient: η/(1−m) with momentum m, times the "
+            "batch size B when the loss sums over the batch (optim.reduction = \"sum\"), where "
+            "a full batch of N steps N/B times further than a mini-batch (question 10)."}
 COLUMN = {name: j for j, name in enumerate(HEADERS)}
 UNTICKED = "#b0b7bf"  # a rung whose run is not ticked in the Runs dock (no curve drawn)
 UP, DOWN = "#2e7d32", "#c62828"
@@ -51,7 +59,8 @@ def _num(v, fmt: str = "{:.1f}") -> str:
 
 def cells(row: dict) -> list[str]:
     """The texts of one rung's row."""
-    best = "" if row.get("best_test") is None else f"{row['best_test']:.1f} ({row['best_epoch']})"
+    best = ("" if row.get("best_test") is None else
+            f"{row.get('best_by', 'test')} {row['best_test']:.1f} ({row['best_epoch']})")
     change = row.get("change")
     arrow = "" if change is None else ("▲ " if change > 0 else "▼ " if change < 0 else "")
     status = status_of(row)
@@ -59,7 +68,7 @@ def cells(row: dict) -> list[str]:
              "change": "" if change is None else f"{arrow}{change:+.1f}",
              "status": f"⚠ {status}" if status in FLAGGED else status,
              "train": _num(row.get("train_accuracy")), "best (ep)": best,
-             "η/(1−m)": _num(row.get("effective_step"), "{:.3g}"),
+             "step": _num(row.get("effective_step"), "{:.3g}"),
              "Q": _num(row.get("question"), "{}"), "time": _num(row.get("seconds"), "{:.0f} s")}
     return [texts[h] for h in HEADERS]
 
@@ -88,6 +97,8 @@ class StudyResults(QWidget):
         table = QTableWidget(0, len(HEADERS), self)
         table.setObjectName("study_table")
         table.setHorizontalHeaderLabels(HEADERS)
+        for name, tip in HEADER_TIPS.items():
+            table.horizontalHeaderItem(COLUMN[name]).setToolTip(tip)
         table.verticalHeader().hide()
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

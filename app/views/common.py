@@ -284,6 +284,10 @@ class InspectView(QWidget):
             self.message.setText(text)
             self._stack.setCurrentWidget(self.message)
 
+    def figure(self) -> QWidget:
+        """The view's picture alone, without the controls around it (a lab notebook's figure)."""
+        return getattr(self, "canvas", None) or self.body
+
     def showing(self) -> bool:
         """Whether the view shows its figure (not a sentence in its place)."""
         return self._stack.currentWidget() is self.body

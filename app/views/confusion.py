@@ -234,6 +234,9 @@ class ConfusionView(InspectView):
             return counts
         return self.computed(f"confusion-{name}", lambda m, d: ins.confusion_matrix(m, d, split))
 
+    def figure(self):
+        return self.table  # the matrix, without the split chooser and the examples
+
     def refresh(self) -> None:
         self.split_used, name = self._split()
         counts = self._counts(self.split_used, name)

@@ -29,8 +29,8 @@ from core.files.folder_lock import FolderBusy
 from core.cli.experiment import experiment_from, preset_names
 
 EXIT_INTERRUPTED = 130
-_HEAD = (f"{'rung':>4} {'Q':>3}  {'variant':<42} {'η/(1−m)':>7} {'train':>7} {'test':>7} "
-         f"{'best (ep)':>11} {'change':>7} {'time':>7}  status")
+_HEAD = (f"{'rung':>4} {'Q':>3}  {'variant':<42} {'step':>7} {'train':>7} {'test':>7} "
+         f"{'best (ep)':>16} {'change':>7} {'time':>7}  status")
 _SHORTCUTS = "; ".join(f"{k}: {s.summary}" for k, s in sweeps.SHORTCUTS.items())
 
 
@@ -151,11 +151,12 @@ def _num(v, fmt="{:.1f}", empty="-") -> str:
 
 def format_row(row: dict) -> str:
     """Return one rung's line of the table (and, under it, why it stalled, diverged or failed)."""
-    best = "-" if row["best_test"] is None else f"{row['best_test']:.1f} ({row['best_epoch']})"
+    best = ("-" if row["best_test"] is None else
+            f"{row.get('best_by', 'test')} {row['best_test']:.1f} ({row['best_epoch']})")
     status = "stalled" if row["stalled"] else row["status"]
     line = (f"{row['index']:>4} {_num(row['question'], '{}'):>3}  {row['label'][:42]:<42} "
             f"{row['effective_step']:>7.3g} {_num(row['train_accuracy']):>7} "
-            f"{_num(row['test_accuracy']):>7} {best:>11} {_num(row['change'], '{:+.1f}'):>7} "
+            f"{_num(row['test_accuracy']):>7} {best:>16} {_num(row['change'], '{:+.1f}'):>7} "
             f"{_num(row['seconds'], '{:.0f} s'):>7}  {status}")
     if row["message"] and status in ("stalled", "diverged", "failed", "stopped"):
         line += f"\n{'':10}{row['message']}"

@@ -7,7 +7,7 @@ import base64
 import time
 from html import escape
 
-from core.report.model import Figure, Report, Section, Table, Text
+from core.report.model import Answer, Figure, Report, Section, Table, Text
 
 STYLE = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; max-width: 60em; margin: 2em auto;
@@ -24,6 +24,9 @@ figure img { image-rendering: pixelated; }
 figcaption { font-size: .85em; color: #555; }
 p.note { background: #fffbe6; border-left: 4px solid #e0c050; padding: .4em .8em;
          white-space: pre-wrap; }
+div.answer { border: 1px solid #8ab; border-left: 6px solid #4a7fa0; background: #f4f9fc;
+             padding: .4em .8em; margin: .4em 0 1em; white-space: pre-wrap; }
+div.answer b { display: block; font-size: .8em; color: #4a7fa0; }
 footer { margin-top: 3em; font-size: .8em; color: #777; }
 """
 
@@ -57,6 +60,8 @@ def _item(item) -> str:
         return _figure(item)
     if isinstance(item, Text):
         return f"<p>{escape(item.text)}</p>"
+    if isinstance(item, Answer):
+        return f'<div class="answer"><b>Answer</b>{escape(item.text)}</div>'
     raise TypeError(f"a report holds tables, figures and texts, not {type(item).__name__}")
 
 

@@ -55,6 +55,13 @@ class Text:
 
 
 @dataclass
+class Answer:
+    """The student's own words (a lab notebook's answer): drawn in a box of its own, never
+    mixed with the app's text."""
+    text: str
+
+
+@dataclass
 class Section:
     heading: str
     items: list = field(default_factory=list)
@@ -63,7 +70,7 @@ class Section:
 @dataclass
 class Report:
     title: str
-    kind: str                                  # "run" | "study"
+    kind: str                                  # "run" | "study" | "notebook"
     folder: Path
     facts: list[tuple[str, str]] = field(default_factory=list)  # the title page's table
     sections: list[Section] = field(default_factory=list)

@@ -17,8 +17,8 @@ from core.report.model import Figure, Report, Section, Table, Text
 from core.store.reader import open_run, read_json
 
 #: short words: a PDF page holds the eleven columns side by side
-RUNG_HEADER = ("#", "rung", "Q", "status", "train acc.", "test acc.", "best test (epoch)",
-               "change", "η/(1−m)", "epochs", "s")
+RUNG_HEADER = ("#", "rung", "Q", "status", "train acc.", "test acc.", "best (by, epoch)",
+               "change", "step", "epochs", "s")
 
 
 def _pct(v) -> str:
@@ -26,8 +26,9 @@ def _pct(v) -> str:
 
 
 def _rung_row(row: dict) -> tuple[str, ...]:
-    best = row.get("best_test")
-    best_text = "—" if not is_number(best) else f"{best:.2f} % ({row.get('best_epoch')})"
+    best, by = row.get("best_test"), row.get("best_by", "test")
+    best_text = ("—" if not is_number(best) else
+                 f"{by} {best:.2f} % ({row.get('best_epoch')})")
     change = row.get("change")
     step, seconds = row.get("effective_step"), row.get("seconds")
     return (str(row.get("index", "")), str(row.get("label", "")),

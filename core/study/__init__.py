@@ -49,11 +49,29 @@ class Study:
 
 
 def effective_step(exp: cfg.Experiment) -> float:
-    """Return the step size that explains a run: η/(1 − m) for SGD with momentum m, else η."""
+    """Return the step size that explains a run, as a step along the batch's *mean* gradient:
+    η/(1 − m) for SGD with momentum m, else η; times the batch size B where the loss sums
+    over the batch (optim.reduction = "sum"): each step is then B mean-gradient steps, and a
+    full batch of N takes steps N/B times a mini-batch's (question 10)."""
     o = exp.optim
-    if o.optimizer == "sgd" and o.momentum > 0:
-        return o.lr / (1.0 - o.momentum)
-    return o.lr
+    step = o.lr / (1.0 - o.momentum) if o.optimizer == "sgd" and o.momentum > 0 else o.lr
+    if o.reduction == "sum":
+        n = round(exp.data.n_train * (1 - exp.data.val_fraction))
+        step *= min(exp.train.batch_size, n) if n else exp.train.batch_size
+    return step
+
+
+def too_short(study: Study, epochs: int) -> str | None:
+    """The sentence a study's table needs when its rungs trained fewer epochs than the study
+    asks for (None when they did not): a short ladder flags rungs "stalled" that a full one
+    would not, and its table then says nothing about what each change adds."""
+    need = study.base.train.epochs
+    if not 0 < epochs < need:
+        return None
+    return (f"These rungs trained {epochs} epoch{'s' * (epochs != 1)}; {study.name} asks for "
+            f"{need}. After so few epochs most rungs have barely left chance, so they read "
+            "\"stalled\" and their changes are noise: train the study's own epochs before "
+            "drawing a conclusion from its table.")
 
 
 def rung_overrides(study: Study, k: int) -> list[str]:

@@ -77,9 +77,12 @@ def measure(result, records, classes: int, seconds: float) -> dict:
     """Return what a rung's row needs (plain values) from its FitResult, its epoch records in
     order, its number of classes (0 if unknown) and its wall time: the CLI's train_rung and
     the window's Part 2 tab (app.study) both end a rung with it."""
+    # the best epoch by the validation accuracy where the run has a validation split (model
+    # selection never looks at the test set, question 1); without one, by the test accuracy
+    by = "val" if any(r.split("val") is not None for r in records) else "test"
     best = best_epoch = None
     for record in records:
-        m = record.split("test")
+        m = record.split(by)
         if m is not None and (best is None or m.accuracy > best):
             best, best_epoch = m.accuracy, record.epoch
     last = result.last
@@ -89,7 +92,7 @@ def measure(result, records, classes: int, seconds: float) -> dict:
         return None if m is None else m.accuracy
     return {"status": result.status, "message": result.message, "epochs": result.epochs,
             "train_accuracy": acc("train"), "test_accuracy": acc("test"),
-            "best_test": best, "best_epoch": best_epoch, "classes": classes,
+            "best_test": best, "best_epoch": best_epoch, "best_by": by, "classes": classes,
             "seconds": round(seconds, 2)}
 
 

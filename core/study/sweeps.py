@@ -56,7 +56,13 @@ def batch_sizes(exp: cfg.Experiment) -> list[studies.Variant]:
     n = round(exp.data.n_train * (1 - exp.data.val_fraction))
     full = n or 10**9  # N unknown before loading (all of a data set): the trainer caps it at N
     mini = exp.train.batch_size if 1 < exp.train.batch_size < full else min(10, full)
-    return [_set(f"full batch ({n or 'N'})", f"train.batch_size={full}"),
+    summed = exp.optim.reduction == "sum"
+    why = (f"The loss sums its gradients over the batch (optim.reduction = \"sum\"), so each "
+           f"full-batch step is {n or 'N'}/{mini} = {round((n or 0) / mini) or 'N/B'} times a "
+           f"mini-batch step at the same η: the step column shows it, and a step that large "
+           "overshoots, so the loss swings instead of falling. optim.reduction = \"mean\" "
+           "gives every batch size the same step." if summed else "")
+    return [studies.Variant(f"full batch ({n or 'N'})", (f"train.batch_size={full}",), text=why),
             _set(f"mini-batch ({mini})", f"train.batch_size={mini}"),
             _set("online (1)", "train.batch_size=1")]
 

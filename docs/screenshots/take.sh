@@ -2,7 +2,7 @@
 # Retake the screenshots of the README and docs/app.md from a real X window with a window manager (not offscreen
 # renders, which draw at any size asked and hid a window wider than every screen).
 #   docs/screenshots/take.sh [SECTION…]  # from the project's root, after ../shared/tools/xscreen setup
-# SECTION: pages, training, builder, views (default: all of them).
+# SECTION: pages, lab, training, builder, views (default: all of them).
 # Each shot starts LearnScope as a new user would (fresh HOME, settings and runs), drives it with
 # xdotool (keys and clicks at the positions the default layout gives) and grabs the screen.
 set -euo pipefail
@@ -70,6 +70,23 @@ if wanted pages; then
     fi
     stop
   done
+fi
+
+# 1280×720: the Lab page after a student's session (answers, attached figures), and the lab
+# report it wrote, its pages rendered by ghostscript
+if wanted lab; then
+  eval "$("$xscreen" start 1280x720)"
+  home=$(mktemp -d)
+  HOME=$home XDG_CONFIG_HOME=$home/.config LEARNSCOPE_RUNS=$home/runs LEARNSCOPE_STUDENT=ada \
+    .venv/bin/python docs/screenshots/lab_scene.py "$home/ready" "$home/lab-report.pdf" \
+    >"$home/log" 2>&1 &
+  app=$!
+  for _ in $(seq 900); do [ -e "$home/ready" ] && break; sleep 1; done
+  shot lab-page-1280x720.png
+  stop
+  rm -f "$out"/lab-report-page-*.png
+  gs -q -dNOPAUSE -dBATCH -sDEVICE=png16m -r60 -o "$out/lab-report-page-%d.png" "$home/lab-report.pdf"
+  ls "$out"/lab-report-page-*.png
 fi
 
 # 1280×720, a projector: the circles MLP trained, Inspect on its decision boundary
