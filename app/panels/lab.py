@@ -46,6 +46,8 @@ class LabPane(QWidget):
             self.chooser.currentData()))
         self.list = QListWidget(self)
         self.list.setToolTip("○ not started · ◐ something ran for it · ● answered")
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)  # the whole question: its tooltip
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._show_question)
         self.title = Caption("lab-sheet", bold=True, parent=self)
         self.text, self.look = QLabel(self), QLabel(self)

@@ -37,12 +37,17 @@ ANSWERS = {
 }
 
 
-def wait(signal, ms: int = 600_000) -> None:
-    loop = QEventLoop()
-    signal.connect(loop.quit)
+def wait(signal, ms: int = 600_000) -> list:
+    got, loop = [], QEventLoop()
+
+    def done(*args):
+        got.extend(args)
+        loop.quit()
+    signal.connect(done)
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
-    signal.disconnect(loop.quit)
+    signal.disconnect(done)
+    return got
 
 
 def settle(ms: int = 800) -> None:
@@ -51,13 +56,15 @@ def settle(ms: int = 800) -> None:
     loop.exec()
 
 
-def train(w, exp, view: str) -> None:
+def train(w, exp, view: str) -> str:
+    """Train exp with view on screen; return the run's folder."""
     w.lab.load_experiment(exp)
     w.pages.setCurrentIndex(TRAIN)
     w.inspect.select(view)
     w.start_training()
-    wait(w.run_finished)
+    (result,) = wait(w.run_finished)
     settle(1500)  # the views draw the final network
+    return result.run_folder
 
 
 def answer(pane, sheet: str, number: int, figure: bool = False) -> None:
@@ -78,17 +85,19 @@ def main() -> None:
     w.showMaximized()
     settle()
     pane = w.lab_desk.pane
-    train(w, cfg.with_overrides(presets.load("circles-mlp"), ["train.epochs=60"]),
-          "decision-boundary")
+    circles = train(w, cfg.with_overrides(presets.load("circles-mlp"), ["train.epochs=60"]),
+                    "decision-boundary")
     w.pages.setCurrentIndex(LAB)
     answer(pane, "part1", 2, figure=True)
+    pane.book.link_run(2, circles)
     answer(pane, "part1", 10)
     answer(pane, "part1", 11)
-    train(w, cfg.with_overrides(presets.load("shapes-cnn"), [
+    shapes = train(w, cfg.with_overrides(presets.load("shapes-cnn"), [
         "data.n_train=600", "data.n_test=300", "train.batch_size=32", "train.epochs=4"]),
         "filters")
     w.pages.setCurrentIndex(LAB)
     answer(pane, "part2", 19, figure=True)
+    pane.book.link_run(19, shapes)
     w.inspect.select("confusion")
     w.pages.setCurrentIndex(TRAIN)
     settle(1500)
@@ -97,6 +106,7 @@ def main() -> None:
     answer(pane, "part2", 34)
     w.lab_desk.write_report(report)
     answer(pane, "part1", 2)
+    w.lab.say("clear", "", "")  # the report's banner gone: the page as the student sees it
     settle(1000)
     ready.write_text("ready")
     app.exec()
