@@ -61,9 +61,13 @@ def test_an_independent_variant_differs_from_the_base_in_its_own_fields_only():
 
 
 def test_effective_step_is_lr_over_one_minus_momentum_for_sgd():
-    exp = cfg.with_overrides(lab.circles(), ["optim.lr=0.1", "optim.momentum=0.9"])
+    exp = cfg.with_overrides(lab.circles(), ["optim.lr=0.1", "optim.momentum=0.9",
+                                             'optim.reduction="mean"'])
     assert studies.effective_step(exp) == pytest.approx(1.0)
     assert studies.effective_step(cfg.with_overrides(exp, ["optim.optimizer=adam"])) == 0.1
+    # a loss summed over the batch (Part 1's) steps B times further along the mean gradient
+    summed = cfg.with_overrides(exp, ['optim.reduction="sum"', "train.batch_size=10"])
+    assert studies.effective_step(summed) == pytest.approx(10.0)
 
 
 def test_rungs_with_the_same_architecture_start_from_the_same_weights_and_batches():

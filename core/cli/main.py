@@ -23,6 +23,7 @@ try:
     from core.cli import study as study_cli
     from core.cli.experiment import experiment_from, preset_names
     from core.cli import lab as lab_cli
+    from core.cli import inspect as inspect_cli
     from core.export import cli as export_cli
     from core import ConfigError, DataError
 except KeyboardInterrupt:  # Ctrl+C while Python starts: one line, no traceback
@@ -289,6 +290,7 @@ def _main(argv: list[str] | None) -> int:
     study_cli.add_parser(sub, StopOnSignals)
     export_cli.add_parser(sub)
     lab_cli.add_parser(sub)
+    inspect_cli.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -181,6 +181,11 @@ class TrainConfig:
     tensorboard: str = _f("", "Folder for TensorBoard (empty = off): each run writes its curves and "
                           "first-layer filters, each epoch, to a sub-folder named after its run "
                           "folder (`tensorboard --logdir FOLDER`).", label="TensorBoard folder")
+    snapshots: Literal["auto", "every", "none"] = _f(
+        "auto", "Keep the network after every epoch (and its initial weights) so a finished run "
+        "can be replayed epoch by epoch: every = all of them; auto = all while they fit in 64 MB, "
+        "else evenly spread epochs with the first and the last; none = only the final weights.",
+        label="Snapshots")
 
 
 @dataclass

@@ -27,8 +27,10 @@ def _create_temporary(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write data to path through a temporary file in the same folder and a rename."""
+def atomic_write_bytes(path: Path | str, data: bytes, durable: bool = True) -> None:
+    """Write data to path through a temporary file in the same folder and a rename. durable:
+    force it to the disk first (fsync); without, a killed process still leaves the old file or
+    the new one, and only a power cut can lose it (a run's snapshots: one a second or more)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temporary(path)
@@ -36,7 +38,8 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

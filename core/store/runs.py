@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -33,6 +34,9 @@ from core import LearnScopeError
 from core.store.liveness import writer_identity
 from core.engine.records import SPLITS, BatchChunk, EpochRecord
 from core.store.reader import default_root, read_json, short_repr
+
+SNAPSHOTS = "snapshots"  # core.store.snapshots' folder in a run (that module imports this one)
+SNAPSHOT = re.compile(r"^epoch-\d{4,}\.safetensors$")
 
 # what it writes and edits; reading a run back is core.store.reader's
 __all__ = ["RUN_FILES", "SAVE_EVERY_S", "RunError", "RunWriter", "delete_run", "delete_study",
@@ -179,8 +183,15 @@ def _run_folder(folder: Path, root: Path | None) -> Path:
     return real
 
 
+def _snapshot_file(name: str) -> bool:
+    return bool(SNAPSHOT.match(name)) or (name.startswith(".epoch-") and name.endswith(".tmp"))
+
+
 def _written_by_runs(p: Path) -> bool:
     name = p.name
+    if name == SNAPSHOTS and p.is_dir() and not p.is_symlink():  # core.store.snapshots
+        return all(_snapshot_file(q.name) and q.is_file() and not q.is_symlink()
+                   for q in p.iterdir())
     ours = name in RUN_FILES or (name.startswith(".") and name.endswith(".tmp")
                                  and any(name.startswith(f".{f}.") for f in RUN_FILES))
     return ours and (p.is_symlink() or p.is_file())
@@ -204,7 +215,12 @@ def delete_run(folder: Path, root: Path | None = None) -> None:
                        "file manager.")
     try:
         for p in entries:
-            p.unlink(missing_ok=True)
+            if p.name == SNAPSHOTS and p.is_dir() and not p.is_symlink():
+                for q in p.iterdir():
+                    q.unlink(missing_ok=True)
+                p.rmdir()
+            else:
+                p.unlink(missing_ok=True)
         real.rmdir()
     except OSError as e:
         raise RunError(f"Could not delete the run folder {real} ({e.strerror or e}).") from None

@@ -1,7 +1,8 @@
 """What keeps a run: the writers a caller attaches to a Trainer, which writes nothing itself.
 
 The command line, a study's rungs and the window attach the same ones, with `recorded`: the
-run folder (RunRecorder) and, when train.tensorboard names a folder, TensorBoard events. They
+run folder (RunRecorder), the network's snapshots and, when train.tensorboard names a
+folder, TensorBoard events. They
 come first among the observers, so a run's files hold an epoch before the window shows it.
 """
 
@@ -13,6 +14,7 @@ from core.engine.records import BatchChunk, EpochRecord, FitResult
 from core.engine.train import Observer, Trainer
 from core.experiment import config as cfg
 from core.store.runs import RunWriter
+from core.store.snapshots import SnapshotWriter
 from core.store.tensorboard import EventWriter
 
 
@@ -53,8 +55,10 @@ class RunRecorder(Observer):
 
 def writers_for(exp: cfg.Experiment, run_root: Path | str | None = None,
                 folder: Path | str | None = None) -> list[Observer]:
-    """The writers a run of exp gets: its folder, and TensorBoard events if it asks for them."""
-    found: list[Observer] = [RunRecorder(run_root, folder)]
+    """The writers a run of exp gets: its folder, its snapshots (core.store.snapshots), and
+    TensorBoard events if it asks for them."""
+    recorder = RunRecorder(run_root, folder)
+    found: list[Observer] = [recorder, SnapshotWriter(recorder)]
     if exp.train.tensorboard:
         found.append(EventWriter(exp))
     return found
