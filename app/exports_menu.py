@@ -147,11 +147,10 @@ class Exports(QObject):
         """The Export submenu of a run's context menu, for that run."""
         menu = self._run_menu
         menu.clear()  # deletes the actions it owns: last right-click's
-        for key in RUN_MENU:
-            self._action(menu, key, lambda _=False, k=key, f=run.folder: self.export(
-                k, f, f.name))
+        made = {key: self._action(menu, key, lambda _=False, k=key, f=run.folder: self.export(
+            k, f, f.name)) for key in RUN_MENU}
         if not (run.folder / "weights.pt").is_file():
-            onnx = menu.actions()[-1]
+            onnx = made["onnx"]
             onnx.setEnabled(False)
             onnx.setToolTip(NO_WEIGHTS)
         report = QAction("Lab report…", menu)

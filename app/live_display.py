@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from app.pacing import Pacer
+from core.engine.pacing import Pacer
 
 TICK_MS = 50          # the GUI redraws at 20 Hz from buffered values (the lower end of 20–30 Hz:
                       # every wake-up of the GUI thread stalls a torch thread of a CNN on a

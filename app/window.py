@@ -9,12 +9,11 @@ from pathlib import Path
 
 import torch
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QFileDialog, QFrame, QMainWindow, QMessageBox, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QFrame, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout
 
 from app import layout, messages, report_dialog
 from app.banner import BannerView
-from app.caption import Caption
+from app.curves import CurvesPane
 from app.experiment_files import ExperimentFiles
 from app.form import in_words
 from app.lab_model import Lab, broken_rule
@@ -96,12 +95,8 @@ class MainWindow(QMainWindow):
         bar = QFrame(objectName="trainingBar")
         QVBoxLayout(bar).addWidget(self.training_panel)
         bar.layout().setContentsMargins(0, 0, 0, 0)
-        curves = QWidget()
-        col = QVBoxLayout(curves)
-        col.setContentsMargins(0, 0, 0, 0)
-        self.plots_caption = Caption("plots-subject")  # the Lab's subject: whose curves
-        col.addWidget(self.plots_caption)
-        col.addWidget(self.plots, 1)
+        self.curves = curves = CurvesPane(self.plots)
+        self.plots_caption = curves.caption
         self.inspect = InspectPanel(self.lab)  # filters, feature maps, receptive field, …
         self.results_page = ResultsPage({"Part 2": self.part2_panel.results,
                                          "Part 1": self.part1_panel.results})
@@ -199,7 +194,7 @@ class MainWindow(QMainWindow):
     def _show_subject(self, subject) -> None:
         """Every view, the status line and the title name the Lab's subject."""
         words = subject.words()
-        self.plots_caption.setText(f"Curves: {words}")
+        self.curves.show_subject(subject)
         self.inspect.show_subject(f"Network: {words}")
         self.training_panel.show_subject(words)
         if subject.kind == "live":  # an epoch further: no setting changed, the * stays

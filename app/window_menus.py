@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from app import side_by_side
 from app.exports_menu import Exports
 from app.sweep import shortcut_problem
 from app.window_pages import PAGES
@@ -88,6 +89,10 @@ def _view_menu(w, m) -> None:
     m.setToolTipsVisible(True)
     for i, (title, keys, tip) in enumerate(PAGES):
         action(w, m, title, lambda _=False, k=i: w.pages.setCurrentIndex(k), keys, tip)
+    w.side_by_side_action = action(
+        w, m, "Side by side", lambda: side_by_side.open_for(w.lab, w.runs_panel, w), "Ctrl+B",
+        "The two runs ticked in the Runs list at the same epoch, one timeline for both: two "
+        "rungs' filters, two learning rates' decision boundaries.")
     m.addSeparator()
     m.addAction(w.experiment_dock.toggleViewAction())
     w.log_action = QAction("Log-scale loss", w, checkable=True)

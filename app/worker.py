@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from app.pacing import Pacer
+from core.engine.pacing import Pacer
 from core.experiment import config as cfg
 from core.nets.inspect import LayerHealth
 from core.engine.train import BatchChunk, FitResult, Observer, Trainer, resolve_device

@@ -104,7 +104,7 @@ def test_a_runs_context_menu_exports_csv_and_onnx_and_a_run_without_weights_cann
     folder = train(qtbot, w)
     actions = run_menu(w, folder)
     assert list(actions) == ["Metrics as CSV…", "Plain PyTorch script…", "TensorBoard logs…",
-                             "ONNX model…", "Lab report…"]
+                             "ONNX model…", "Replay as GIF…", "Replay as PNGs…", "Lab report…"]
     answer(w, tmp_path / "run.csv")
     actions["Metrics as CSV…"].trigger()
     assert [int(r["epoch"]) for r in rows(tmp_path / "run.csv")] == [1]
@@ -125,6 +125,27 @@ def test_a_runs_context_menu_exports_csv_and_onnx_and_a_run_without_weights_cann
     assert not gone.isEnabled() and gone.toolTip() == exports_menu.NO_WEIGHTS
     last = file_export(w, "ONNX model…")  # the last run is that run: the same reason
     assert not last.isEnabled() and last.toolTip() == exports_menu.NO_WEIGHTS
+
+
+def test_a_run_replays_as_a_gif_and_pngs_and_one_without_snapshots_says_so(qtbot, window,
+                                                                           tmp_path):
+    from PIL import Image
+    w = window(lab.circles(3))
+    folder = train(qtbot, w)
+    answer(w, tmp_path / "boundary.gif")
+    with qtbot.waitSignal(w.exports.exported, timeout=60_000):
+        file_export(w, "Replay as GIF…").trigger()  # File → Export: the run just trained
+    with Image.open(tmp_path / "boundary.gif") as gif:
+        assert gif.n_frames == 4  # the initial weights and three epochs
+    answer(w, tmp_path / "frames")
+    run_menu(w, folder)["Replay as PNGs…"].trigger()
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [
+        f"epoch-{e:04d}.png" for e in range(4)]
+    for p in (folder / "snapshots").iterdir():  # a run from before snapshots were kept
+        p.unlink()
+    answer(w, tmp_path / "none.gif")
+    run_menu(w, folder)["Replay as GIF…"].trigger()
+    assert "kept no snapshots" in w.banner.message() and not (tmp_path / "none.gif").exists()
 
 
 def test_an_unwritable_folder_is_an_error_banner_and_no_file(qtbot, window, tmp_path):

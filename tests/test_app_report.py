@@ -68,8 +68,9 @@ def test_the_dialog_exports_a_pdf_with_the_ticked_views_and_keeps_the_notes(qtbo
     assert Path(done.args[0]) == out and out.is_file()
     assert "Lab report written" in w.banner.message()
     pages, images = pdf_counts(out)
-    # the two ticked views are the pictures (the window's filters take the place of the core's)
-    assert images == 2 and pages >= 3
+    # the two ticked views are pictures (the window's filters take the place of the core's),
+    # and the strip of the run's epochs is the third
+    assert images == 3 and pages >= 3
     assert json.loads((folder / "notes.json").read_text()) == {"receptive-field": "conv2 sees 10 pixels"}
     again = open_dialog(qtbot, w)  # the note comes back from notes.json
     again.views["receptive-field"].setChecked(True)
@@ -90,7 +91,8 @@ def test_a_points_run_offers_the_decision_boundary_and_exports_html(qtbot, windo
     html = out.read_text(encoding="utf-8")
     title = report.title("decision-boundary", "mlp")
     assert title.startswith("Questions 3–4") and title in html
-    assert html.count("data:image/png;base64,") == 1  # the view's picture, embedded
+    # the view's picture and the strip of the run's epochs, embedded
+    assert html.count("data:image/png;base64,") == 2
 
 
 def test_an_unwritable_destination_is_a_banner_and_nothing_is_written(qtbot, window, tmp_path):
@@ -128,7 +130,8 @@ def test_the_pdf_has_a_title_page_every_picture_and_no_figure_cut(qapp, shapes_r
     result = write_pdf(shapes_run, tmp_path / "r.pdf", figures=[extra])
     pages, images = pdf_counts(result.path)
     assert pages == result.pages and pages >= 3  # the title page, then the sections
-    assert images == result.images == 2  # the core's filters and the extra picture
+    # the core's filters, the strip of epochs and the extra picture
+    assert images == result.images == 3
     built = report.build(shapes_run)
     assert set(result.boxes) == {f.id for f in built.figures()} | {"receptive-field"}
     width, height = result.page_size

@@ -199,7 +199,7 @@ def test_a_view_registered_from_a_test_appears_in_the_dock_and_draws(qtbot, wind
 
 
 def test_a_pacer_waits_its_interval_or_what_the_work_costs_over_its_share():
-    from app.pacing import Pacer
+    from core.engine.pacing import Pacer
     p = Pacer(0.5, 0.1)
     assert p.due(0.0)
     p.spent(0.01, now=10.0)  # cheap: the interval

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import struct
 import zlib
 from html.parser import HTMLParser
@@ -142,6 +143,19 @@ def test_the_filters_picture_is_the_first_convs_kernels_from_the_saved_weights(s
     got = png_pixels(fig.png)
     assert got.shape == expected.shape and got.shape[1] >= 0.5 * report_png.FILTERS_WIDTH
     assert np.abs(got.astype(int) - np.round(expected * 255)).max() <= 1
+
+
+def test_a_strip_of_kept_epochs_shows_how_the_boundary_formed(circles_run, tmp_path):
+    from core.report import replay
+    built = report.build(circles_run)
+    (fig,) = [f for f in built.figures() if f.id == "replay"]
+    assert fig.title == report.title("replay", "mlp") and "epochs 0, 1, 2, 3" in fig.caption
+    frames = replay.frames(circles_run, "decision-boundary", [0, 1, 2, 3])
+    assert np.array_equal(png_pixels(fig.png), replay.strip(frames))  # the timeline's pictures
+    older = tmp_path / "older"
+    shutil.copytree(circles_run, older)
+    shutil.rmtree(older / "snapshots")  # a run from before snapshots were kept: no strip
+    assert [f.id for f in report.build(older).figures()].count("replay") == 0
 
 
 def test_the_confusion_matrix_is_the_last_epochs_from_the_saved_weights(circles_run):

@@ -319,15 +319,26 @@ def test_a_finished_run_is_inspected_after_a_restart(qtbot, root):
     filters = w.inspect.views["filters"]
     qtbot.waitUntil(lambda: getattr(filters, "mosaic", None) is not None, timeout=10_000)
     assert filters._stack.currentWidget() is filters.body
-    assert "train it again" in _health_text(qtbot, w)
+    health = _health(w)  # the layer health its snapshots kept
+    assert health.steps and health._stack.currentWidget() is health.body
+
+    unkept = tiny_shapes()
+    unkept.train.snapshots = "none"
+    folder = recorded(Trainer(unkept), root).fit().run_folder
+    w.runs_panel.refresh()
+    w.runs_panel.table.selectRow(next(i for i, r in enumerate(w.runs_panel.runs)
+                                      if str(r.folder) == str(folder)))
+    with qtbot.waitSignal(w.inspect.inspected, timeout=30_000):
+        menu_action(w.runs_panel, "Inspect").trigger()
+    assert "Train it again" in _health(w).message.text()
     w.shutdown(5000)
 
 
-def _health_text(qtbot, w) -> str:
+def _health(w):
     w.inspect.select("health")
     health = w.inspect.views["health"]
     health.tick(force=True)
-    return health.message.text()
+    return health
 
 
 def test_a_run_without_or_with_damaged_weights_says_so_in_the_banner(qtbot, root):

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -52,6 +53,28 @@ def test_a_run_keeps_its_initial_and_every_epochs_network_and_confusion(tmp_path
     assert confusion["test"].shape == (2, 2) and confusion["test"].sum() > 0
     runs.delete_run(folder, tmp_path)  # a run with snapshots is still LearnScope's to delete
     assert not folder.exists()
+
+
+def test_layer_health_is_kept_with_the_epochs_it_was_sampled_at(tmp_path):
+    result = recorded(Trainer(lab.circles(4, **{"data.n_train": 40})), tmp_path).fit()
+    kept = snapshots.health(result.run_folder)
+    assert kept and kept[0][0] == 1  # epoch 0 has not trained: no activations, no gradients
+    epochs_, steps = [e for e, _, _ in kept], [s for _, s, _ in kept]
+    assert steps == sorted(steps) and steps[0] > 0 and set(epochs_) <= {1, 2, 3, 4}
+    layers = kept[0][2]
+    assert set(layers) == {"hidden1", "output"}, layers  # the circles MLP's weight layers
+    _mean, std, dead, grad = layers["hidden1"]
+    assert std > 0 and 0 <= dead <= 1 and grad > 0
+
+
+def test_a_snapshot_that_cannot_be_written_is_said_and_the_run_ends(tmp_path, monkeypatch):
+    def full(path, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(snapshots, "_replace", full)
+    result = recorded(Trainer(lab.circles(2, **{"data.n_train": 40})), tmp_path).fit()
+    assert result.status == "done"
+    assert "Snapshots from epoch 0 on could not be kept: No space left on device" in result.message
+    assert (Path(result.run_folder) / "weights.pt").is_file()
 
 
 def test_none_keeps_only_the_final_weights(tmp_path):
@@ -115,8 +138,11 @@ def test_a_killed_run_keeps_every_snapshot_it_finished(tmp_path):
 
 
 def test_the_headless_inspect_draws_any_kept_epoch_and_every_frame(tmp_path, capsys):
+    from PIL import Image
+
     from core.cli.main import main
-    from core.report.png import filters_png
+    from core.nets import inspect as ins
+    from core.report import replay
     folder = Path(recorded(Trainer(lab.tiny_shapes(epochs=3)), tmp_path / "runs").fit().run_folder)
     assert main(["inspect", str(folder), "--view", "filters", "--frames", str(tmp_path / "f")]) == 0
     frames = sorted((tmp_path / "f").iterdir())
@@ -124,7 +150,15 @@ def test_the_headless_inspect_draws_any_kept_epoch_and_every_frame(tmp_path, cap
     assert frames[0].read_bytes() != frames[-1].read_bytes()  # the filters moved
     state, _ = snapshots.load(folder, 2)
     assert main(["inspect", str(folder), "--epoch", "2", "--png", str(tmp_path / "e2.png")]) == 0
-    assert (tmp_path / "e2.png").read_bytes() == filters_png(state, (3, 32, 32))[0]
+    drawn = np.asarray(Image.open(tmp_path / "e2.png").convert("RGB"))
+    title, body = drawn[:replay.TITLE_PX], drawn[replay.TITLE_PX:]
+    assert (title < 128).any()  # the run's name and the epoch, in black
+    mosaic = ins.filter_mosaic(state["conv1.weight"], rgb=True)  # the Filters view's tiles
+    factor = body.shape[1] // mosaic.shape[1]
+    assert factor > 1 and np.abs(body[::factor, ::factor] - mosaic * 255).max() <= 1
+    assert main(["inspect", str(folder), "--gif", str(tmp_path / "r.gif")]) == 0
+    with Image.open(tmp_path / "r.gif") as gif:
+        assert gif.n_frames == 4 and gif.info["loop"] == 0
     assert main(["inspect", str(folder), "--epoch", "7", "--png", str(tmp_path / "x.png")]) == 1
     assert "the run kept epochs 0, 1, 2, 3" in capsys.readouterr().err
     for p in (folder / "snapshots").iterdir():  # a run from before snapshots were kept

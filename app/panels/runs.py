@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QPushButto
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.layout import FlowLayout
-from app.pacing import Pacer
+from core.engine.pacing import Pacer
 from app.panels import runs_edit, runs_groups, runs_table
 from app.panels.runs_elsewhere import RunsElsewhere
 from app.panels.runs_table import HEADERS

@@ -31,7 +31,7 @@ import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
-from app.pacing import Pacer
+from core.engine.pacing import Pacer
 from app.worker import Progress, model_from
 from core.nets import models
 
@@ -248,7 +248,7 @@ class InspectView(QWidget):
 
     tick() is called by the Inspect panel's timer only while this view is the visible tab; it
     refreshes at most every `interval_s` while training, and if a refresh costs more, less
-    often, so that the views take at most SHARE of the GUI thread (app.pacing.Pacer)."""
+    often, so that the views take at most SHARE of the GUI thread (core.engine.pacing.Pacer)."""
 
     interval_s = 1.0
     live_refresh = True   # False: only on demand and when marked stale (epoch ends, run end)

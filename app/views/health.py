@@ -4,6 +4,7 @@ taken from the live buffer."""
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -117,6 +118,7 @@ class HealthView(InspectView):
             p.extent.set(1.0)
             p.addItem(p.extent)
         self.table.setRowCount(0)
+        self.until: float | None = None  # the last step shown (the Inspect timeline's epoch)
         self._drawn = {key: 0 for key, _ in FIELDS}  # samples each plot shows
         self._turn = 0
 
@@ -133,6 +135,16 @@ class HealthView(InspectView):
                 for (key, _), v in zip(FIELDS, vals):
                     per[key].append(v)
 
+    def show_until(self, step: float | None) -> None:
+        """Show the samples up to that training step (None: all of them)."""
+        if step != self.until:
+            self.until, self.stale = step, True
+            self._drawn = {key: -1 for key, _ in FIELDS}
+
+    def _count(self) -> int:
+        """How many samples are shown: those up to `until`."""
+        return len(self.steps) if self.until is None else bisect.bisect_right(self.steps, self.until)
+
     def refresh(self) -> None:
         implementation = self.source.exp.model.implementation
         why = HAND_WRITTEN.get(implementation)
@@ -141,11 +153,13 @@ class HealthView(InspectView):
             return
         self.note.setText(why or "")
         self.note.setVisible(why is not None)
-        if not self.steps:
+        if not self._count():
             self.say("Waiting for the first layer-health sample (taken every few hundred "
                      "milliseconds while training)." if not self.source.stored
-                     else "Layer health is measured while a run trains: a stored run keeps none, "
-                     "so train it again to see it.")
+                     else "Layer health is first sampled during epoch 1: move the timeline on."
+                     if self.steps else "This run kept no layer health: it was trained with "
+                     "train.snapshots = none, or before LearnScope kept it with its snapshots. "
+                     "Train it again to see it.")
             return
         self.say(None)
         # while training, one plot per refresh; once the run has ended, or when the view has
@@ -166,7 +180,7 @@ class HealthView(InspectView):
 
     def _refresh_one(self) -> None:
         keys = [k for k, _ in FIELDS]
-        stale = [k for k in keys if self._drawn[k] != len(self.steps)]
+        stale = [k for k in keys if self._drawn[k] != self._count()]
         if not stale:
             return
         key = next(k for k in keys[self._turn:] + keys[:self._turn] if k in stale)
@@ -176,13 +190,15 @@ class HealthView(InspectView):
             self._fill_table()
 
     def _draw(self, key: str) -> None:
-        self._drawn[key] = len(self.steps)
-        x = np.asarray(self.steps, float)
-        values = [np.asarray(per[key], float) for per in self.values.values()]
+        n = self._drawn[key] = self._count()
+        x = np.asarray(self.steps[:n], float)
+        values = [np.asarray(per[key][:n], float) for per in self.values.values()]
         finite = np.concatenate([v[np.isfinite(v)] for v in values] or [np.zeros(0)])
         plot = self.plots[key]
         # while training the x axis grows in round steps; the finished run fills it
-        right = max(nice_ceiling(x[-1]) if self.source.live else x[-1], 1.0)
+        # (the whole run's, when the timeline shows an earlier epoch: the axis stays put)
+        last = float(self.steps[-1])
+        right = max(nice_ceiling(last) if self.source.live else last, 1.0)
         if key == "grad_norm" or not len(finite):
             span = None  # log scale: pyqtgraph's own range
         elif key == "dead":  # a fraction: from 0, so that "none dead" reads as such
@@ -191,7 +207,7 @@ class HealthView(InspectView):
             span = nice_bounds(float(finite.min()), float(finite.max()))
         plot.extent.set(right, span)
         for r, (name, per) in enumerate(self.values.items()):
-            y = np.asarray(per[key], float)
+            y = np.asarray(per[key][:n], float)
             if key == "grad_norm":
                 y = np.where(y > 0, y, np.nan)
             curve = self.curves.get((name, key))
@@ -204,10 +220,11 @@ class HealthView(InspectView):
     def _fill_table(self) -> None:
         fit = self.table.rowCount() != len(self.values)  # column widths: once per run
         self.table.setRowCount(len(self.values))
+        n = self._count()
         for r, (name, per) in enumerate(self.values.items()):
             self.table.setItem(r, 0, QTableWidgetItem(name))
             for c, (key, _) in enumerate(FIELDS, 1):
-                v = per[key][-1]
+                v = per[key][n - 1]
                 # three digits: the trend is the point, and a narrower column
                 self.table.setItem(r, c, QTableWidgetItem("—" if not math.isfinite(v) else f"{v:.3g}"))
         if fit or self.table.cuts():

@@ -4,8 +4,10 @@ from the live buffer and from app.views.common.ModelSource (its docstring says t
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
@@ -13,8 +15,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, 
 from app.caption import Caption
 from app.views import registry
 from app.views.common import ModelSource
-from app.worker import Progress
+from app.views.timeline import Timeline
+from app.worker import Progress, model_from
 from app.wheel_guard import ComboBox
+from core.store import snapshots
+
+
+@dataclasses.dataclass
+class _Counted:
+    """What a snapshot kept of its epoch's record: the confusion counts by split."""
+    confusion: dict
 
 
 class _Loading(QObject):
@@ -56,6 +66,10 @@ class InspectPanel(QWidget):
         self.chooser = ComboBox()
         self.chooser.setObjectName("inspect-view")
         self.chooser.setToolTip("Which view of the network to show.")
+        # its width from a count of characters, not from its longest title: the row keeps room
+        # for the timeline at the 480 px the views are made for, before and after the style polishes it
+        self.chooser.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.chooser.setMinimumContentsLength(14)
         self.stack = QStackedWidget()
         self.views = {}
         for entry in registry.VIEWS.values():
@@ -76,8 +90,19 @@ class InspectPanel(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.addLayout(top)
+        self._top, self._below = top, QHBoxLayout()  # the timeline's two places
+        col.addLayout(self._below)
         col.addWidget(self.caption)
         col.addWidget(self.stack, 1)
+        # a finished run's epochs (its snapshots), beside the view's name: a row of its own
+        # would take the height the decision boundary's square and the 10 × 10 matrix need;
+        # under it only where the panel is too narrow for both (resizeEvent)
+        self.timeline = Timeline(self)
+        self.timeline.keys(self)
+        self.timeline.moved.connect(self.show_epoch)
+        top.addWidget(self.timeline, 2)
+        self._replay = None  # (run folder, final weights, progress) of the run the timeline scrubs
+        self._past = False  # a live run's earlier epoch is shown (its snapshot), training goes on
         self._points = None  # whether the experiment shown has 2D points (suit)
         self._epochs = 0
         self.live = False  # while a run trains, the window's 20 Hz tick calls tick() (one timer
@@ -98,6 +123,16 @@ class InspectPanel(QWidget):
         """The share of the GUI thread the visible view takes while a run trains (0 if none)."""
         return self.current().spending if self.live and self.isVisible() else 0.0
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        top = self._top
+        needs = sum(top.itemAt(i).widget().minimumSizeHint().width() for i in range(2)) \
+            + self.timeline.minimumSizeHint().width() + 2 * top.spacing() + 12
+        place = top if event.size().width() >= needs else self._below
+        if place.indexOf(self.timeline) < 0:
+            (self._below if place is top else top).removeWidget(self.timeline)
+            place.addWidget(self.timeline, 2)
+
     def select(self, name: str) -> None:
         """Show the view called name (a key of app.views.registry.VIEWS; others are ignored)."""
         index = self.chooser.findData(name)
@@ -113,6 +148,8 @@ class InspectPanel(QWidget):
 
     def _run_started(self, session) -> None:
         self.session, self.restored = session, None
+        self._past = False
+        self.timeline.set_epochs([], training=True)
         self._token += 1  # a stored run still loading is not shown over this one
         self.source.attach(session.trainer)
         self._started()
@@ -124,13 +161,92 @@ class InspectPanel(QWidget):
         for v in self.views.values():
             v.run_started()
 
-    def _run_finished(self, _result) -> None:
+    def _run_finished(self, result) -> None:
+        self._past = False
         self._drain()
         # the final weights, the GUI thread's own from now on
         self.source.finish(self.session.final_model() if self.session is not None else None)
         for v in self.views.values():
             v.stale = True
         self.live = False
+        self._replayable(getattr(result, "run_folder", None))
+        self.tick(force=True)
+
+    # -- the timeline: a finished run's epochs
+    def _replayable(self, folder) -> None:
+        """Offer the run's kept epochs on the timeline (none: it hides), and give layer health
+        the samples its snapshots kept (a run trained here has its own, denser ones)."""
+        model = self.source._owned
+        kept = snapshots.epochs(folder) if folder and model is not None else []
+        progress = self.source.progress
+        self._replay = (Path(folder), {k: v.detach().clone() for k, v in
+                                       model.state_dict().items()}, progress) if kept else None
+        self._steps_per_epoch = progress.steps / max(progress.epochs, 1)
+        health = self.views["health"]
+        if kept and not health.steps:
+            health.add_samples([(step, layers) for _e, step, layers in snapshots.health(folder)])
+        health.show_until(None)
+        self.timeline.set_epochs(kept)
+
+    def _live_folder(self):
+        folder = self.session.trainer.run_folder if self.session is not None else None
+        return folder or ""
+
+    def _show_past(self, epoch: int) -> None:
+        """While a run trains: show an earlier epoch from its snapshot, in a network the GUI
+        thread owns (training goes on), or the present again (the last epoch kept)."""
+        trainer = self.session.trainer
+        if self.timeline.at_present():
+            if self._past:
+                self._past = False
+                self.source.attach(trainer)  # the live network again, through compute()
+                self.source.progress = self.session.buffer.progress()
+        else:
+            try:
+                state, confusion = snapshots.load(self._live_folder(), epoch)
+            except snapshots.SnapshotError as e:
+                self.lab.say("warning", "A snapshot cannot be read.", str(e))
+                return
+            data = trainer.data
+            model = model_from(state, trainer.exp, data.input_shape, len(data.classes))
+            steps = self.session.buffer.progress().steps / max(self._epochs, 1)
+            self.source.attach_model(trainer.exp, data, model, Progress(
+                epoch, int(epoch * steps), _Counted(confusion) if confusion else None),
+                stored=False)
+            self._past = True
+        for v in self.views.values():
+            v.stale = True
+        self.show_subject(self._words)
+        self.tick(force=True)
+
+    def show_epoch(self, epoch: int) -> None:
+        """Load that epoch's weights into the network the views look at, and redraw."""
+        if self.live and epoch is not None:
+            self._show_past(epoch)
+            return
+        if self._replay is None or self.live or epoch is None:
+            return
+        folder, final, progress = self._replay
+        last = epoch == self.timeline.epochs[-1]
+        if last:  # the final weights, exactly, and the run's last record
+            state, record = final, progress.record
+        else:
+            try:
+                state, confusion = snapshots.load(folder, epoch)
+            except snapshots.SnapshotError as e:
+                self.lab.say("warning", "A snapshot cannot be read.", str(e))
+                return
+            # the confusion counted as the run evaluated that epoch (none at epoch 0: the
+            # view counts it from the weights)
+            record = _Counted(confusion) if confusion else None
+        self.source.model().load_state_dict(state)
+        self.source.progress = dataclasses.replace(progress, epochs=epoch, record=record)
+        self.views["health"].show_until(None if last else epoch * self._steps_per_epoch)
+        for v in self.views.values():
+            v.stale = True
+        subject = self.lab.subject
+        if subject.folder is not None:  # every part of the window names the epoch shown
+            self.lab.set_subject(dataclasses.replace(subject, epoch=epoch))
         self.tick(force=True)
 
     def _drain(self) -> None:
@@ -138,7 +254,8 @@ class InspectPanel(QWidget):
         if self.session is None:
             return
         buffer = self.session.buffer
-        self.source.progress = buffer.progress()
+        if not self._past:  # the past epoch shown keeps its own progress
+            self.source.progress = buffer.progress()
         samples = buffer.drain_health()
         if samples:
             for v in self.views.values():
@@ -147,16 +264,24 @@ class InspectPanel(QWidget):
     def tick(self, force: bool = False) -> None:
         """Take the live buffer's news; refresh the visible view if it is due."""
         self._drain()
-        epochs = self.source.progress.epochs
+        epochs = self.session.buffer.progress().epochs if self._past else self.source.progress.epochs
         if epochs != self._epochs:
             self._epochs = epochs
             for v in self.views.values():
                 v.epoch_ended()
+            if self.live:  # one more snapshot on the timeline
+                self.timeline.set_epochs(snapshots.epochs(self._live_folder()), training=True)
         if self.isVisible():
             self.current().tick(time.perf_counter(), force=force)
 
     def show_subject(self, words: str) -> None:
-        self.caption.setText(words)
+        """Name the Lab's subject (and, while a run trains, the earlier epoch shown)."""
+        self._words = words
+        past = self.source.progress.epochs if self._past else None
+        self.caption.setText(words if past is None else
+                             f"{words} · showing epoch {past} (Live: the present)")
+
+    _words = ""
 
     def clear_run(self) -> None:
         """Show no network (the subject is an experiment not trained yet): each view says how
@@ -199,5 +324,6 @@ class InspectPanel(QWidget):
                                  Progress(result.epochs, result.steps, None))
         self._started()
         self.suit(result.exp)  # the decision boundary for points, the filters for images
+        self._replayable(result.folder)
         self.tick(force=True)
         self.inspected.emit(result)

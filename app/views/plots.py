@@ -334,6 +334,19 @@ class PlotsView(QWidget):
         self.overlays.show(runs)
 
     # -- interaction
+    def mark_epoch(self, epoch: int | None) -> None:
+        """A line across each plot at the epoch the Inspect timeline shows (None: none)."""
+        if not hasattr(self, "_marks"):
+            pen = pg.mkPen("#7a5c00", width=1, style=Qt.PenStyle.DashLine)
+            self._marks = [pg.InfiniteLine(angle=90, pen=pen) for _ in self.plots]
+            for plot, mark in zip(self.plots, self._marks):
+                mark.setZValue(-5)  # under the curves
+                plot.addItem(mark, ignoreBounds=True)
+        for mark in self._marks:
+            mark.setVisible(epoch is not None)
+            if epoch is not None:
+                mark.setValue(epoch)
+
     def set_log_scale(self, on: bool) -> None:
         if on == self._log:
             return

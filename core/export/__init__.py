@@ -53,6 +53,9 @@ _TB_TIP = ("Event files of every metric, each batch's loss and the first layer's
            "(tensorboard --logdir FOLDER).")
 _ONNX_TIP = ("The trained network, to open in Netron or run elsewhere, with its input shape "
              "and standardisation in its metadata.")
+_GIF_TIP = ("The first layer's filters (images) or the decision boundary (2D points) at each "
+            "epoch the run kept, animated; each frame titled with the run and the epoch.")
+_FRAMES_TIP = "The same pictures, one PNG per kept epoch (epoch-0000.png, …), for slides."
 
 EXPORTS = (
     Export("csv", "FILE", "the metrics per epoch (a run) or the table of rungs (a study)",
@@ -71,6 +74,12 @@ EXPORTS = (
            {RUN: "core.export.onnx_model:export_run"}, extra="onnx",
            menus={RUN: ("ONNX model…", _ONNX_TIP)}, title="Export the network as ONNX",
            suffix=".onnx", filter="ONNX (*.onnx)"),
+    Export("gif", "FILE.gif", "a run's filters or decision boundary over its epochs, animated",
+           {RUN: "core.report.replay:export_gif"}, menus={RUN: ("Replay as GIF…", _GIF_TIP)},
+           title="Export the replay as an animated GIF", suffix=".gif", filter="GIF (*.gif)"),
+    Export("frames", "DIR", "one PNG per kept epoch of a run's filters or decision boundary",
+           {RUN: "core.report.replay:export_frames"}, folder=True,
+           menus={RUN: ("Replay as PNGs…", _FRAMES_TIP)}, title="Folder for the replay's PNGs"),
     # the window makes its lab report in a dialog of its own (app.report_dialog)
     Export("html", "FILE.html", "the lab report of a run or a study",
            {RUN: "core.report:write_html", STUDY: "core.report:write_html"}),

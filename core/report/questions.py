@@ -20,6 +20,10 @@ TITLES: dict[str, tuple[str, str]] = {
                         "Question 7 — the receptive field of a unit: theoretical and effective"),
     "decision-boundary": ("Questions 3–4 — the decision boundary the hidden layer makes possible",
                           "Questions 3–4 — the decision boundary"),
+    "replay": ("How it learned — the same picture at evenly spread epochs, from the initial "
+               "weights (epoch 0) to the last",
+               "How it learned — the first layer's filters at evenly spread epochs, from the "
+               "initial weights (epoch 0) to the last"),
     "study-curves": ("Test accuracy per epoch, every run of the study",
                      "Test accuracy per epoch, every rung of the study"),
 }

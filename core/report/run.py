@@ -73,8 +73,34 @@ def _learned(run: Run, state, why_not: str, kind: str) -> Section:
         png, caption = pic
         section.items.append(Figure("filters", questions.title("filters", kind), png=png,
                                     caption=caption))
+    section.items += _replay_strip(run, kind)
     section.items.append(_confusion(run, kind))
     return section
+
+
+STRIP = 6  # epochs in the report's strip: enough to see the change, small enough for a page
+
+
+def _replay_strip(run: Run, kind: str) -> list:
+    """The run's picture (filters, or the decision boundary) at a few kept epochs, side by
+    side; nothing for a run without snapshots, a sentence for one whose cannot be drawn."""
+    from core.report import replay
+    from core.report.png import encode_png
+    from core.store import snapshots
+    kept = snapshots.epochs(run.folder)
+    if len(kept) < 2:
+        return []
+    shown = replay.spread(kept, STRIP)
+    try:
+        made = replay.frames(run.folder, None, shown)
+    except LearnScopeError as e:
+        return [Text(f"The replay of its epochs cannot be drawn: {e}")]
+    view = replay.view_for(datasets.input_shape(run.experiment.data)[0])
+    return [Figure("replay", questions.title("replay", kind), png=encode_png(replay.strip(made)),
+                   caption=f"{replay.VIEWS[view].capitalize()} at epochs "
+                           f"{', '.join(map(str, shown))} (epoch 0: the initial weights), "
+                           "from the snapshots the run kept; the Inspect timeline shows every "
+                           "kept epoch.")]
 
 
 def run_report(folder: Path) -> Report:

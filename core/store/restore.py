@@ -41,7 +41,8 @@ class RestoredRun:
     stored: bool = True  # a run read back from its folder (a view may say what it lacks)
 
 
-def _weights(run: run_reader.Run) -> dict[str, torch.Tensor]:
+def final_weights(run: run_reader.Run) -> dict[str, torch.Tensor]:
+    """The run's weights.pt as tensors; RunError says why they cannot be had."""
     path = run.folder / "weights.pt"
     if not path.is_file():
         epochs = run.summary.get("epochs", 0)
@@ -75,7 +76,7 @@ def restore(run: run_reader.Run, device: str | None = None) -> RestoredRun:
     if exp is None:
         raise store.RunError(f"Cannot inspect the run {run.name}: "
                              f"{run.problem or 'its config.toml cannot be read'}.")
-    state = _weights(run)  # before the data: a missing file is said at once
+    state = final_weights(run)  # before the data: a missing file is said at once
     try:
         dev = resolve_device(device or exp.train.device)
     except ConfigError:

@@ -26,6 +26,7 @@ class RunRecorder(Observer):
         self.run_root, self.folder = run_root, folder
         self.writer: RunWriter | None = None
         self.model = None
+        self.before_finish: list = []  # what must be kept before the summary says "ended"
 
     def on_run_start(self, exp: cfg.Experiment, model, precision) -> str:
         self.writer = RunWriter(exp, self.run_root, folder=self.folder)
@@ -44,6 +45,8 @@ class RunRecorder(Observer):
             self.writer.epoch(record, self.model)
 
     def on_run_end(self, result: FitResult) -> None:
+        for finish in self.before_finish:  # the snapshots still being written
+            finish(result)
         writer, self.writer, self.model = self.writer, None, None
         if writer is None:  # the run ended before its network was built: no folder
             return

@@ -2,7 +2,7 @@
 # Retake the screenshots of the README and docs/app.md from a real X window with a window manager (not offscreen
 # renders, which draw at any size asked and hid a window wider than every screen).
 #   docs/screenshots/take.sh [SECTION…]  # from the project's root, after ../shared/tools/xscreen setup
-# SECTION: pages, lab, training, builder, views (default: all of them).
+# SECTION: pages, lab, replay, training, builder, views (default: all of them).
 # Each shot starts LearnScope as a new user would (fresh HOME, settings and runs), drives it with
 # xdotool (keys and clicks at the positions the default layout gives) and grabs the screen.
 set -euo pipefail
@@ -87,6 +87,21 @@ if wanted lab; then
   rm -f "$out"/lab-report-page-*.png
   gs -q -dNOPAUSE -dBATCH -sDEVICE=png16m -r60 -o "$out/lab-report-page-%d.png" "$home/lab-report.pdf"
   ls "$out"/lab-report-page-*.png
+fi
+
+# 1280×720: the timeline on a finished Shapes-10 run, stepped back to epoch 3 (the curves mark
+# it), and two learning rates' decision boundaries side by side
+if wanted replay; then
+  for scene in timeline side; do
+    eval "$("$xscreen" start 1280x720)"
+    home=$(mktemp -d)
+    HOME=$home XDG_CONFIG_HOME=$home/.config LEARNSCOPE_RUNS=$home/runs \
+      .venv/bin/python docs/screenshots/replay_scene.py "$home/ready" $scene >"$home/log" 2>&1 &
+    app=$!
+    for _ in $(seq 900); do [ -e "$home/ready" ] && break; sleep 1; done
+    shot replay-$scene-1280x720.png
+    stop
+  done
 fi
 
 # 1280×720, a projector: the circles MLP trained, Inspect on its decision boundary
