@@ -76,12 +76,13 @@ class SideBySide(QWidget):
 
     ready = Signal()
 
-    def __init__(self, folders: list[Path], say, parent=None):
+    def __init__(self, folders: list[Path], say, parent=None, labels: list[str] | None = None):
         super().__init__(parent, Qt.WindowType.Window)
         self.folders, self.say = [Path(f) for f in folders], say
         self.restored: list | None = None
         self.setWindowTitle(f"Side by side — {self.folders[0].name} and {self.folders[1].name}")
         self.view = ComboBox()
+        self.view.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToContents)
         self.view.setToolTip("The picture compared: the first layer's filters (images) or the "
                              "decision boundary (2D points).")
         self.view.currentIndexChanged.connect(lambda _=0: self.draw())
@@ -100,8 +101,15 @@ class SideBySide(QWidget):
         top.addWidget(self.timeline, 1)
         top.addWidget(self.gif)
         row = QHBoxLayout()
-        for p in self.pictures:
-            row.addWidget(p, 1)
+        # what tells the two apart ("η = 0.5", "3. + augmentation"), as the curves' key names them
+        self.labels = [QLabel(text, self) for text in labels or [f.name for f in self.folders]]
+        for label, p in zip(self.labels, self.pictures):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet("font-weight: bold")
+            one = QVBoxLayout()
+            one.addWidget(label)
+            one.addWidget(p, 1)
+            row.addLayout(one, 1)
         col = QVBoxLayout(self)
         col.addLayout(top)
         col.addWidget(self.message)
@@ -185,7 +193,8 @@ def open_for(lab, runs_panel, parent) -> SideBySide | None:
         lab.say("info", "Side by side needs two runs.", CHOOSE_TWO
                 + (f" Now {len(ticked)} are ticked." if ticked else ""))
         return None
-    shown = SideBySide([r.folder for r in ticked], lab.say, parent)
+    from app.panels.runs_table import overlay_labels
+    shown = SideBySide([r.folder for r in ticked], lab.say, parent, overlay_labels(ticked))
     shown.resize(shown.sizeHint())
     shown.show()
     return shown
