@@ -39,6 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # while Qt or torch import, or the first windows are built
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except RuntimeError as e:  # Ctrl+C inside a class statement while torch imports: Python
+        if not _interrupted(e):  # wraps it ("Error calling __set_name__ …")
+            raise
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Whether e was caused, however indirectly, by a KeyboardInterrupt."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def _quit_on_signals(app, window) -> list:

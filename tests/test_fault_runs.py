@@ -397,3 +397,23 @@ def test_ctrl_c_quits_learnscope_with_one_line_and_130(tmp_path, moment):
             proc.communicate()
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "Interrupted." and "Traceback" not in err
+
+
+def test_ctrl_c_that_python_wrapped_while_torch_imports_is_still_130(monkeypatch, capsys):
+    """A SIGINT landing in a class statement (platform.py, as torch imports) reaches main as
+    the RuntimeError of __set_name__, its cause the KeyboardInterrupt."""
+    import app.main as app_main
+
+    def wrapped(_argv):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property'") from e
+    monkeypatch.setattr(app_main, "_main", wrapped)
+    assert app_main.main([]) == 130 and capsys.readouterr().err == "Interrupted.\n"
+
+    def broken(_argv):
+        raise RuntimeError("a real error")
+    monkeypatch.setattr(app_main, "_main", broken)
+    with pytest.raises(RuntimeError, match="a real error"):
+        app_main.main([])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core import ConfigError
 from core.study import sheets
+from core.cli.study import add_executor_options, executor_from
 
 
 def add_parser(sub) -> None:
@@ -23,6 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override a field of every run (repeatable), e.g. data.n_train=500")
     p.add_argument("--parallel", type=int, default=1, help="train a study's rungs K at a time")
+    add_executor_options(p)
     p.set_defaults(func=cmd_prepare)
 
 
@@ -33,10 +35,26 @@ def cmd_prepare(args) -> int:
                  else sheets.builtin(args.sheet))
         if args.epochs < 0:
             raise ConfigError(f"--epochs: must be 0 or more, got {args.epochs}")
-        done = prepare(sheet, args.out, args.epochs, args.set, max(1, args.parallel))
+        executor = executor_from(args)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if executor is not None:  # the scheduler is reached before anything trains
+        from core.study.cluster import ClusterError
+        try:
+            executor.connect()
+        except ClusterError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+    try:
+        done = prepare(sheet, args.out, args.epochs, args.set, max(1, args.parallel),
+                       executor=executor)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if executor is not None:
+            executor.close()
     print(f"prepared {sum(map(len, done.values()))} run(s) or studies for "
           f"{len(done)} question(s) in {args.out}")
     return 0

@@ -66,7 +66,9 @@ def add_parser(sub, signals) -> None:
     s.add_argument("--experiment", metavar="EXP.toml",
                    help="a shortcut's base experiment from a file instead of --preset")
     s.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (every rung)")
-    s.add_argument("--parallel", type=int, default=1, metavar="K", help="train K rungs at once")
+    s.add_argument("--parallel", type=int, default=1, metavar="K", help="train K rungs at once "
+                   "(--executor local)")
+    add_executor_options(s)
     _add_common(s, "override a field of the study's base experiment (repeatable)")
     s.set_defaults(func=cmd_study, signals=signals)
 
@@ -163,6 +165,29 @@ def format_row(row: dict) -> str:
     return line
 
 
+def add_executor_options(p) -> None:
+    """--executor, --scheduler and --workers: where a study's rungs train (study, lab prepare)."""
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: this machine (--parallel K); dask: each rung a Dask task "
+                   "(pip install 'learnscope[cluster]'; docs/cluster.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://HOST:8786); "
+                   "without it --executor dask starts a local cluster")
+    p.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="worker processes of the local Dask cluster (default 2)")
+
+
+def executor_from(args):
+    """The Dask executor `--executor dask` asks for (None: this machine)."""
+    if getattr(args, "executor", "local") != "dask":
+        if getattr(args, "scheduler", None):
+            raise ConfigError("--scheduler goes with --executor dask")
+        return None
+    if args.workers < 1:
+        raise ConfigError(f"--workers: must be 1 or more, got {args.workers}")
+    from core.study.cluster import DaskExecutor
+    return DaskExecutor(args.scheduler, args.workers, say=lambda text: print(text, flush=True))
+
+
 def cmd_study(args) -> int:
     return train_study(args, EXIT_INTERRUPTED)
 
@@ -170,7 +195,7 @@ def cmd_study(args) -> int:
 def cmd_sweep(args) -> int:
     """`sweep KIND [EXP.toml]`: `study KIND --experiment EXP.toml`, stopped by Ctrl+C with 0."""
     args = argparse.Namespace(**vars(args), study=args.kind, experiment=args.config,
-                              device=None, parallel=1)
+                              device=None, parallel=1, executor="local")
     return train_study(args, 0)
 
 
@@ -179,11 +204,19 @@ def train_study(args, interrupted: int) -> int:
     from core.study.runner import StudyRunner
     try:
         study, extra = resolve(args)
-        runner = StudyRunner(study, args.out, args.parallel, extra,
+        executor = executor_from(args)
+        runner = StudyRunner(study, args.out, args.parallel, extra, executor=executor,
                              on_rung=lambda row, _rows: print(format_row(row), flush=True))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if executor is not None:  # the scheduler is reached before anything starts
+        from core.study.cluster import ClusterError
+        try:
+            executor.connect()
+        except ClusterError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     print(f"study {study.name} ({study.kind}, {len(study.variants)} rungs) in {runner.folder}")
     print(_HEAD, flush=True)
     with args.signals(runner.stop) as signals:
@@ -196,6 +229,9 @@ def train_study(args, interrupted: int) -> int:
             print(f"error: could not write the study's files ({e}); free some disk space or "
                   "choose another --out folder", file=sys.stderr)
             return 1
+        finally:
+            if executor is not None:  # a study that never started still lets its cluster go
+                executor.close()
     failed = any(r["status"] == "failed" for r in rows)
     if signals.received is not None:
         print("Stopped: the finished rungs are kept and the rest were not trained; run the same "

@@ -39,9 +39,10 @@ def read_prepared(out: Path | str, sheet: str) -> dict[int, list[str]]:
 
 
 def prepare(sheet: sheets.Sheet, out: Path | str, epochs: int = 0, sets=(), parallel: int = 1,
-            say: Callable[[str], None] = print) -> dict[int, list[str]]:
+            say: Callable[[str], None] = print, executor=None) -> dict[int, list[str]]:
     """Run every action of sheet that trains, into out; return (and write) the runs of each
-    question, as folder names relative to out."""
+    question, as folder names relative to out. executor: where studies' rungs train
+    (core.study.cluster.DaskExecutor; None: this machine)."""
     from core.engine.train import Trainer  # torch: only when something trains
     from core.store.writers import recorded
     from core.study.runner import run_study
@@ -67,7 +68,7 @@ def prepare(sheet: sheets.Sheet, out: Path | str, epochs: int = 0, sets=(), para
                 study = shortcut_study(a.shortcut, run) if a.shortcut else builtin(a.study)
                 say(f"question {q.number}: study {study.name}")
                 # the question's epochs per rung, unless the teacher gave --epochs
-                run_study(study, out, parallel=parallel,
+                run_study(study, out, parallel=parallel, executor=executor,
                           extra=([f"train.epochs={a.epochs}"] if a.epochs else []) + extra)
                 folder = out / folder_name(study)
             if folder is not None:

@@ -186,10 +186,11 @@ class StudyRunner:
 
     def __init__(self, study: studies.Study, out: Path | str | None = None, parallel: int = 1,
                  extra: tuple[str, ...] | list[str] = (), on_rung: Callable | None = None,
-                 folder: Path | str | None = None):
+                 folder: Path | str | None = None, executor: Callable | None = None):
         self.rungs = studies.check(study, extra)
         self.study, self.parallel, self.on_rung = study, max(1, int(parallel)), on_rung
         self.extra = list(extra)
+        self.executor = executor  # executor(runner, todo) trains elsewhere (core.study.cluster)
         # folder: the study's own (Part 1's shortcuts: a fresh one per press), else out/slug
         self.folder = Path(folder) if folder is not None else study_folder(study, out)
         self.rows: list[dict] = []
@@ -316,7 +317,9 @@ class StudyRunner:
         """Train every rung not already kept; return the table's rows."""
         todo = self.begin()
         try:
-            if self.parallel == 1 or len(todo) <= 1:
+            if self.executor is not None:
+                self.executor(self, todo)
+            elif self.parallel == 1 or len(todo) <= 1:
                 self._sequential(todo)
             else:
                 self._in_parallel(todo)
@@ -384,6 +387,7 @@ def _json(table: dict) -> str:
 
 
 def run_study(study: studies.Study, out: Path | str | None = None, parallel: int = 1,
-              extra: tuple[str, ...] | list[str] = (), on_rung: Callable | None = None) -> list[dict]:
+              extra: tuple[str, ...] | list[str] = (), on_rung: Callable | None = None,
+              executor: Callable | None = None) -> list[dict]:
     """Train a study (resuming its folder if it exists); return the table's rows."""
-    return StudyRunner(study, out, parallel, extra, on_rung).run()
+    return StudyRunner(study, out, parallel, extra, on_rung, executor=executor).run()
