@@ -24,7 +24,8 @@ def test_presets_lists_every_lab_preset(capsys):
     code, out, _ = run_cli(capsys, "presets")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["circles-mlp", "circles-mlp-figure", "mnist-mlp", "lenet-mnist", "shapes-cnn", "cifar-cnn"]
+    assert names == ["circles-mlp", "circles-mlp-figure", "mnist-mlp", "lenet-mnist", "shapes-cnn",
+                     "cifar-cnn", "cifar-cnn-best"]
 
 
 def test_train_preset_prints_the_final_table_and_writes_the_run(capsys, tmp_path):
@@ -241,7 +242,8 @@ def test_sweep_is_the_same_study_its_folder_resumed_by_study_kind(capsys, tmp_pa
     (["study", "lr", "--preset", "circles-mlp", "--experiment", "x.toml"], "(not both;"),
     (["study", "batch", "--preset", "nope"], "--preset: unknown preset 'nope'"),
     (["study", "momentum", "--preset", "circles-mlp"],
-     "'momentum' is not a built-in study (known: ladder), a Part 1 shortcut (batch, lr, loss, n)"),
+     "'momentum' is not a built-in study (known: ladder, recipe), a Part 1 shortcut (batch, lr, "
+     "loss, n)"),
     (["study", "ladder"], "study ladder: needs --preset; give --preset NAME, one of cifar-cnn"),
     (["study", "ladder", "--preset", "circles-mlp"], "has no version for --preset circles-mlp"),
     (["study", "ladder", "--preset", "shapes-cnn", "--experiment", "x.toml"],

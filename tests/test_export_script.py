@@ -231,6 +231,9 @@ def test_shapes_npz_standardisation_zca_crop_and_flip_give_learnscopes_batches(t
                 "optim.step_size": 1, "data.n_train": 65, "data.standardize": '"channel"'}),
     ("circles", {"train.dtype": '"float64"', "optim.scheduler": '"cosine"',
                  "optim.reduction": '"mean"', "optim.lr": 0.3}),
+    ("shapes", {"optim.label_smoothing": 0.1, "optim.momentum": 0.9, "optim.nesterov": "true",
+                "optim.scheduler": '"warmup-cosine"', "optim.warmup": 1, "data.flip_test": "true",
+                "data.flip": "true", "data.crop": 28, "data.crop_padding": 2, "optim.lr": 0.2}),
 ])
 def test_each_loss_optimiser_schedule_and_layer_trains_as_in_learnscope(tmp_path, capsys,
                                                                           preset, sets):

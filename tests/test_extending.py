@@ -131,3 +131,15 @@ def test_the_config_switch_example_is_the_code_and_does_what_the_page_says(tmp_p
     plain, smooth = losses.loss_fn("cross_entropy")(logits, y), losses.loss_fn(
         "cross_entropy", 0.2)(logits, y)
     assert smooth > plain  # a confident right answer costs more once the target is smoothed
+    # and the training step minimises the smoothed loss, not only the evaluation
+    import lab
+    from core.engine.train import Trainer
+    losses_of = []
+    for smoothing in (0.0, 0.2):
+        rec = lab.Recorder()
+        Trainer(cfg.with_overrides(lab.circles(20), [f"optim.label_smoothing={smoothing}"]),
+                [rec]).fit()
+        losses_of.append(rec.epochs[-1].train.loss)
+    assert losses_of[1] > losses_of[0] + 0.01
+    with pytest.raises(ConfigError, match="hand-written backward"):
+        cfg.with_overrides(exp, ["model.implementation=manual", "optim.label_smoothing=0.1"])

@@ -37,7 +37,7 @@ def test_presentation_projects_the_ladder_and_the_confusion_at_18_px(qtbot, wind
     run_study(studies.builtin("ladder", "shapes-cnn"), default_root(), extra=TINY)
     w = window(lab.tiny_shapes(1))
     results = w.part2_panel.results
-    assert len(results.rows) == 7  # the tab opened on the ladder's last results
+    assert len(results.rows) == 8  # the tab opened on the ladder's last results
     with qtbot.waitSignal(w.inspect.inspected, timeout=30_000):
         results.open_rung(6)  # + batch norm
     w.inspect.select("confusion")
@@ -47,12 +47,12 @@ def test_presentation_projects_the_ladder_and_the_confusion_at_18_px(qtbot, wind
     w.pages.setCurrentIndex(RESULTS)
     table = results.table
     qtbot.waitUntil(table.isVisible)
-    qtbot.waitUntil(lambda: table.height() >= sum(table.rowHeight(i) for i in range(7)))
+    qtbot.waitUntil(lambda: table.height() >= sum(table.rowHeight(i) for i in range(8)))
     view, header = table.viewport(), table.horizontalHeader()
     assert px(table) >= 18 and px(header) >= 18, (px(table), px(header))
     for j in range(table.columnCount()):  # every column in sight…
         assert header.sectionViewportPosition(j) + header.sectionSize(j) <= view.width() + 1
-    for i in range(7):  # …every rung's row, and every number whole
+    for i in range(8):  # …every rung's row, and every number whole
         assert table.visualItemRect(table.item(i, 0)).bottom() <= view.height()
         for j in range(1, table.columnCount()):
             text = table.item(i, j).text()

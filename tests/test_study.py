@@ -246,20 +246,44 @@ def test_the_cli_prints_a_row_per_rung(tmp_path, capsys):
 @pytest.mark.parametrize("preset", ["shapes-cnn", "cifar-cnn"])
 def test_the_built_in_ladders_load_and_their_rungs_validate(preset):
     study = studies.builtin("ladder", preset)
-    assert study.kind == "cumulative" and len(study.variants) == 7
+    assert study.kind == "cumulative" and len(study.variants) == 8
     rungs = studies.experiments(study)
     base = rungs[0][1]
     assert base.data.standardize == "none" and base.optim.lr == 0.1 and base.optim.momentum == 0
     assert base.train.batch_size == 128
     steps = [round(studies.effective_step(e), 6) for _v, e in rungs]
-    assert steps == [0.1, 0.1, 0.1, 1.0, 0.1, 0.1, 0.1]
-    last = rungs[-1][1]
-    assert (last.data.standardize, last.data.crop, last.data.flip) == ("channel", 28, True)
-    assert (last.optim.scheduler, last.optim.gamma, last.model.dropout) == ("exponential", 0.95, 0.5)
-    assert last.model.batch_norm and last.model.dropout_place == "fc"
-    assert [v.question for v in study.variants][1:] == [19, 22, 26, 26, 29, 34]
+    assert steps == [0.1, 0.1, 0.1, 1.0, 0.1, 0.1, 0.1, 0.5]
+    bn = rungs[6][1]
+    assert (bn.data.standardize, bn.data.crop, bn.data.flip) == ("channel", 28, True)
+    assert (bn.optim.scheduler, bn.optim.gamma, bn.model.dropout) == ("exponential", 0.95, 0.5)
+    assert bn.model.batch_norm and bn.model.dropout_place == "fc"
+    assert [v.question for v in study.variants][1:] == [19, 22, 26, 26, 29, 34, None]
     assert "stall" in study.variants[3].text
     assert {e.train.seed for _v, e in rungs} == {base.train.seed}
+    # the last rung: the same layers, trained with the modern recipe
+    recipe = rungs[7][1]
+    assert study.variants[7].label == "+ a modern recipe"
+    assert cfg.to_dict(recipe)["model"] == cfg.to_dict(bn)["model"]
+    o = recipe.optim
+    assert (o.label_smoothing, o.nesterov, o.weight_decay, o.scheduler, o.warmup, o.lr) == (
+        0.2, True, 0.0005, "warmup-cosine", 2, 0.05)
+    assert recipe.data.crop_padding == 2
+    # a flip turns Shapes-10's arrows round (question 23): there the recipe drops it instead
+    assert (recipe.data.flip, recipe.data.flip_test) == (
+        (False, False) if preset == "shapes-cnn" else (True, True))
+
+
+@pytest.mark.parametrize("preset", ["shapes-cnn", "cifar-cnn"])
+def test_the_recipe_study_adds_each_choice_alone_to_the_batch_norm_rung(preset):
+    study = studies.builtin("recipe", preset)
+    rungs = studies.experiments(study)
+    ladder = studies.experiments(studies.builtin("ladder", preset))
+    assert study.kind == "independent"
+    def settings(exp):  # all but the run's name
+        return {k: v for k, v in cfg.to_dict(exp).items() if k != "name"}
+    assert settings(rungs[0][1]) == settings(ladder[6][1])  # the base: the batch-norm rung
+    assert settings(rungs[-1][1]) == settings(ladder[7][1])  # all of them: the last rung
+    assert {e.train.seed for _v, e in rungs} == {ladder[0][1].train.seed}
 
 
 def test_ctrl_c_stops_the_running_rung_and_exits_130_keeping_the_finished_ones(tmp_path):

@@ -88,10 +88,11 @@ def _params(model: nn.Module):
 
 
 def _optim_step(model: nn.Module, loss: str, reduction: str, opt: torch.optim.Optimizer,
-                fmt=None, device=None):
+                fmt=None, device=None, criterion=None):
     """fmt (a core.engine.precision.Precision) runs the forward pass in bf16 / fp16 autocast; the
-    loss and the optimiser's step stay in fp32."""
-    criterion = loss_fn(loss)
+    loss and the optimiser's step stay in fp32. criterion: the run's loss (the trainer's, with
+    its label smoothing), else optim.loss's plain one."""
+    criterion = criterion or loss_fn(loss)
     plain = fmt is None or fmt.plain
     scaler = None if plain else fmt.scaler(device)
 
@@ -112,14 +113,15 @@ def _optim_step(model: nn.Module, loss: str, reduction: str, opt: torch.optim.Op
 
 
 def make_step(kind: str, model: nn.Module, loss: str, reduction: str, opt: torch.optim.Optimizer,
-              fmt=None, device=None) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+              fmt=None, device=None, criterion=None
+              ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """Return step(x, y) -> (batch-mean loss, logits) that updates the model.
 
     "optim" steps opt on autograd's gradients, its forward pass in fmt's number format; the
     hand-written kinds (always fp32 or float64) take a plain SGD step at opt's current
     learning rate (a schedule may change it between epochs)."""
     if kind == "optim":
-        return _optim_step(model, loss, reduction, opt, fmt, device)
+        return _optim_step(model, loss, reduction, opt, fmt, device, criterion)
     params = _params(model)
     scale = (lambda n: n) if reduction == "sum" else (lambda n: 1)
 

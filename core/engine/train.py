@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from core.experiment import config as cfg
-from core.engine import manual, memory, precision
+from core.engine import compiling, manual, memory, precision
 from core.nets import models
 from core.engine.calls import StepCalls
 from core.data import loader
@@ -248,6 +248,9 @@ class Trainer:
         model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device, dtype)
         if self.precision.channels_last:  # oneDNN's and cuDNN's low-precision kernels want it
             model = model.to(memory_format=torch.channels_last)
+        compiled, self._compile_note = compiling.choose(tc.compile, exp.model.implementation)
+        if compiled:  # in place: the state dict keeps its names (weights.pt, the views)
+            model.compile()
         self.model = model
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads_for(model.table, min(tc.batch_size, len(data.train)),
@@ -256,7 +259,7 @@ class Trainer:
         opt = make_optimizer(model.parameters(), oc)
         sched = make_schedule(opt, oc, tc)
         step = manual.make_step(exp.model.implementation, model, oc.loss, oc.reduction, opt,
-                                self.precision, self.device)
+                                self.precision, self.device, criterion)
         shuffle = torch.Generator(device=self.device).manual_seed(tc.seed)
         bs, steps, used, drop_last = _batching(exp, model, len(data.train))
         return _Setup(model, criterion, opt, sched, step, shuffle, bs, steps, used, drop_last,
@@ -283,7 +286,8 @@ class Trainer:
                        len(data.test), device_name(self.device),
                        sum(p.numel() for p in s.model.parameters()), data.classes, data.input_shape,
                        self.run_folder, data.skipped,
-                       data.skipped_files, self.precision.describe())
+                       data.skipped_files, ", ".join(filter(None, (self.precision.describe(),
+                                                                   self._compile_note))))
         self._emit("on_fit_start", info)
         # per-step metrics stay on the device: loss, correct, top-5 correct, batch size
         buf = torch.zeros(s.steps, 4, device=self.device, dtype=data.dtype)
@@ -379,6 +383,8 @@ class Trainer:
                 if self._stop.is_set():
                     raise _Stopped
                 out = self.precision.forward(model, xb, self.device)
+                if self.exp.data.flip_test:  # the average with the mirror image's outputs
+                    out = (out + self.precision.forward(model, xb.flip(3), self.device)) / 2
                 m = step_metrics(criterion(out, yb), out, yb)
                 sums[0] += m[0] * yb.shape[0]
                 sums[1:3] += m[1:]

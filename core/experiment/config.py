@@ -61,6 +61,10 @@ class DataConfig:
                     "probability 0.5. Question 23: where is that not valid? (try the arrows of "
                     "Shapes-10)", label="Flip", group="Preprocessing", order=4,
                     check_text="horizontal flip (p 0.5)")
+    flip_test: bool = _f(False, "Test-time flip averaging: each held-out image is classified "
+                         "from the average of the network's outputs for it and for its mirror "
+                         "image. Valid where a flip is (not for arrows).", label="Test-time flip",
+                         group="Preprocessing", order=5, check_text="average with the mirror")
 
 
 @dataclass
@@ -147,7 +151,8 @@ class OptimConfig:
         min=0.0, max=0.5, label="Label smoothing", group="Loss and optimiser", order=8,
         step=0.05, special="off")
     scheduler: str = _f("none", "Learning-rate schedule, stepped once per epoch: exponential "
-                        "(η·γ^epoch, the lab's γ = 0.95), step, or cosine.", label="Schedule",
+                        "(η·γ^epoch, the lab's γ = 0.95), step, cosine, or warm-up + cosine.",
+                        label="Schedule",
                         group="Learning-rate schedule", order=1,
                         choices=lambda: optimizers.SCHEDULES)
     gamma: float = _f(0.95, "Decay factor γ of the exponential and step schedules.",
@@ -155,6 +160,10 @@ class OptimConfig:
                       order=2, step=0.01)
     step_size: int = _f(10, "Step schedule: multiply η by γ every this many epochs.", min=1,
                         label="Step (epochs)", group="Learning-rate schedule", order=3)
+    warmup: int = _f(0, "Warm-up + cosine schedule: η grows linearly over this many first "
+                     "epochs (from η/(w+1)), then falls along a cosine to 0 at the last epoch. "
+                     "A large η from the first step can throw the network out of its start.",
+                     min=0, label="Warm-up", group="Learning-rate schedule", order=4)
 
 
 @dataclass
@@ -175,6 +184,11 @@ class TrainConfig:
         "(with channels-last for a CNN) where the device computes bf16 natively — a CPU with AMX "
         "or AVX-512 BF16, a recent GPU — else fp32. Weights, loss and metrics stay fp32; 'fp16' "
         "needs a CUDA GPU.", label="Precision")
+    compile: Literal["auto", "on", "off"] = _f(
+        "auto", "Compile the network with torch.compile before it trains. 'auto' leaves it off: "
+        "on a 2-core CPU a compiled run was slower even once compiled (benchmarks/"
+        "compile_cpu.py), and it has not been measured on a GPU yet; 'on' compiles it (the run's "
+        "first line says so).", label="Compile")
     sync_every: int = _f(25, "Read the metrics back from the device every this many steps "
                          "(a NaN loss is caught at the next read).", min=1,
                          label="Metrics read-back (steps)")

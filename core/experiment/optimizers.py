@@ -17,6 +17,7 @@ settings. An entry without one is refused by the export with a sentence.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -109,6 +110,19 @@ def _cosine(opt, oc, tc):
     return torch.optim.lr_scheduler.CosineAnnealingLR(opt, tc.epochs)
 
 
+def warmup_cosine(epoch: int, warmup: int, epochs: int) -> float:
+    """The warm-up + cosine schedule's factor of η for the epoch after `epoch` steps."""
+    if epoch < warmup:
+        return (epoch + 1) / (warmup + 1)
+    return 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / max(epochs - warmup, 1)))
+
+
+def _warmup_cosine(opt, oc, tc):
+    import torch
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda e: warmup_cosine(e, oc.warmup, tc.epochs))
+
+
 register_optimizer(Optimizer(
     "sgd", "SGD", _sgd, uses=("momentum", "nesterov", "weight_decay"),
     script="torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, nesterov=NESTEROV,\n"
@@ -125,3 +139,8 @@ register_schedule(Schedule("step", "Step", _step, uses=("gamma", "step_size"),
                            script="torch.optim.lr_scheduler.StepLR(optimizer, STEP_SIZE, GAMMA)"))
 register_schedule(Schedule("cosine", "Cosine", _cosine,
                            script="torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, EPOCHS)"))
+register_schedule(Schedule(
+    "warmup-cosine", "Warm-up + cosine", _warmup_cosine, uses=("warmup",),
+    script="torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: (e + 1) / (WARMUP + 1) if "
+           "e < WARMUP\n    else 0.5 * (1 + math.cos(math.pi * (e - WARMUP) / max(EPOCHS - "
+           "WARMUP, 1))))"))

@@ -20,6 +20,10 @@ def check(exp: Experiment) -> None:
     if exp.optim.label_smoothing and exp.optim.loss == "mse":
         raise ConfigError("optim.label_smoothing: smooths the cross-entropy's target, and "
                           "optim.loss is 'mse'; set it to 0, or use optim.loss = 'cross_entropy'")
+    if exp.optim.label_smoothing and exp.model.implementation != "optim":
+        raise ConfigError("optim.label_smoothing: Part 1's hand-written backward computes the "
+                          "plain cross-entropy's gradient; set it to 0, or model.implementation "
+                          "= 'optim'")
     if exp.optim.nesterov and exp.optim.momentum <= 0:
         raise ConfigError("optim.nesterov: needs optim.momentum > 0, got momentum "
                           f"{exp.optim.momentum}")
@@ -80,7 +84,7 @@ def _validate_data(exp: Experiment) -> None:
         raise ConfigError(f"data.crop: a {d.crop}×{d.crop} crop does not fit in {side}×{side} "
                           f"images padded by {d.crop_padding}")
     image_only = [name for name, on in (("standardize", d.standardize == "zca"), ("crop", d.crop),
-                                        ("flip", d.flip)) if on]
+                                        ("flip", d.flip), ("flip_test", d.flip_test)) if on]
     if exp.is_points and image_only:  # the path names the field that is set
         raise ConfigError(f"data.{image_only[0]}: ZCA, crops and flips apply to images, "
                           f"not to the 2D set {d.dataset!r}")

@@ -68,6 +68,8 @@ AUTOCAST_FORWARD = '''            if fmt == "fp32":
                     out = model(x)
                 out = out.float()
 '''
+FLIP_TEST_FORWARD = ("out = model(x) if optimizer is not None else (model(x) + model(x.flip(3))) / 2"
+                     "  # data.flip_test\n")
 PLAIN_STEP = "                $TOTAL.backward()\n                optimizer.step()\n"
 SCALED_STEP = ("                scaler.scale($TOTAL).backward()  # fp16: scaled, so small "
                "gradients do not vanish\n                scaler.step(optimizer)\n"
@@ -90,9 +92,12 @@ def epoch_code(exp, autocast: bool) -> str:
         "The test pass is this same loop without the optimizer, the model in eval mode (Part 2, "
         "question 14): no backward pass, no update" + (", " + " and ".join(bits) if bits else "")
         + ".", 92, initial_indent="    ", subsequent_indent="    ").strip()
+    forward = AUTOCAST_FORWARD if autocast else PLAIN_FORWARD
+    if exp.data.flip_test:  # held out: the average with the mirror image's outputs
+        forward = forward.replace("out = model(x)\n", FLIP_TEST_FORWARD)
     return (EPOCH.replace("$FMT_ARGS", ', fmt="fp32", scaler=None' if autocast else "")
             .replace("$EVAL_NOTE", note)
-            .replace("$FORWARD", AUTOCAST_FORWARD if autocast else PLAIN_FORWARD)
+            .replace("$FORWARD", forward)
             .replace("$STEP", step))
 
 
