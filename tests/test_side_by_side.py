@@ -63,3 +63,24 @@ def test_side_by_side_without_two_ticked_runs_says_what_to_do(qtbot, window, two
     w.side_by_side_action.trigger()
     assert not w.findChildren(side_by_side.SideBySide)
     assert "Tick two runs" in w.banner.message() and "Now 1 are ticked" in w.banner.message()
+
+
+def test_a_studys_table_shows_a_rung_side_by_side_with_the_rung_opened_last(qtbot, window):
+    from core import study as studies
+    from core.store.reader import default_root
+    from core.study.runner import run_study
+    run_study(studies.builtin("ladder", "shapes-cnn"), default_root(),
+              extra=["train.epochs=1", "data.n_train=64", "data.n_test=64",
+                     "train.batch_size=32", "train.device=cpu"])
+    w = window(lab.tiny_shapes(1))
+    results = w.part2_panel.results
+    assert len(results.rows) == 8
+    with qtbot.waitSignal(w.inspect.inspected, timeout=30_000):
+        results.open_rung(6)  # + batch norm
+    assert results.opened == 6
+    shown = results.side_by_side(results.opened, 7)  # …and the modern recipe
+    qtbot.waitUntil(lambda: shown.restored is not None, timeout=30_000)
+    assert [p.name for p in shown.folders] == [results.rows[k]["run_folder"] for k in (6, 7)]
+    assert [label.text() for label in shown.labels] == ["7. + batch norm", "8. + a modern recipe"]
+    assert shown.view.currentData() == "filters" and shown.timeline.epochs == [0, 1]
+    assert all(p.image is not None for p in shown.pictures)

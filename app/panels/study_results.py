@@ -16,8 +16,8 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QMenu, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.views.curves import RUN_COLOURS
 from core.experiment import config as cfg
@@ -84,6 +84,7 @@ class StudyResults(QWidget):
         self.lab, self.runs_panel = lab, runs_panel
         self.rows: list[dict] = []
         self.folder: Path | None = None
+        self.opened: int | None = None  # the rung opened last (side by side compares with it)
         self.experiments: list[cfg.Experiment] = []
         self.table = self._make_table()
         self.chart = self._make_chart()
@@ -114,7 +115,36 @@ class StudyResults(QWidget):
                          "rung above, in points. Click a rung to load its settings and inspect "
                          "its network.")
         table.cellClicked.connect(lambda r, _c: self.open_rung(r))
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._menu)
         return table
+
+    def _menu(self, pos) -> None:
+        """Right-click a rung: see it side by side with the rung opened last."""
+        row = self.table.rowAt(pos.y())
+        if row < 0:
+            return
+        menu = QMenu(self.table)
+        other = self.opened
+        action = menu.addAction("Side by side with the rung opened" if other is not None
+                                else "Side by side (open a rung first)")
+        action.setEnabled(other is not None and other != row)
+        action.triggered.connect(lambda: self.side_by_side(other, row))
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def side_by_side(self, i: int, j: int):
+        """Rungs i and j at the same epoch (app.side_by_side), or a sentence why not."""
+        from app.side_by_side import SideBySide
+        folders = [self._folder_of(self.rows[k]) for k in (i, j)]
+        if not all(f is not None and f.is_dir() for f in folders):
+            self.lab.say("info", "Side by side needs two trained rungs.",
+                         "One of these rungs has no run yet: train it first.")
+            return None
+        labels = [f"{k + 1}. {self.rows[k]['label']}" for k in (i, j)]
+        shown = SideBySide(folders, self.lab.say, self.window(), labels)
+        shown.resize(shown.sizeHint())
+        shown.show()
+        return shown
 
     def _make_chart(self) -> pg.PlotWidget:
         chart = pg.PlotWidget(self)
@@ -148,6 +178,8 @@ class StudyResults(QWidget):
         """Show a study's rows (study.json's "rungs") stored in folder; experiments: its rungs'
         settings, loaded on a click when a rung has no run yet."""
         self.rows = [dict(r) for r in rows]
+        if (Path(folder) if folder is not None else None) != self.folder:
+            self.opened = None  # another study: its rungs are numbered afresh
         self.folder = Path(folder) if folder is not None else None
         if experiments is not None:
             self.experiments = list(experiments)
@@ -264,4 +296,5 @@ class StudyResults(QWidget):
                     f"Its run's settings could not be read ({run.problem})."
                     if run is not None else "It has no run yet.")
             return
+        self.opened = i
         self.rung_opened.emit(row)
