@@ -176,7 +176,7 @@ class InspectPanel(QWidget):
     def _replayable(self, folder) -> None:
         """Offer the run's kept epochs on the timeline (none: it hides), and give layer health
         the samples its snapshots kept (a run trained here has its own, denser ones)."""
-        model = self.source._owned
+        model = None if self.source.live else self.source.model()
         kept = snapshots.epochs(folder) if folder and model is not None else []
         progress = self.source.progress
         self._replay = (Path(folder), {k: v.detach().clone() for k, v in
