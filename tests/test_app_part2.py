@@ -258,3 +258,23 @@ def test_the_results_page_opens_on_the_last_results_of_the_study_shown(qtbot, wi
     again.pages.setCurrentIndex(RESULTS)
     assert again.results_page.current() is again.part2_panel.results
     assert again.part2_panel.results.table.rowCount() == len(rows) == 3
+
+
+def test_rungs_trained_elsewhere_arrive_in_the_table_while_the_tab_shows_the_study(qtbot, window):
+    """A study the command line (or a Dask cluster) trains into the runs folder: the tab that
+    shows it reads its study.json again as each rung lands, no button pressed."""
+    from core.study.runner import StudyRunner, train_rung
+    default_root().mkdir(parents=True, exist_ok=True)
+    w = window(lab.tiny_shapes(1), tab=PART2)
+    panel = w.part2_panel
+    assert panel.study.name == "ladder-shapes-cnn" and panel.results.rows == []
+    runner = StudyRunner(studies.builtin("ladder", "shapes-cnn"), default_root(), extra=[
+        "train.epochs=1", "data.n_train=64", "data.n_test=64", "train.batch_size=32",
+        "train.device=cpu"])
+    todo = runner.begin()  # elsewhere: the folder and study.json appear
+    k = todo[0]
+    runner.end_rung(k, train_rung(runner.rungs[k][1], runner.start_rung(k)))
+    runner.finish()
+    qtbot.waitUntil(lambda: len(panel.results.rows) == 8
+                    and panel.results.rows[0]["status"] == "done", timeout=10_000)
+    assert "Last results from ladder-shapes-cnn" in panel.progress.text()

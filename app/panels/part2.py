@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
@@ -50,6 +50,12 @@ class Part2Panel(QWidget):
         self.trainer = StudyTrainer(lab, self, restore=False)
         self.study: studies.Study | None = None
         self._shown = 0  # the study choice's index now shown (a failed open goes back to it)
+        # the study's folder watched: rungs trained elsewhere (the command line, a Dask cluster)
+        # arrive in its study.json while the tab shows it; study.json is replaced by a rename,
+        # which the folder's watch sees (a watch on the file would end with its first rename)
+        self._watch = QFileSystemWatcher(self)
+        self._reread = QTimer(self, singleShot=True, interval=300, timeout=self._show_stored)
+        self._watch.directoryChanged.connect(lambda _path: self._reread.start())
         # the file dialog, replaceable (tests answer it without a person)
         self.ask_file = lambda: QFileDialog.getOpenFileName(
             self, "Open study", "", "Study (*.toml)")[0]
@@ -194,7 +200,21 @@ class Part2Panel(QWidget):
             self.rung_list.addItem(item)
         self._fit_list()
         self.epochs.setSpecialValueText(f"as set ({study.base.train.epochs})")
+        self._show_stored()
+
+    def _show_stored(self) -> None:
+        """The study's last results from its folder (none yet: the tab says what to do), and
+        that folder watched — or, before it exists, the runs folder it will appear in."""
+        study = self.study
+        if study is None or self.trainer.running():  # the study trained here shows its own
+            return
         folder = study_folder(study, self.lab.run_root)
+        watched = [str(p) for p in (folder, folder.parent) if p.is_dir()][:1]
+        if self._watch.directories() != watched:
+            if self._watch.directories():
+                self._watch.removePaths(self._watch.directories())
+            if watched:
+                self._watch.addPaths(watched)
         table, _problem = run_reader.read_json(folder / "study.json")
         rows = table.get("rungs") if isinstance(table, dict) else None
         self.results.show_rows(rows if isinstance(rows, list) else [], folder,
