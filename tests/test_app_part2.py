@@ -278,3 +278,17 @@ def test_rungs_trained_elsewhere_arrive_in_the_table_while_the_tab_shows_the_stu
     qtbot.waitUntil(lambda: len(panel.results.rows) == 8
                     and panel.results.rows[0]["status"] == "done", timeout=10_000)
     assert "Last results from ladder-shapes-cnn" in panel.progress.text()
+
+
+def test_other_runs_landing_in_the_runs_folder_do_not_turn_the_results_page(qtbot, window):
+    """The tab watches the runs folder until its study's folder exists: a run of something else
+    landing there leaves its (unchanged) table, and the Results page, as they were."""
+    from app.window_pages import RESULTS
+    default_root().mkdir(parents=True, exist_ok=True)
+    w = window(lab.tiny_shapes(1), tab=PART2)
+    panel = w.part2_panel
+    w.pages.setCurrentIndex(RESULTS)  # the Results page: nothing on it yet
+    assert w.results_page.current() is None and panel.results.rows == []
+    with qtbot.waitSignal(panel._reread.timeout, timeout=5_000):
+        (default_root() / "another-run").mkdir()
+    assert w.results_page.current() is None  # not turned to an empty Part 2 table

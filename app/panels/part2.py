@@ -54,7 +54,8 @@ class Part2Panel(QWidget):
         # arrive in its study.json while the tab shows it; study.json is replaced by a rename,
         # which the folder's watch sees (a watch on the file would end with its first rename)
         self._watch = QFileSystemWatcher(self)
-        self._reread = QTimer(self, singleShot=True, interval=300, timeout=self._show_stored)
+        self._reread = QTimer(self, singleShot=True, interval=300,
+                              timeout=lambda: self._show_stored(only_news=True))
         self._watch.directoryChanged.connect(lambda _path: self._reread.start())
         # the file dialog, replaceable (tests answer it without a person)
         self.ask_file = lambda: QFileDialog.getOpenFileName(
@@ -202,9 +203,11 @@ class Part2Panel(QWidget):
         self.epochs.setSpecialValueText(f"as set ({study.base.train.epochs})")
         self._show_stored()
 
-    def _show_stored(self) -> None:
+    def _show_stored(self, only_news: bool = False) -> None:
         """The study's last results from its folder (none yet: the tab says what to do), and
-        that folder watched — or, before it exists, the runs folder it will appear in."""
+        that folder watched — or, before it exists, the runs folder it will appear in.
+        only_news: a change in the folders, shown only when this study's table changed (a run
+        of Part 1 landing in the runs folder must not turn the Results page to Part 2)."""
         study = self.study
         if study is None or self.trainer.running():  # the study trained here shows its own
             return
@@ -217,8 +220,10 @@ class Part2Panel(QWidget):
                 self._watch.addPaths(watched)
         table, _problem = run_reader.read_json(folder / "study.json")
         rows = table.get("rungs") if isinstance(table, dict) else None
-        self.results.show_rows(rows if isinstance(rows, list) else [], folder,
-                               [e for _, e in studies.experiments(study)])
+        rows = rows if isinstance(rows, list) else []
+        if only_news and rows == self.results.rows and folder == self.results.folder:
+            return
+        self.results.show_rows(rows, folder, [e for _, e in studies.experiments(study)])
         self.progress.setText(f"Last results from {folder.name}: Run resumes it." if rows
                               else "Tick the rungs, then Run.")
 
