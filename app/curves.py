@@ -20,6 +20,8 @@ class CurvesPane(QWidget):
         col.addWidget(plots, 1)
 
     def show_subject(self, subject) -> None:
-        """Name the Lab's subject; a finished run's curves mark the epoch shown."""
+        """Name the Lab's subject; a finished run's curves mark the earlier epoch shown (the
+        Inspect timeline's)."""
         self.caption.setText(f"Curves: {subject.words()}")
-        self.plots.mark_epoch(subject.epoch if subject.kind == "run" else None)
+        earlier = subject.kind == "run" and subject.epoch < subject.epochs  # not the curves' end
+        self.plots.mark_epoch(subject.epoch if earlier else None)

@@ -174,7 +174,7 @@ class SideBySide(QWidget):
         if not chosen:
             return None
         left, right = self.frames(self.timeline.epochs)
-        pairs = [replay.Frame(a.epoch, f"{a.title} | {b.title}", replay.side_by_side(a, b))
+        pairs = [replay.Frame(a.epoch, f"{a.title} | {b.title}", replay.strip([a, b], gap=12))
                  for a, b in zip(left, right)]
         try:
             path = replay.write_gif(pairs, chosen)

@@ -40,6 +40,11 @@ def build_menus(w) -> None:
     w.start_action = action(w, m, "Start", lambda _=False: w.start_training(),
                             ["Ctrl+Return", "Ctrl+Enter"])
     w.pause_action = action(w, m, "Pause / Resume", w.toggle_pause, "Space")
+    # Space is Pause only while a run trains: otherwise it plays the Inspect timeline, and an
+    # enabled action on the same key would leave Qt firing neither
+    w.pause_action.setEnabled(False)
+    w.lab.session_opened.connect(lambda _s: w.pause_action.setEnabled(True))
+    w.lab.session_closed.connect(lambda _r: w.pause_action.setEnabled(False))
     w.stop_action = action(w, m, "Stop", w.stop_training, "Esc")
     _experiments_menu(w, bar.addMenu("E&xperiments"))
     _view_menu(w, bar.addMenu("&View"))

@@ -54,10 +54,13 @@ def test_the_timeline_redraws_the_filters_at_each_epoch_as_the_headless_renderer
     qtbot.waitUntil(lambda: not np.array_equal(drawn(view), last), timeout=10_000)
     assert same(drawn(view), headless(folder, 0))
     assert w.lab.subject.epoch == 0 and "epoch 0" in w.inspect.caption.full_text()
+    marks = w.plots._marks  # the curves mark the epoch shown
+    assert all(m.isVisible() and m.value() == 0 for m in marks)
     timeline.step(+1)
     qtbot.waitUntil(lambda: same(drawn(view), headless(folder, 1)), timeout=10_000)
     timeline.step("last")  # back to the final weights, exactly
     qtbot.waitUntil(lambda: np.array_equal(drawn(view), last), timeout=10_000)
+    assert not any(m.isVisible() for m in marks)  # the curves' own end: no line
 
 
 def test_a_damaged_snapshot_is_named_and_the_view_keeps_what_it_showed(qtbot, window, stored_run):
@@ -96,3 +99,24 @@ def test_while_a_run_trains_the_timeline_shows_an_earlier_epoch_and_live_returns
     assert not inspect._past and inspect.source.live and timeline.at_present()
     with qtbot.waitSignal(w.run_finished, timeout=30_000):
         w.stop_training()
+
+
+def test_space_pauses_a_run_that_trains_and_plays_the_timeline_of_one_that_ended(qtbot, window):
+    """The timeline's Space and the window's Pause share a key: only one of them is enabled at
+    a time (both enabled, Qt fires neither)."""
+    from PySide6.QtCore import Qt
+    w = window(lab.circles(3000))
+    w.pages.setCurrentIndex(2)
+    w.start_training()
+    timeline, chooser = w.inspect.timeline, w.inspect.chooser
+    qtbot.waitUntil(lambda: len(timeline.epochs) >= 3, timeout=30_000)
+    chooser.setFocus()
+    qtbot.waitUntil(chooser.hasFocus)
+    qtbot.keyClick(chooser, Qt.Key.Key_Space)
+    assert w.session.trainer.paused and not timeline.play.isChecked()
+    with qtbot.waitSignal(w.run_finished, timeout=30_000):
+        w.stop_training()
+    qtbot.keyClick(chooser, Qt.Key.Key_Space)
+    assert timeline.play.isChecked()
+    qtbot.keyClick(chooser, Qt.Key.Key_Space)
+    assert not timeline.play.isChecked()

@@ -18,7 +18,8 @@ distributed = pytest.importorskip("distributed")
 from core.study import cluster, sweeps  # noqa: E402
 from core.study.runner import StudyRunner, run_study  # noqa: E402
 from core.experiment import presets  # noqa: E402
-from test_study_processes import in_session, recorded, start, wait_for, write_study  # noqa: E402
+from test_study_processes import (in_session, recorded, resume_keeps, start,  # noqa: E402
+                                  wait_for, write_study)
 
 FIELDS = ("label", "status", "stalled", "train_accuracy", "test_accuracy", "best_test",
           "best_epoch", "epochs", "change", "effective_step", "message")
@@ -99,15 +100,8 @@ def test_ctrl_c_leaves_no_process_and_the_resume_keeps_the_finished_rungs(tmp_pa
             os.kill(pid, signal.SIGKILL)
     assert parent.returncode != 0 and "run the same command again to resume" in err
     assert "Traceback" not in err
-    finished = recorded(folder)
-    resumed = start(tmp_path, "--executor", "dask", "--workers", "2")
-    out, err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, err
-    after = recorded(folder)
-    for name, stamp in finished.items():
-        assert after[name] == stamp  # kept as it was, not trained again
-    rows = json.loads((folder / "study.json").read_text())["rungs"]
-    assert [r["status"] for r in rows] == ["done"] * 4
+    rows = resume_keeps(tmp_path, folder, recorded(folder), "--executor", "dask", "--workers", "2")
+    assert len(rows) == 4
 
 
 def test_a_scheduler_that_cannot_be_reached_is_one_sentence_and_nothing_starts(

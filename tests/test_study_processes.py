@@ -94,6 +94,20 @@ def recorded(folder: Path) -> dict[str, float]:
     return {p.parent.name: p.stat().st_mtime_ns for p in folder.glob(f"rung-*/{RUNG_FILE}")}
 
 
+def resume_keeps(tmp_path: Path, folder: Path, finished: dict[str, float], *args) -> list[dict]:
+    """Run the study again (with args); check it ends done everywhere, keeping the finished
+    rungs as they were (not trained again); return its rows."""
+    resumed = start(tmp_path, *args)
+    _out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    after = recorded(folder)
+    for name, stamp in finished.items():
+        assert after[name] == stamp  # kept as it was, not trained again
+    rows = json.loads((folder / "study.json").read_text())["rungs"]
+    assert all(r["status"] == "done" for r in rows)
+    return rows
+
+
 def test_killed_parallel_study_leaves_no_process_and_its_resume_retrains_nothing_finished(tmp_path):
     write_study(tmp_path, epochs=6)
     folder = tmp_path / "out" / "four"
@@ -116,14 +130,7 @@ def test_killed_parallel_study_leaves_no_process_and_its_resume_retrains_nothing
     finished = recorded(folder)
     assert finished
     rows_before = json.loads((folder / "study.json").read_text())["rungs"]
-    resumed = start(tmp_path, "--parallel", "2")
-    out, err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, err
-    after = recorded(folder)
-    for name, stamp in finished.items():
-        assert after[name] == stamp  # kept as it was, not trained again
-    rows = json.loads((folder / "study.json").read_text())["rungs"]
-    assert all(r["status"] == "done" for r in rows)
+    rows = resume_keeps(tmp_path, folder, finished, "--parallel", "2")
     used = {r["run_folder"] for r in rows}
     assert set(finished) <= used  # the table takes the recorded rungs, even those it missed
     assert len(rows) == len(rows_before) == 4

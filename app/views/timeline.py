@@ -26,6 +26,8 @@ class Timeline(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.epochs: list[int] = []
+        self._keys: list[QShortcut] = []  # keys(): the arrows, Home and End
+        self._space: QShortcut | None = None
         self.slider = Slider(Qt.Orientation.Horizontal, self)
         self.slider.setToolTip("The run's epochs: drag to see the network as it was then "
                                "(0 = its initial weights). ←/→ a step, Home/End, Space plays.")
@@ -64,15 +66,26 @@ class Timeline(QWidget):
         self.set_epochs([])
 
     def keys(self, owner: QWidget) -> None:
-        """Let owner's focus drive the timeline with the arrow keys, Home, End and Space."""
+        """Let owner's focus drive the timeline with the arrow keys, Home, End and Space —
+        only while the timeline shows, and Space only while no run trains: there it is the
+        window's Pause, and two shortcuts on one key would leave Qt firing neither."""
         for key, step in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, +1),
                           (Qt.Key.Key_Home, "first"), (Qt.Key.Key_End, "last")):
             shortcut = QShortcut(QKeySequence(key), owner)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda s=step: self.step(s))
-        space = QShortcut(QKeySequence(Qt.Key.Key_Space), owner)
-        space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        space.activated.connect(self.play.toggle)
+            self._keys.append(shortcut)
+        self._space = QShortcut(QKeySequence(Qt.Key.Key_Space), owner)
+        self._space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._space.activated.connect(self.play.toggle)
+        self._suit_keys(False)
+
+    def _suit_keys(self, training: bool) -> None:
+        shown = len(self.epochs) > 1
+        for shortcut in self._keys:
+            shortcut.setEnabled(shown)
+        if self._space is not None:
+            self._space.setEnabled(shown and not training)
 
     def set_epochs(self, epochs: list[int], training: bool = False) -> None:
         """The kept epochs (none: the timeline hides), without `moved`: at the last one, or
@@ -89,6 +102,7 @@ class Timeline(QWidget):
         self.setVisible(len(self.epochs) > 1)
         self.live.setVisible(training)
         self.live.setEnabled(not self.at_present())
+        self._suit_keys(training)
         self._label()
 
     def at_present(self) -> bool:

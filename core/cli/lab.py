@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core import ConfigError
 from core.study import sheets
-from core.cli.study import add_executor_options, executor_from
+from core.cli.study import add_executor_options, executor_from, reached
 
 
 def add_parser(sub) -> None:
@@ -39,13 +39,8 @@ def cmd_prepare(args) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if executor is not None:  # the scheduler is reached before anything trains
-        from core.study.cluster import ClusterError
-        try:
-            executor.connect()
-        except ClusterError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
+    if not reached(executor):
+        return 1
     try:
         done = prepare(sheet, args.out, args.epochs, args.set, max(1, args.parallel),
                        executor=executor)

@@ -188,6 +188,20 @@ def executor_from(args):
     return DaskExecutor(args.scheduler, args.workers, say=lambda text: print(text, flush=True))
 
 
+def reached(executor) -> bool:
+    """Reach the Dask scheduler (or start the local cluster) before anything trains; False,
+    its sentence printed, when it cannot be (None: this machine, nothing to reach)."""
+    if executor is None:
+        return True
+    from core.study.cluster import ClusterError
+    try:
+        executor.connect()
+    except ClusterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_study(args) -> int:
     return train_study(args, EXIT_INTERRUPTED)
 
@@ -210,13 +224,8 @@ def train_study(args, interrupted: int) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if executor is not None:  # the scheduler is reached before anything starts
-        from core.study.cluster import ClusterError
-        try:
-            executor.connect()
-        except ClusterError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
+    if not reached(executor):
+        return 1
     print(f"study {study.name} ({study.kind}, {len(study.variants)} rungs) in {runner.folder}")
     print(_HEAD, flush=True)
     with args.signals(runner.stop) as signals:

@@ -135,10 +135,6 @@ def strip(shown: list[Frame], gap: int = 6) -> np.ndarray:
     return np.concatenate(parts[:-1], axis=1)
 
 
-def side_by_side(left: Frame, right: Frame, gap: int = 12) -> np.ndarray:
-    return strip([left, right], gap)
-
-
 def gif_bytes(shown: list[Frame], ms: int = FRAME_MS) -> bytes:
     """An animated GIF of the frames, looping, the last one held three times as long."""
     from PIL import Image
