@@ -1,14 +1,17 @@
 """Train the practical's CNN with LearnScope's engine and with a bare PyTorch loop; print images/s.
 
 Same data (Shapes-10), same model, batch size, optimiser and device, in one process, measured
-epoch by epoch after a warm-up epoch. Three contenders alternate --rounds times: the bare fp32
+epoch by epoch after a warm-up epoch. The contenders alternate --rounds times: the bare fp32
 loop (the practical's own code shape), the bare loop in the number format the engine chose
 (bf16 autocast with channels-last where the device computes bf16 natively; left out when that
-is fp32), and the engine with train.precision = --precision (default auto). The medians are
-printed, and the ratios as the median of the rounds' ratios.
+is fp32), and the engine with train.precision = --precision (default auto) and its other
+settings at auto — on a CUDA device that captures the step as a CUDA graph, so the engine runs
+a second time without (train.cuda_graphs = off). --compile adds the engine with
+train.compile = on beside auto's choice, and prints its first epoch (the compile) too. The
+medians are printed, and the ratios as the median of the rounds' ratios.
 
     .venv/bin/python benchmarks/engine_vs_bare.py [--device cpu|cuda] [--precision auto|fp32|bf16|fp16]
-        [--n 2048] [--epochs 3] [--batch 128] [--rounds 3]
+        [--n 2048] [--epochs 3] [--batch 128] [--rounds 3] [--compile]
 """
 
 from __future__ import annotations
@@ -43,18 +46,23 @@ def experiment(n: int, epochs: int, batch: int, device: str, number: str) -> cfg
         "optim.momentum=0.0", "data.standardize=none"])  # the same plain SGD as the bare loop
 
 
-def engine_rates(exp: cfg.Experiment) -> list[float]:
-    class Rates(Observer):
-        def __init__(self):
-            self.rates = []
+class _Rates(Observer):
+    def __init__(self):
+        self.rates, self.seconds, self.how = [], [], ""
 
-        def on_epoch_end(self, record):
-            self.rates.append(record.images_per_s)
+    def on_fit_start(self, info):
+        self.how = info.precision  # the run's first line: number format, compile, CUDA graphs
 
-    rates = Rates()
-    result = Trainer(exp, [rates]).fit()
+    def on_epoch_end(self, record):
+        self.rates.append(record.images_per_s)
+        self.seconds.append(record.seconds)
+
+
+def engine_run(exp: cfg.Experiment, *sets: str) -> _Rates:
+    seen = _Rates()
+    result = Trainer(cfg.with_overrides(exp, list(sets)), [seen]).fit()
     assert result.status == "done", result.message
-    return rates.rates
+    return seen
 
 
 def bare_rates(exp: cfg.Experiment, device: torch.device, low: torch.dtype | None = None,
@@ -111,6 +119,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=3, help="epochs per contender (the first is warm-up)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--rounds", type=int, default=3, help="the contenders alternate this many times")
+    p.add_argument("--compile", action="store_true",
+                   help="add the engine with train.compile = on beside auto's choice")
     args = p.parse_args()
     device = resolve_device(args.device)
     exp = experiment(args.n, args.epochs, args.batch, args.device, args.precision)
@@ -119,21 +129,37 @@ def main() -> None:
         f"CPU, {torch.get_num_threads()} threads, native bf16: {precision.native_bf16(device)}"
     print(f"practical CNN, Shapes-10, {args.n} images/epoch, batch {args.batch}, {name}")
     print(f"engine: train.precision = {args.precision!r} -> {fmt.describe()} ({fmt.reason})")
-    bare, same, engine = [], [], []
+    engines = {"LearnScope engine": ()}  # its settings at auto
+    if device.type == "cuda":
+        engines["engine, train.cuda_graphs = off"] = ("train.cuda_graphs=\"off\"",)
+    if args.compile:
+        engines["engine, train.compile = on"] = ("train.compile=\"on\"",)
+    bare, same = [], []
+    rates = {name: [] for name in engines}
+    firsts = {name: [] for name in engines}
+    hows = {}
     for _ in range(args.rounds):  # alternate: this machine's speed drifts from minute to minute
         bare.append(statistics.median(bare_rates(exp, device)[1:]))
         if not fmt.plain:
             same.append(statistics.median(bare_rates(exp, device, fmt.autocast_dtype,
                                                      fmt.channels_last)[1:]))
-        engine.append(statistics.median(engine_rates(exp)[1:]))
+        for name, sets in engines.items():
+            seen = engine_run(exp, *sets)
+            rates[name].append(statistics.median(seen.rates[1:]))
+            firsts[name].append(seen.seconds[0])
+            hows[name] = seen.how
     print(_line("bare PyTorch loop, fp32", bare))
     if same:
         print(_line(f"bare loop, {fmt.describe()}", same))
-    print(_line(f"LearnScope engine, {fmt.describe()}", engine))
-    print(_ratio("engine / bare fp32", engine, bare))
-    if same:
-        print(_ratio(f"engine / bare {fmt.name}", engine, same))
-
+    for name in engines:
+        print(_line(name, rates[name]))
+        print(f"{'':<4}runs as: {hows[name]}; its first epoch (warm-up"
+              f"{', compiling' if 'compile' in name else ''}) per round: "
+              f"{', '.join(f'{t:.2f}' for t in firsts[name])} s")
+    for name in engines:
+        print(_ratio(f"{name} / bare fp32", rates[name], bare))
+        if same:
+            print(_ratio(f"{name} / bare {fmt.name}", rates[name], same))
 
 if __name__ == "__main__":
     main()

@@ -23,7 +23,10 @@ from core.engine.train import Observer, Trainer  # noqa: E402
 
 class Best(Observer):
     def __init__(self):
-        self.best, self.records = 0.0, []
+        self.best, self.records, self.how = 0.0, [], ""
+
+    def on_fit_start(self, info):
+        self.how = info.precision  # the run's first line: number format, compile, CUDA graphs
 
     def on_epoch_end(self, record):
         self.records.append(record)
@@ -53,7 +56,7 @@ def main() -> None:
         conf = confusion_matrix(trainer.model, trainer.data, trainer.data.test)
         per_class = per_class_accuracy(conf)
         print(f"{label}: {result.status} after {result.epochs} epochs in {seconds:.0f} s on "
-              f"{trainer.device}; train {last.train.accuracy:.1f} % / test "
+              f"{trainer.device} ({best.how}); train {last.train.accuracy:.1f} % / test "
               f"{last.test.accuracy:.1f} % (best test {best.best:.1f} %), "
               f"{last.images_per_s:,.0f} img/s")
         if result.status != "done":

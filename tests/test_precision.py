@@ -67,7 +67,7 @@ def test_a_bf16_run_keeps_fp32_weights_and_says_what_it_computed_in(tmp_path):
     t = recorded(Trainer(exp, [seen]), tmp_path)
     result = t.fit()
     assert result.status == "done", result.message
-    assert seen.info.precision == "bf16 autocast, channels-last"
+    assert seen.info.precision == "bf16 autocast, channels-last, eager"
     assert all(p.dtype == torch.float32 for p in t.model.parameters())  # autocast, not a bf16 model
     conv = next(m for m in t.model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
@@ -94,4 +94,4 @@ def test_the_cli_first_line_names_the_number_format(tmp_path, capsys):
     assert main(["train", "--preset", "circles-mlp", "--epochs", "1", "--device", "cpu",
                  "--out", str(tmp_path)]) == 0
     seen = capsys.readouterr()
-    assert "training on cpu (fp32, contiguous):" in seen.out + seen.err
+    assert "training on cpu (fp32, contiguous, eager):" in seen.out + seen.err

@@ -160,10 +160,12 @@ class TrainingPanel(FormPanel):
 
     def show_progress(self, epoch: int, epochs: int, done: int, total: int, elapsed: float,
                       images_per_s: float, paused: bool = False, fmt: str = "") -> None:
-        """fmt: the run's number and memory format ('bf16 autocast, channels-last')."""
+        """fmt: how the run computes, its first line's words ('bf16 autocast, channels-last,
+        eager, CUDA graphs')."""
         self.progress.setMaximum(max(1, total))
         if fmt:
-            self.progress.setToolTip(f"Computing in {fmt} (train.precision).")
+            self.progress.setToolTip(f"Computing in {fmt} (train.precision, train.compile, "
+                                     "train.cuda_graphs).")
         self.progress.setValue(done)
         eta = elapsed / done * (total - done) if done else 0.0
         self.progress.setFormat(f"epoch {epoch}/{epochs} · %p%")

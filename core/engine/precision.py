@@ -12,6 +12,7 @@ CNN in a bare probe). The Part 1 MLP and float64 runs stay in their dtype.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ class Precision:
     name: str                     # fp32 | bf16 | fp16
     channels_last: bool = False   # the convolutions' memory format
     reason: str = ""              # why auto chose it, for the run's summary
+    cache: bool = True            # autocast's cache of cast weights (off for a captured step)
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -49,7 +51,12 @@ class Precision:
         """The context the forward pass runs in (the loss is computed after it, in fp32)."""
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(device.type, dtype=self.autocast_dtype)
+        return torch.autocast(device.type, dtype=self.autocast_dtype, cache_enabled=self.cache)
+
+    def for_capture(self) -> "Precision":
+        """The same format for a step captured as a CUDA graph: autocast's cached casts would
+        outlive the capture (PyTorch's CUDA graphs notes ask for cache_enabled=False)."""
+        return dataclasses.replace(self, cache=False)
 
     def input(self, x: torch.Tensor) -> torch.Tensor:
         """A batch in the network's memory format."""

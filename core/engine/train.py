@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from core.experiment import config as cfg
-from core.engine import compiling, manual, memory, precision
+from core.engine import batching, compiling, graphs, manual, memory, precision
 from core.nets import models
 from core.engine.calls import StepCalls
 from core.data import loader
@@ -75,23 +75,6 @@ class _Setup:
     drop_last: bool
     top5: bool
     reader: StepReader | None = None
-
-
-def _batching(exp: cfg.Experiment, model: models.Network, n: int) -> tuple[int, int, int, bool]:
-    """Return (batch size, steps per epoch, examples an epoch trains on, drop the last batch).
-
-    Batch norm cannot normalise one example (one value per unit of a linear layer or per
-    channel of a 1×1 map): a last batch of one is left out of the epoch (each epoch's
-    shuffle leaves out another example); config.validate refuses batches of one."""
-    bs = min(exp.train.batch_size, n)
-    single = exp.model.batch_norm and bs > 1 and n % bs == 1
-    lone = models.single_value_norm(model.table) if bs == 1 else None
-    if lone is not None:  # every batch is the one example
-        raise ConfigError(f"{models.norm_setting(lone)}: batch norm needs at least 2 training "
-                          f"examples here, but the training split holds {n}; raise "
-                          "data.n_train (or lower data.val_fraction) or turn batch norm off")
-    steps = n // bs if single else math.ceil(n / bs)
-    return bs, steps, min(n, steps * bs), single
 
 
 class Trainer:
@@ -248,20 +231,30 @@ class Trainer:
         model = models.build(exp.model, data.input_shape, len(data.classes)).to(self.device, dtype)
         if self.precision.channels_last:  # oneDNN's and cuDNN's low-precision kernels want it
             model = model.to(memory_format=torch.channels_last)
-        compiled, self._compile_note = compiling.choose(tc.compile, exp.model.implementation)
+        compiled, compile_note = compiling.choose(tc.compile, exp.model.implementation)
         if compiled:  # in place: the state dict keeps its names (weights.pt, the views)
             model.compile()
         self.model = model
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads_for(model.table, min(tc.batch_size, len(data.train)),
                                                   torch.get_num_threads()))
+        graphed, graph_note = graphs.choose(tc.cuda_graphs, self.device, exp.model.implementation,
+                                            self.precision, compiled)
+        if graphed:
+            self.precision = self.precision.for_capture()
         criterion = loss_fn(oc.loss, oc.label_smoothing)
         opt = make_optimizer(model.parameters(), oc)
+        if graphed:
+            opt, graph_note = graphs.capturable(opt, self.device)
         sched = make_schedule(opt, oc, tc)
         step = manual.make_step(exp.model.implementation, model, oc.loss, oc.reduction, opt,
                                 self.precision, self.device, criterion)
         shuffle = torch.Generator(device=self.device).manual_seed(tc.seed)
-        bs, steps, used, drop_last = _batching(exp, model, len(data.train))
+        bs, steps, used, drop_last = batching.plan(exp, model, len(data.train))
+        if graphed and not graph_note:
+            step, graph_note = graphs.prime(step, model, opt, *next(data.batches(
+                data.train, bs, train=False)), self.device)
+        self._how = ", ".join(filter(None, (self.precision.describe(), compile_note, graph_note)))
         return _Setup(model, criterion, opt, sched, step, shuffle, bs, steps, used, drop_last,
                       top5=len(data.classes) >= 10)
 
@@ -286,8 +279,7 @@ class Trainer:
                        len(data.test), device_name(self.device),
                        sum(p.numel() for p in s.model.parameters()), data.classes, data.input_shape,
                        self.run_folder, data.skipped,
-                       data.skipped_files, ", ".join(filter(None, (self.precision.describe(),
-                                                                   self._compile_note))))
+                       data.skipped_files, self._how)
         self._emit("on_fit_start", info)
         # per-step metrics stay on the device: loss, correct, top-5 correct, batch size
         buf = torch.zeros(s.steps, 4, device=self.device, dtype=data.dtype)
@@ -301,7 +293,7 @@ class Trainer:
     def _epoch(self, s: _Setup, epoch: int) -> None:
         """Train one epoch, evaluate the held-out splits, and record and report the epoch."""
         s.model.train()
-        lr = s.opt.param_groups[0]["lr"]
+        lr = float(s.opt.param_groups[0]["lr"])  # a tensor where the step is captured
         reader = s.reader
         reader.begin(epoch, lr)
         self._train_steps(s)

@@ -189,6 +189,12 @@ class TrainConfig:
         "on a 2-core CPU a compiled run was slower even once compiled (benchmarks/"
         "compile_cpu.py), and it has not been measured on a GPU yet; 'on' compiles it (the run's "
         "first line says so).", label="Compile")
+    cuda_graphs: Literal["auto", "on", "off"] = _f(
+        "auto", "Capture the training step once as a CUDA graph and replay it: on a GPU a small "
+        "network's step then costs one launch instead of hundreds. 'auto' captures on a CUDA "
+        "device where the step allows (not with fp16, train.compile or Part 1's hand-written "
+        "steps); the run's first line says 'CUDA graphs', or why not. Nothing changes on a CPU.",
+        label="CUDA graphs")
     sync_every: int = _f(25, "Read the metrics back from the device every this many steps "
                          "(a NaN loss is caught at the next read).", min=1,
                          label="Metrics read-back (steps)")

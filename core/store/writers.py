@@ -36,6 +36,10 @@ class RunRecorder(Observer):
                                    precision_reason=precision.reason)
         return str(self.writer.folder)
 
+    def on_fit_start(self, info) -> None:
+        if self.writer is not None:  # the run's first line: format, compiled or eager, CUDA graphs
+            self.writer.summary.update(execution=info.precision)
+
     def on_batch_end(self, chunk: BatchChunk) -> None:
         if self.writer is not None:  # kept for batches.jsonl, written with the epoch's metrics
             self.writer.batches(chunk)
