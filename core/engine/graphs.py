@@ -97,7 +97,6 @@ class Graphed:
         self.x, self.y = x, y
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.grads = [p.grad for p in self.params]  # the tensors the graph writes
-        self.replays = 0
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor):
         if x.shape != self.x.shape or _hooked(self.model):
@@ -106,7 +105,6 @@ class Graphed:
             return out
         self.x.copy_(x)
         self.y.copy_(y)
-        self.replays += 1
         return self.replay()
 
     def _keep_grads(self) -> None:
@@ -145,6 +143,8 @@ def prime(step: Step, model: torch.nn.Module, opt: torch.optim.Optimizer,
     with torch.no_grad():
         for t, s in zip(tensors, saved):
             t.copy_(s)
+        # zero is each state's start: Adam's moments and step count; SGD's first step copies
+        # the gradient into its momentum buffer, as momentum × 0 + gradient does (no dampening)
         for state in opt.state.values():
             for v in state.values():
                 if torch.is_tensor(v):
