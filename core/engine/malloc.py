@@ -21,6 +21,10 @@ import sys
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
 TRIM = 256 << 20  # free memory kept at the top of the heap before it is returned
 MMAP = 64 << 20   # larger allocations are mapped (glibc before 2.26 accepts 32 MB at most)
+#: the same settings as glibc reads them from the environment as a process starts (a process
+#: started for training elsewhere: Dask's worker processes, core.study.cluster)
+ENVIRONMENT = {"MALLOC_TRIM_THRESHOLD_": str(TRIM), "MALLOC_MMAP_THRESHOLD_": str(MMAP),
+               "MALLOC_ARENA_MAX": "1"}
 
 
 def keep_freed_memory() -> bool:

@@ -187,8 +187,8 @@ class TrainConfig:
     compile: Literal["auto", "on", "off"] = _f(
         "auto", "Compile the network with torch.compile before it trains. 'auto' leaves it off: "
         "on a 2-core CPU a compiled run was slower even once compiled (benchmarks/"
-        "compile_cpu.py), and it has not been measured on a GPU yet; 'on' compiles it (the run's "
-        "first line says so).", label="Compile")
+        "compile_cpu.py), and it has not been measured on a GPU yet; 'on' compiles it. The run's "
+        "first line says which: 'eager' or 'compiled'.", label="Compile")
     cuda_graphs: Literal["auto", "on", "off"] = _f(
         "auto", "Capture the training step once as a CUDA graph and replay it: on a GPU a small "
         "network's step then costs one launch instead of hundreds. 'auto' captures on a CUDA "

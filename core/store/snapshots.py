@@ -6,12 +6,13 @@ run so that every view can be replayed at any epoch after the run has ended.
 Each file holds tensors only — the state dict in half precision (float16 draws the same
 filters, boundaries and histograms at half the bytes), the epoch's confusion counts as
 `confusion.<split>`, and its layer health as `health.<layer>` (activations' mean, std, dead
-fraction over the epoch's first batch, the last step's gradient norm) with `health.step` — in the safetensors layout (an 8-byte length, a JSON header, the raw
-bytes), written and read here with numpy: nothing in it can run, and writing one costs tens of
-microseconds where torch.save's zip took most of a millisecond (a circles MLP ends a hundred
-epochs a second). The training thread only encodes; a thread of the writer's own puts the bytes
-on the disk (the open and rename took 200 µs an epoch, a 3 % share of a circles run). Each is
-written atomically, so a killed run keeps every snapshot it finished writing.
+fraction over the epoch's first batch, the last step's gradient norm) with `health.step` — in
+the safetensors layout (an 8-byte length, a JSON header, the raw bytes), written and read here
+with numpy: nothing in it can run, and writing one costs tens of microseconds where
+torch.save's zip took most of a millisecond (a circles MLP ends a hundred epochs a second). The
+training thread only copies the weights; a thread of the writer's own encodes them and puts the
+bytes on the disk (the open and rename took 200 µs an epoch, a 3 % share of a circles run). Each
+is written atomically, so a killed run keeps every snapshot it finished writing.
 `train.snapshots` sets how many: `every`, `none`, or `auto`, every epoch while the run's
 snapshots stay under BUDGET bytes, else evenly spread epochs with the first and the last.
 """

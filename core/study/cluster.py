@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from core import LearnScopeError
+from core.engine import malloc
 from core.files.atomic import atomic_write_bytes
 
 TOPIC = "learnscope-rung"  # the workers' events: a rung started on this worker
@@ -33,9 +34,6 @@ ALLOWED_FAILURES = 1       # a rung whose worker died is retried once elsewhere,
 POLL_S = 0.2
 ENDED = ("finished", "error", "cancelled", "lost")  # a future's status once it will not run on
 
-
-MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": str(256 << 20), "MALLOC_MMAP_THRESHOLD_": str(64 << 20),
-              "MALLOC_ARENA_MAX": "1"}  # core.engine.malloc's settings, for worker processes
 
 
 class ClusterError(LearnScopeError):
@@ -127,7 +125,7 @@ class DaskExecutor:
                          # again at each step)
                          "distributed.nanny.pre-spawn-environ": {
                              **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
-                             **MALLOC_ENV}})
+                             **malloc.ENVIRONMENT}})
         if self.scheduler:
             try:
                 self.client = distributed.Client(self.scheduler, timeout=f"{CONNECT_S}s")
