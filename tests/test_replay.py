@@ -77,6 +77,26 @@ def test_a_damaged_snapshot_is_named_and_the_view_keeps_what_it_showed(qtbot, wi
     assert w.lab.subject.epoch == 3  # still the last epoch's network
 
 
+def test_a_stored_runs_confusion_is_the_one_it_counted_as_it_evaluated(qtbot, window, stored_run):
+    """Not a recount here (in fp32, where the run may have evaluated in bf16): the Inspect view
+    agrees with the run's own accuracy. The last snapshot's counts are replaced by a marked
+    matrix, which the view must show."""
+    import torch
+    folder, root = stored_run
+    path = Path(folder) / "snapshots" / "epoch-0003.safetensors"
+    tensors = snapshots.decode(path.read_bytes())
+    tensors["confusion.test"] = torch.eye(10, dtype=torch.int64) * 7  # 70 examples, all right
+    path.write_bytes(snapshots.encode(tensors))
+    w = window(run_root=root)
+    with qtbot.waitSignal(w.inspect.inspected, timeout=30_000):
+        w.lab.open_run(reader.open_run(folder))
+    w.inspect.select("confusion")
+    w.pages.setCurrentIndex(2)
+    view = w.inspect.views["confusion"]
+    qtbot.waitUntil(lambda: view.summary.text().startswith("test:"), timeout=10_000)
+    assert view.summary.text() == "test: 70 examples, accuracy 100.0 %"
+
+
 def test_while_a_run_trains_the_timeline_shows_an_earlier_epoch_and_live_returns(qtbot, window):
     w = window(lab.circles(2000))
     inspect, timeline = w.inspect, w.inspect.timeline

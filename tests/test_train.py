@@ -90,6 +90,26 @@ def test_top5_and_validation_are_reported_for_ten_classes():
         assert 0 <= m.accuracy <= m.top5 <= 100
 
 
+def test_a_tie_with_the_true_class_counts_as_argmax_breaks_it():
+    from core.engine.metrics import step_metrics
+    out = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 2.0, 2.0], [3.0, 0.0, 3.0]])
+    y = torch.tensor([0, 1, 2, 0])
+    _loss, correct, top5 = step_metrics(torch.tensor(0.0), out, y).tolist()
+    assert correct == (out.argmax(1) == y).sum().item() == 2 and top5 == 4
+
+
+def test_a_bf16_runs_accuracy_is_its_confusion_matrixs():
+    """bf16 logits tie: the accuracy an epoch reports and the counts it keeps must agree."""
+    exp = cfg.with_overrides(presets.load("shapes-cnn"), [
+        "data.n_train=256", "data.n_test=400", "train.epochs=1", "train.batch_size=64",
+        "model.fc=[16]", "train.device=cpu", 'train.precision="bf16"'])
+    exp.model.blocks = [cfg.ConvBlock(channels=4)]
+    rec = Recorder()
+    Trainer(exp, [rec]).fit()
+    counts = rec.epochs[-1].confusion["test"]
+    assert rec.epochs[-1].test.accuracy == pytest.approx(100 * np.trace(counts) / counts.sum())
+
+
 def test_stop_takes_effect_within_one_batch_and_keeps_finished_epochs(tmp_path):
     class StopAt(Recorder):
         def on_batch_end(self, chunk):

@@ -1,8 +1,9 @@
 """Confusion matrix on the validation or test split with per-class accuracy; clicking a cell
 lists that cell's examples with their predicted probabilities. Refreshed at epoch ends and on
 demand from the counts the trainer made as it evaluated the epoch (the last EpochRecord's
-`confusion`, from the live buffer: no extra pass over the split). A stored run keeps no
-counts, and the training split is not evaluated: those are counted through compute()."""
+`confusion`, from the live buffer: no extra pass over the split); a stored run's, from the
+snapshot of the epoch shown (app.views.inspect_dock). The training split is not evaluated, and
+a run without snapshots kept no counts: those are counted through compute()."""
 
 from __future__ import annotations
 

@@ -179,6 +179,11 @@ class InspectPanel(QWidget):
         model = None if self.source.live else self.source.model()
         kept = snapshots.epochs(folder) if folder and model is not None else []
         progress = self.source.progress
+        if kept and progress.record is None and kept[-1] == progress.epochs:
+            # a stored run: its last epoch's counts, as it evaluated them (the Results table's
+            # accuracy), rather than a recount here in another number format
+            progress = self.source.progress = dataclasses.replace(
+                progress, record=self._counted(Path(folder), kept[-1]))
         self._replay = (Path(folder), {k: v.detach().clone() for k, v in
                                        model.state_dict().items()}, progress) if kept else None
         self._steps_per_epoch = progress.steps / max(progress.epochs, 1)
@@ -187,6 +192,14 @@ class InspectPanel(QWidget):
             health.add_samples([(step, layers) for _e, step, layers in snapshots.health(folder)])
         health.show_until(None)
         self.timeline.set_epochs(kept)
+
+    def _counted(self, folder: Path, epoch: int) -> _Counted | None:
+        """What the snapshot of that epoch counted (None: nothing, or it cannot be read)."""
+        try:
+            confusion = snapshots.load(folder, epoch)[1]
+        except snapshots.SnapshotError:
+            return None
+        return _Counted(confusion) if confusion else None
 
     def _live_folder(self):
         folder = self.session.trainer.run_folder if self.session is not None else None

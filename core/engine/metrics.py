@@ -25,8 +25,12 @@ class Diverged(Exception):
 def step_metrics(loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return [loss, correct, top-5 correct] of one batch, as one tensor on the device.
 
-    The true class's rank (how many classes score above it) gives top-1 and top-5 at once."""
-    rank = (out > out.gather(1, y[:, None])).sum(1)
+    The true class's rank (how many classes score above it) gives top-1 and top-5 at once. A
+    class that ties with the true one ranks above it when it comes first, as argmax breaks the
+    tie: bf16 logits tie often, and the accuracy must be the confusion matrix's (its argmax)."""
+    true = out.gather(1, y[:, None])
+    first = torch.arange(out.shape[1], device=out.device) < y[:, None]
+    rank = ((out > true) | ((out == true) & first)).sum(1)
     return torch.stack((loss.detach().to(out.dtype), (rank == 0).sum().to(out.dtype),
                         (rank < 5).sum().to(out.dtype)))
 

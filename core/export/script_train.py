@@ -51,8 +51,8 @@ $FORWARD            loss = criterion(out, y)  # the batch's mean loss
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
 $STEP            loss_sum += loss.item() * len(y)
-            # right when the true class scores highest (a tie counts as right, as in LearnScope)
-            correct += ((out > out.gather(1, y[:, None])).sum(1) == 0).sum().item()
+            # right when the true class scores highest (a tie goes to the first class, as argmax)
+            correct += (out.argmax(1) == y).sum().item()
             count += len(y)
     model.train()
     return loss_sum / max(count, 1), 100.0 * correct / max(count, 1)
