@@ -35,7 +35,7 @@ ladder() {  # ladder HOME: the Shapes-10 ladder at 2 epochs a rung, trained by t
 }
 choose_view() {  # choose_view NAME: the Inspect page's view, by its name in the list
   xdotool key ctrl+3; sleep 0.5
-  click 700 88
+  click 500 88  # the view chooser (the timeline sits right of it)
   xdotool type --delay 60 "$1"; xdotool key Return; sleep 2
 }
 
