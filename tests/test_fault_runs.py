@@ -68,7 +68,19 @@ def read_all(root: Path) -> list[run_reader.Run]:
 
 
 # -- damaged files: what the runs panel's tests do not already cover
-def test_deep_nesting_in_a_metrics_line_and_in_a_summary_field_is_left_out_or_refused(tmp_path):
+@pytest.fixture
+def default_recursion_limit():
+    """Python's own recursion limit for one test: torch's inductor raises it to 2,000 for the
+    rest of the process when it first compiles, and how deep a file can be read or written
+    back depends on it."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    yield
+    sys.setrecursionlimit(before)
+
+
+def test_deep_nesting_in_a_metrics_line_and_in_a_summary_field_is_left_out_or_refused(
+        tmp_path, default_recursion_limit):
     folder = make_run(tmp_path)
     good = (folder / "metrics.jsonl").read_bytes()
     deep_line = b'{"epoch": 2, "train": ' + b'{"a": ' * 1000 + b"1" + b"}" * 1000 + b"}\n"
